@@ -1,0 +1,97 @@
+// Package aggregate merges lists of integers into one sorted list in which
+// every integer appears once, and encodes that list as the service's JSON body.
+//
+// The package is pure computation: no I/O, no goroutines, no context.
+//
+// Contract:
+//
+//   - Inputs are []int64 covering the whole int64 range, math.MinInt64 and
+//     math.MaxInt64 included. Upstream data is unsorted and may repeat:
+//     [Normalize] turns it into a sorted, unique list in place.
+//   - Every list this package produces is sorted ascending (by numeric value)
+//     and unique (each integer once). Functions that take a "sorted" list
+//     ([Merge], [Set.Add]) require exactly that and do not check it; feeding
+//     them anything else is a programmer error and yields unspecified order.
+//   - Ownership: [Normalize] reorders its argument and returns a prefix of it.
+//     [Merge] writes only into dst (reusing its capacity, allocating when it
+//     is too small) and never modifies a or b. [Set] copies what it is given
+//     and never retains the caller's slice; the slice from [Set.Numbers]
+//     belongs to the Set and is valid until the next Add or Reset.
+//     [AppendJSON] only appends to dst.
+//   - [Set], [Buffer] and the pools are not safe for concurrent use of one
+//     value; the pools themselves ([AcquireSet], [AcquireBuffer]) are.
+//
+// Typical use in a request: normalize each upstream list as it arrives, Add
+// it to a pooled Set, and at the end encode Numbers into a pooled Buffer:
+//
+//	set := aggregate.AcquireSet()
+//	defer aggregate.ReleaseSet(set)
+//	set.Add(aggregate.Normalize(list))
+//	buf := aggregate.AcquireBuffer()
+//	defer aggregate.ReleaseBuffer(buf)
+//	buf.B = aggregate.AppendJSON(buf.B[:0], set.Numbers())
+package aggregate
+
+import "slices"
+
+// Normalize sorts nums ascending and removes duplicates in place, returning
+// the unique prefix. The elements of nums past the returned length are left
+// in an unspecified state. Normalize(nil) returns nil.
+func Normalize(nums []int64) []int64 {
+	if !slices.IsSorted(nums) {
+		slices.Sort(nums)
+	}
+	return slices.Compact(nums)
+}
+
+// Merge appends the sorted union of a and b (each sorted and unique) to
+// dst[:0] and returns it, in linear time. An integer present in both a and b
+// appears once. dst must not alias a or b; a and b are not modified. When
+// cap(dst) < len(a)+len(b), Merge allocates a new slice of exactly that
+// capacity.
+func Merge(dst, a, b []int64) []int64 {
+	n := len(a) + len(b)
+	if cap(dst) < n {
+		dst = make([]int64, n)
+	}
+	dst = dst[:n]
+	return dst[:mergeInto(dst, a, b)]
+}
+
+// mergeInto writes the union of a and b into out, which has room for
+// len(a)+len(b) elements, and returns the number of elements written.
+func mergeInto(out, a, b []int64) int {
+	switch {
+	case len(a) == 0:
+		return copy(out, b)
+	case len(b) == 0:
+		return copy(out, a)
+	case a[len(a)-1] < b[0]:
+		return copy(out, a) + copy(out[len(a):], b)
+	case b[len(b)-1] < a[0]:
+		return copy(out, b) + copy(out[len(b):], a)
+	}
+	// Branch-free core: the order of random inputs is unpredictable, so a
+	// compare-and-branch loop would mispredict about every other element.
+	// Emit the smaller head and advance whichever heads are not larger than
+	// the other: both advance on a tie, which drops the duplicate.
+	i, j, k := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		x, y := a[i], b[j]
+		out[k] = min(x, y)
+		k++
+		i += b2i(x <= y)
+		j += b2i(y <= x)
+	}
+	k += copy(out[k:], a[i:])
+	k += copy(out[k:], b[j:])
+	return k
+}
+
+// b2i converts a bool to 0 or 1; the compiler turns it into SETcc.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

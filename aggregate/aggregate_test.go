@@ -1,0 +1,89 @@
+package aggregate
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []int64
+		want []int64
+	}{
+		{"nil", nil, nil},
+		{"empty", []int64{}, []int64{}},
+		{"one", []int64{7}, []int64{7}},
+		{"all dups", []int64{3, 3, 3, 3}, []int64{3}},
+		{"sorted", []int64{1, 2, 3}, []int64{1, 2, 3}},
+		{"reversed with dups", []int64{5, 4, 4, 1, 5}, []int64{1, 4, 5}},
+		{"negatives", []int64{-1, 3, -10, 0, -1}, []int64{-10, -1, 0, 3}},
+		{"extremes", []int64{math.MaxInt64, 0, math.MinInt64, math.MaxInt64, math.MinInt64},
+			[]int64{math.MinInt64, 0, math.MaxInt64}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := slices.Clone(tt.in)
+			got := Normalize(in)
+			if !slices.Equal(got, tt.want) || (got == nil) != (tt.want == nil) {
+				t.Fatalf("Normalize(%v) = %v, want %v", tt.in, got, tt.want)
+			}
+			if len(got) > 0 && &got[0] != &in[0] {
+				t.Fatal("Normalize did not work in place")
+			}
+		})
+	}
+}
+
+// mergeCases are pairs of sorted unique lists shared by the Merge and Set
+// tests.
+var mergeCases = []struct {
+	name string
+	a, b []int64
+}{
+	{"both nil", nil, nil},
+	{"both empty", []int64{}, []int64{}},
+	{"a empty", nil, []int64{1, 2}},
+	{"b empty", []int64{1, 2}, nil},
+	{"one each equal", []int64{4}, []int64{4}},
+	{"identical", []int64{1, 2, 3}, []int64{1, 2, 3}},
+	{"disjoint a first", []int64{1, 2}, []int64{3, 4}},
+	{"disjoint b first", []int64{3, 4}, []int64{1, 2}},
+	{"touching", []int64{1, 2}, []int64{2, 3}},
+	{"interleaved", []int64{1, 3, 5, 7}, []int64{2, 4, 6, 8}},
+	{"interleaved overlap", []int64{1, 2, 5, 9}, []int64{2, 3, 5, 10, 11}},
+	{"subset", []int64{1, 2, 3, 4, 5}, []int64{2, 4}},
+	{"negatives", []int64{-5, -3, 0}, []int64{-4, -3, 2}},
+	{"extremes", []int64{math.MinInt64, 0}, []int64{-1, math.MaxInt64}},
+	{"extremes both", []int64{math.MinInt64, math.MaxInt64}, []int64{math.MinInt64, math.MaxInt64}},
+}
+
+func TestMerge(t *testing.T) {
+	for _, tt := range mergeCases {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := slices.Clone(tt.a), slices.Clone(tt.b)
+			want := oracleUnion(tt.a, tt.b)
+			for _, dst := range [][]int64{nil, make([]int64, 0, 1), make([]int64, 3, 64)} {
+				got := Merge(dst, a, b)
+				if !slices.Equal(got, want) {
+					t.Fatalf("Merge(cap %d, %v, %v) = %v, want %v", cap(dst), a, b, got, want)
+				}
+				if cap(dst) >= len(a)+len(b) && len(got) > 0 && &got[0] != &dst[:1][0] {
+					t.Fatal("Merge allocated although dst was large enough")
+				}
+			}
+			if !slices.Equal(a, tt.a) || !slices.Equal(b, tt.b) {
+				t.Fatal("Merge modified its inputs")
+			}
+		})
+	}
+}
+
+func TestMergeNoAllocWhenLargeEnough(t *testing.T) {
+	a, b := []int64{1, 3, 5}, []int64{2, 3, 4}
+	dst := make([]int64, 0, 6)
+	if n := testing.AllocsPerRun(100, func() { dst = Merge(dst, a, b) }); n != 0 {
+		t.Fatalf("Merge allocated %v times per run, want 0", n)
+	}
+}
