@@ -1,0 +1,257 @@
+// Package cache is a shared HTTP cache (RFC 9111) of upstream results: the
+// sorted, de-duplicated numbers one upstream URL returned, keyed by that URL,
+// kept as long as the response's caching headers allow.
+//
+// Freshness computes, once per response, whether it may be stored, until
+// when it is fresh and until when it may be served stale; Cache keeps the
+// numbers with those absolute instants, so lookups only compare times. The
+// request flow is the caller's:
+//
+//  1. Fresh(url) hit: answer from the cache without fetching.
+//  2. Otherwise fetch live; on success, Store the result.
+//  3. If the live fetch failed or was late, Stale(url) may still provide an
+//     entry the response's directives allow to serve stale.
+//
+// The cache is bounded by bytes (8 per number of capacity plus a fixed
+// overhead per entry) with least-recently-used eviction. Stored slices are
+// shared, read-only: neither Store's caller nor Fresh's or Stale's may
+// modify them. A Cache is safe for concurrent use.
+package cache
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxBytes = 64 << 20
+	DefaultMaxStale = time.Hour
+)
+
+// entryOverhead approximates the memory of one entry beyond its numbers and
+// key: the LRU list element, the map slot and the entry struct.
+const entryOverhead = 100
+
+// Config configures a Cache. The zero value is a usable configuration.
+type Config struct {
+	// MaxBytes bounds the accounted size of all entries; zero means
+	// DefaultMaxBytes (64 MiB), negative disables the cache (nothing is
+	// ever stored).
+	MaxBytes int64
+	// MaxStale is how long past its freshness an entry may still be served
+	// when the live fetch fails or is late, for responses whose directives
+	// allow serving stale at all; a longer stale-if-error wins. Zero means
+	// DefaultMaxStale (1h); negative means no allowance beyond
+	// stale-if-error.
+	MaxStale time.Duration
+	// Now returns the current time; nil means time.Now. It is the tests'
+	// seam.
+	Now func() time.Time
+}
+
+// Stats are the cache's counters, a snapshot of monotonically increasing
+// values.
+type Stats struct {
+	Hits      uint64 // Fresh calls that returned an entry
+	Misses    uint64 // Fresh calls that did not
+	StaleHits uint64 // Stale calls that returned an entry
+	StaleMiss uint64 // Stale calls that did not
+	Stores    uint64 // Store calls that stored
+	Rejected  uint64 // Store calls that did not (forbidden, useless, too large, older)
+	Evictions uint64 // entries evicted to stay within MaxBytes
+	Expired   uint64 // entries dropped on lookup because no longer usable at all
+}
+
+// Cache is a size-bounded LRU store of upstream results. Create one with New.
+type Cache struct {
+	maxBytes int64
+	maxStale time.Duration
+	now      func() time.Time
+
+	mu    sync.Mutex
+	lru   *simplelru.LRU[string, *entry] // guarded by mu
+	bytes int64                          // guarded by mu; kept by onRemove
+
+	hits, misses, staleHits, staleMiss   atomic.Uint64
+	stores, rejected, evictions, expired atomic.Uint64
+}
+
+// entry is one stored result. It is immutable once in the LRU.
+type entry struct {
+	numbers      []int64
+	responseTime time.Time
+	freshUntil   time.Time // fresh while now < freshUntil
+	staleUntil   time.Time // usable by Stale while now < staleUntil; >= freshUntil
+	size         int64
+}
+
+// New returns an empty Cache configured by cfg.
+func New(cfg Config) *Cache {
+	c := &Cache{maxBytes: cfg.MaxBytes, maxStale: cfg.MaxStale, now: cfg.Now}
+	if c.maxBytes == 0 {
+		c.maxBytes = DefaultMaxBytes
+	}
+	if c.maxStale == 0 {
+		c.maxStale = DefaultMaxStale
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	// The LRU's own count bound is never reached: bytes bound it instead,
+	// and each entry costs at least entryOverhead bytes.
+	lru, err := simplelru.NewLRU(math.MaxInt, c.onRemove)
+	if err != nil {
+		panic("cache: " + err.Error()) // only for a non-positive size
+	}
+	c.lru = lru
+	return c
+}
+
+// onRemove keeps the byte count; the LRU calls it, under mu, for every
+// entry that leaves it (Remove, RemoveOldest).
+func (c *Cache) onRemove(_ string, e *entry) { c.bytes -= e.size }
+
+// Store records numbers for url, as received at responseTime for a request
+// sent at requestTime, if h allows a shared cache to store it (see
+// Freshness) and the entry can ever be served. It returns whether it stored.
+//
+// The stored entry replaces any earlier one for url. A response that is not
+// stored also drops the earlier entry, so the cache never serves data older
+// than a response seen since; the exception is a response older (by
+// responseTime) than the stored one, which is ignored. An entry larger than
+// MaxBytes is not stored. numbers is retained: the caller must not modify it
+// afterwards.
+func (c *Cache) Store(url string, numbers []int64, h Header, requestTime, responseTime time.Time) bool {
+	p := Freshness(h, requestTime, responseTime)
+	now := c.now()
+	e := &entry{
+		numbers:      numbers[:len(numbers):len(numbers)],
+		responseTime: responseTime,
+		freshUntil:   p.FreshUntil,
+		staleUntil:   c.staleUntil(p),
+		size:         int64(cap(numbers))*8 + int64(len(url)) + entryOverhead,
+	}
+	ok := p.Storable && now.Before(e.staleUntil) && c.maxBytes > 0 && e.size <= c.maxBytes
+
+	var evicted uint64
+	c.mu.Lock()
+	if old, found := c.lru.Peek(url); found {
+		if old.responseTime.After(responseTime) {
+			c.mu.Unlock()
+			c.rejected.Add(1)
+			return false
+		}
+		c.lru.Remove(url)
+	}
+	if ok {
+		c.lru.Add(url, e)
+		c.bytes += e.size
+		for c.bytes > c.maxBytes {
+			c.lru.RemoveOldest()
+			evicted++
+		}
+	}
+	c.mu.Unlock()
+
+	c.evictions.Add(evicted)
+	if ok {
+		c.stores.Add(1)
+	} else {
+		c.rejected.Add(1)
+	}
+	return ok
+}
+
+// staleUntil is the instant after which an entry with policy p may not be
+// served at all: the later of stale-if-error and the MaxStale allowance
+// when serving stale is allowed, else the end of freshness.
+func (c *Cache) staleUntil(p Policy) time.Time {
+	if !p.MayServeStale {
+		return p.FreshUntil
+	}
+	until := p.StaleIfErrorUntil
+	if c.maxStale > 0 {
+		if t := p.FreshUntil.Add(c.maxStale); t.After(until) {
+			until = t
+		}
+	}
+	return until
+}
+
+// Fresh returns the numbers of url's entry if it is fresh (RFC 9111 section
+// 4.2: its current age is below its freshness lifetime), to be used without
+// fetching. The slice is shared and read-only.
+func (c *Cache) Fresh(url string) ([]int64, bool) {
+	now := c.now()
+	e, ok := c.lookup(url, now)
+	if !ok || !now.Before(e.freshUntil) {
+		c.misses.Add(1)
+		return nil, false
+	}
+	c.hits.Add(1)
+	return e.numbers, true
+}
+
+// Stale returns the numbers of url's entry if it may be used because the
+// live fetch failed or was late: while fresh, and once stale only if its
+// directives allow serving stale (no no-cache, must-revalidate,
+// proxy-revalidate or s-maxage) and it is within its stale-if-error window
+// or the MaxStale allowance. The slice is shared and read-only.
+func (c *Cache) Stale(url string) ([]int64, bool) {
+	e, ok := c.lookup(url, c.now())
+	if !ok {
+		c.staleMiss.Add(1)
+		return nil, false
+	}
+	c.staleHits.Add(1)
+	return e.numbers, true
+}
+
+// lookup returns url's entry if it is usable at all at now (before its
+// staleUntil), marking it recently used; an entry past use is dropped.
+func (c *Cache) lookup(url string, now time.Time) (*entry, bool) {
+	c.mu.Lock()
+	e, ok := c.lru.Get(url)
+	if ok && !now.Before(e.staleUntil) {
+		c.lru.Remove(url)
+		c.mu.Unlock()
+		c.expired.Add(1)
+		return nil, false
+	}
+	c.mu.Unlock()
+	return e, ok
+}
+
+// Len returns the number of entries, including stale ones not yet dropped.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
+}
+
+// Bytes returns the accounted size of all entries, never above MaxBytes.
+func (c *Cache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
+// Stats returns a snapshot of the counters. Each counter is read
+// atomically, but not all of them at the same instant.
+func (c *Cache) Stats() Stats {
+	return Stats{
+		Hits:      c.hits.Load(),
+		Misses:    c.misses.Load(),
+		StaleHits: c.staleHits.Load(),
+		StaleMiss: c.staleMiss.Load(),
+		Stores:    c.stores.Load(),
+		Rejected:  c.rejected.Load(),
+		Evictions: c.evictions.Load(),
+		Expired:   c.expired.Load(),
+	}
+}
