@@ -118,8 +118,8 @@ func (s *fakeDNS) answer(q []byte) []byte {
 
 	resp := make([]byte, 12, 512)
 	binary.BigEndian.PutUint16(resp[0:], binary.BigEndian.Uint16(q[0:])) // ID
-	flags := uint16(0x8000 | 0x0400 | 0x0080)                             // QR, AA, RA
-	flags |= binary.BigEndian.Uint16(q[2:]) & 0x0100                      // RD
+	flags := uint16(0x8000 | 0x0400 | 0x0080)                            // QR, AA, RA
+	flags |= binary.BigEndian.Uint16(q[2:]) & 0x0100                     // RD
 	if !known {
 		flags |= 3 // NXDOMAIN
 	}

@@ -195,10 +195,11 @@ func (d *Dialer) checkAddr(ip netip.Addr) string {
 
 // normalizeHost lowercases host and drops brackets and trailing dots.
 func normalizeHost(host string) string {
+	host = strings.TrimRight(host, ".")
 	if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
 		host = host[1 : len(host)-1]
 	}
-	return strings.ToLower(strings.TrimRight(host, "."))
+	return strings.ToLower(host)
 }
 
 // parseIP parses an IP literal (with an optional IPv6 zone), unmapped.
