@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the effective configuration of the service, from flags and
+// their environment twins (flag -max-urls, variable NUMBERS_MAX_URLS).
+type config struct {
+	addr        string
+	budget      time.Duration
+	maxURLs     int
+	maxBody     byteSize
+	maxConns    int
+	maxInFlight int
+	calibrate   bool
+
+	readTimeout    time.Duration
+	writeTimeout   time.Duration
+	idleTimeout    time.Duration
+	maxHeaderBytes byteSize
+}
+
+// envPrefix prefixes the environment twin of every flag.
+const envPrefix = "NUMBERS_"
+
+// envName returns the environment twin of a flag name.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseConfig parses args (without the program name) and the environment.
+// A flag given on the command line wins over its environment twin.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (config, error) {
+	var c config
+	c.maxBody = 8 << 20
+	c.maxHeaderBytes = 64 << 10
+	fs := flag.NewFlagSet("numbers", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	fs.StringVar(&c.addr, "addr", ":8080", "public listen address")
+	fs.DurationVar(&c.budget, "budget", 500*time.Millisecond, "hard latency budget of an answer, from the moment the request was read")
+	fs.IntVar(&c.maxURLs, "max-urls", 64, "most distinct valid u values per request; more is a 400")
+	fs.Var(&c.maxBody, "max-body", "largest upstream body accepted (bytes, or with KiB/MiB/GiB)")
+	fs.IntVar(&c.maxConns, "max-conns-per-host", 4096, "keep-alive connections kept per upstream host")
+	fs.IntVar(&c.maxInFlight, "max-in-flight", 8192, "requests served at once before shedding with 503 and Retry-After; 0 means no limit")
+	fs.BoolVar(&c.calibrate, "calibrate", true, "measure encode and write cost at start to size the safety margin (false: built-in constants)")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 5*time.Second, "time allowed to read a request, headers included")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Second, "time allowed to write a response")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive connections idle longer than this are closed")
+	fs.Var(&c.maxHeaderBytes, "max-header-bytes", "largest request line plus headers; larger is a 431 (bytes, or with KiB/MiB)")
+	fs.Usage = func() {
+		fmt.Fprintf(usageOut, "numbers: merges the integers of many upstream URLs, sorted and unique, within a hard budget.\n\n"+
+			"Usage: numbers [flags]\n\nEvery flag has an environment twin: -max-urls is %s.\n\nFlags:\n", envName("max-urls"))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && !set[f.Name] && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), e)
+			}
+		}
+	})
+	if err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+// validate rejects values and combinations the service cannot run with.
+func (c config) validate() error {
+	switch {
+	case c.budget < 10*time.Millisecond:
+		return fmt.Errorf("-budget %v is too small: at least 10ms", c.budget)
+	case c.maxURLs < 1:
+		return fmt.Errorf("-max-urls must be at least 1, got %d", c.maxURLs)
+	case c.maxBody < 1:
+		return errors.New("-max-body must be positive")
+	case c.maxConns < 1:
+		return fmt.Errorf("-max-conns-per-host must be at least 1, got %d", c.maxConns)
+	case c.maxInFlight < 0:
+		return fmt.Errorf("-max-in-flight must not be negative, got %d", c.maxInFlight)
+	case c.readTimeout <= 0 || c.writeTimeout <= 0 || c.idleTimeout <= 0:
+		return errors.New("-read-timeout, -write-timeout and -idle-timeout must be positive")
+	case c.writeTimeout < c.budget:
+		return fmt.Errorf("-write-timeout %v is shorter than -budget %v", c.writeTimeout, c.budget)
+	case c.maxHeaderBytes < 4<<10:
+		return fmt.Errorf("-max-header-bytes must be at least 4KiB, got %d", c.maxHeaderBytes)
+	}
+	return nil
+}
+
+// byteSize is a flag value of bytes, written plain or with a binary unit.
+type byteSize int
+
+func (b *byteSize) String() string { return strconv.Itoa(int(*b)) }
+
+// Set parses "8388608", "8MiB", "64KiB", "1GiB" (also KB/MB/GB, read as binary).
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}}
+	mult := 1
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return errors.New("want bytes like 8388608 or 8MiB")
+	}
+	*b = byteSize(n * mult)
+	return nil
+}

@@ -1,0 +1,206 @@
+// Package fetcher is the one place that talks to upstreams: it fetches a URL
+// with a shared, tuned fasthttp client, decodes the body into integers, and
+// classifies every failure as one of a few sentinel errors.
+//
+// Every fetch is bounded by the deadline of its context: the dial, the DNS
+// look-up (when the configured dialer honours its timeout), the wait for a free
+// connection, every redirect hop and the reading of the body. There are no
+// retries beyond fasthttp's single retry of a request that failed on a reused
+// keep-alive connection, and that one retry stays within the same deadline.
+package fetcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"numbers/aggregate"
+)
+
+// Config configures a Client. The zero Config is usable.
+type Config struct {
+	// MaxBodyBytes limits an upstream body; zero means 8 MiB.
+	MaxBodyBytes int
+	// MaxRedirects is how many redirects are followed; zero means 3, negative means none.
+	MaxRedirects int
+	// MaxConnsPerHost bounds the keep-alive pool per upstream host; zero means 4096.
+	MaxConnsPerHost int
+	// MaxIdleConnDuration closes idle keep-alive connections; zero means 30s.
+	MaxIdleConnDuration time.Duration
+	// UserAgent is sent with every request; empty means "numbers".
+	UserAgent string
+	// DialTimeout dials upstreams within the time left to the request; nil means
+	// fasthttp's own dialer. The SSRF guard plugs in here.
+	DialTimeout fasthttp.DialFuncWithTimeout
+	// AllowHost, when set, vets every host name (the first and each redirect's)
+	// before any connection; an error wrapping ErrDenied refuses the fetch.
+	AllowHost func(host string) error
+}
+
+// Response is what one successful fetch returns.
+type Response struct {
+	// Numbers is sorted ascending and unique; the caller owns it.
+	Numbers []int64
+	// CacheControl, Expires, Date and Age are the raw caching headers of the
+	// final response, empty when absent.
+	CacheControl, Expires, Date, Age string
+	// Sent and Received are when the request was sent and the body was read.
+	Sent, Received time.Time
+}
+
+// Client fetches upstream URLs. It is safe for concurrent use.
+type Client struct {
+	http         fasthttp.Client
+	maxRedirects int
+	userAgent    string
+	allowHost    func(string) error
+}
+
+// New returns a Client configured by cfg.
+func New(cfg Config) *Client {
+	maxBody := cfg.MaxBodyBytes
+	if maxBody <= 0 {
+		maxBody = 8 << 20
+	}
+	maxConns := cfg.MaxConnsPerHost
+	if maxConns <= 0 {
+		maxConns = 4096
+	}
+	idle := cfg.MaxIdleConnDuration
+	if idle <= 0 {
+		idle = 30 * time.Second
+	}
+	redirects := cfg.MaxRedirects
+	switch {
+	case redirects == 0:
+		redirects = 3
+	case redirects < 0:
+		redirects = 0
+	}
+	ua := cfg.UserAgent
+	if ua == "" {
+		ua = "numbers"
+	}
+	return &Client{
+		http: fasthttp.Client{
+			Name:                     ua,
+			NoDefaultUserAgentHeader: true,
+			DialTimeout:              cfg.DialTimeout,
+			MaxConnsPerHost:          maxConns,
+			// A request waits for a free connection at most until its own deadline.
+			MaxConnWaitTimeout:  time.Minute,
+			MaxIdleConnDuration: idle,
+			MaxResponseBodySize: maxBody,
+			// One retry, only where fasthttp knows the request never reached the
+			// upstream (a reused connection closed under it); same deadline.
+			MaxIdemponentCallAttempts:     2,
+			DisablePathNormalizing:        true,
+			ReadBufferSize:                8 << 10,
+		},
+		maxRedirects: redirects,
+		userAgent:    ua,
+		allowHost:    cfg.AllowHost,
+	}
+}
+
+// Fetch GETs url and returns its numbers, sorted and unique. The fetch ends by
+// the deadline of ctx; without a deadline it fails at once with ErrTimeout, so
+// that no fetch can run unbounded. On failure the error wraps exactly one of
+// ErrTimeout, ErrDenied, ErrTransport, ErrStatus, ErrBody or ErrTooLarge.
+func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok || ctx.Err() != nil {
+		return Response{}, fail(url, ErrTimeout, ctx.Err())
+	}
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+
+	req.SetRequestURI(url)
+	req.Header.SetUserAgent(c.userAgent)
+	req.Header.Set("Accept", "application/json")
+
+	sent := time.Now()
+	if err := c.do(req, resp, deadline); err != nil {
+		return Response{}, fail(url, classify(err), err)
+	}
+	if code := resp.StatusCode(); code < 200 || code > 299 {
+		return Response{}, fail(url, ErrStatus, fmt.Errorf("status %d", code))
+	}
+	body := resp.Body()
+	if len(resp.Header.ContentEncoding()) > 0 {
+		var err error
+		if body, err = resp.BodyUncompressedWithLimit(c.http.MaxResponseBodySize); err != nil {
+			return Response{}, fail(url, classify(err), err)
+		}
+	}
+	nums, err := decode(body)
+	if err != nil {
+		return Response{}, fail(url, ErrBody, err)
+	}
+	return Response{
+		Numbers:      aggregate.Normalize(nums),
+		CacheControl: header(resp, "Cache-Control"),
+		Expires:      header(resp, "Expires"),
+		Date:         header(resp, "Date"),
+		Age:          header(resp, "Age"),
+		Sent:         sent,
+		Received:     time.Now(),
+	}, nil
+}
+
+// do performs req, following redirects itself so that every hop is vetted and
+// shares the one deadline.
+func (c *Client) do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+	for hops := 0; ; hops++ {
+		if c.allowHost != nil {
+			if err := c.allowHost(string(req.URI().Host())); err != nil {
+				return err
+			}
+		}
+		if err := c.http.DoDeadline(req, resp, deadline); err != nil {
+			return err
+		}
+		if !fasthttp.StatusCodeIsRedirect(resp.StatusCode()) {
+			return nil
+		}
+		location := resp.Header.Peek("Location")
+		if len(location) == 0 {
+			return nil // a redirect without a target: judged by its status
+		}
+		if hops >= c.maxRedirects {
+			return errTooManyRedirects
+		}
+		req.URI().UpdateBytes(location)
+		if s := string(req.URI().Scheme()); s != "http" && s != "https" {
+			return fmt.Errorf("redirect to unsupported scheme %q", s)
+		}
+		if resp.StatusCode() == fasthttp.StatusSeeOther {
+			req.Header.SetMethod(fasthttp.MethodGet)
+		}
+		resp.Reset()
+	}
+}
+
+// header returns a copy of the response header key, or "" without allocating.
+func header(resp *fasthttp.Response, key string) string {
+	v := resp.Header.Peek(key)
+	if len(v) == 0 {
+		return ""
+	}
+	return string(v)
+}
+
+// fail wraps cause as a fetch failure of kind for url.
+func fail(url string, kind, cause error) error {
+	if cause == nil {
+		cause = kind
+	}
+	return &Error{URL: url, Kind: kind, Err: cause}
+}
+
+var errTooManyRedirects = errors.New("too many redirects")

@@ -1,0 +1,164 @@
+// Package handler serves the public HTTP API of the numbers service on
+// fasthttp: GET /numbers, which fans out to upstreams and merges their
+// integers within a hard budget, and the health endpoints.
+//
+// The deadline flows one way. It is computed once per request, from the moment
+// fasthttp finished reading the request, as that moment plus the budget. The
+// fetches get a context with that deadline; the handler itself answers at the
+// deadline less a margin sized to the result (see Margin), or as soon as every
+// fetch has settled, whichever is first.
+package handler
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"numbers/fetcher"
+)
+
+// Fetcher is what the handler needs from the layer below: the numbers of one
+// upstream, sorted ascending and unique, and how the upstream fared. It must
+// return by the deadline of ctx. The handler never modifies nor retains the
+// returned slice.
+type Fetcher interface {
+	Fetch(ctx context.Context, url string) ([]int64, fetcher.Outcome)
+}
+
+// Observer is told what happened to each request; metrics implement it. Its
+// methods are called on the request path and must be cheap and safe for
+// concurrent use.
+type Observer interface {
+	// Upstream reports one upstream's outcome.
+	Upstream(o fetcher.Outcome)
+	// Answered reports a /numbers answer: its status, the time from the read of
+	// the request to the answer being ready, whether it was partial, and whether
+	// it was ready after the budget.
+	Answered(status int, elapsed time.Duration, partial, late bool)
+}
+
+// Config configures a Handler.
+type Config struct {
+	// Fetcher fetches upstreams; required.
+	Fetcher Fetcher
+	// Budget is the whole time allowed for an answer; zero means 500ms.
+	Budget time.Duration
+	// MaxURLs is the most distinct valid URLs one request may name; zero means 64.
+	MaxURLs int
+	// Margin is the time kept back to encode and write; zero means DefaultMargin.
+	Margin Margin
+	// MaxInFlight is how many /numbers requests may be served at once before
+	// new ones are shed with 503; zero means no limit.
+	MaxInFlight int
+	// Observer is told about every request and upstream; nil means nobody.
+	Observer Observer
+}
+
+// Handler serves the public endpoints. Create it with New.
+type Handler struct {
+	fetch       Fetcher
+	budget      time.Duration
+	maxURLs     int
+	margin      Margin
+	maxInFlight int64
+	observe     Observer
+
+	inFlight atomic.Int64
+	draining atomic.Bool
+}
+
+// New returns a Handler for cfg.
+func New(cfg Config) *Handler {
+	h := &Handler{
+		fetch:       cfg.Fetcher,
+		budget:      cfg.Budget,
+		maxURLs:     cfg.MaxURLs,
+		margin:      cfg.Margin,
+		maxInFlight: int64(cfg.MaxInFlight),
+		observe:     cfg.Observer,
+	}
+	if h.fetch == nil {
+		panic("handler: Config.Fetcher is required")
+	}
+	if h.budget <= 0 {
+		h.budget = 500 * time.Millisecond
+	}
+	if h.maxURLs <= 0 {
+		h.maxURLs = 64
+	}
+	if h.margin == (Margin{}) {
+		h.margin = DefaultMargin
+	}
+	if h.observe == nil {
+		h.observe = nopObserver{}
+	}
+	return h
+}
+
+// Drain makes /readyz report not ready, so that load balancers stop sending
+// traffic while the server shuts down.
+func (h *Handler) Drain() { h.draining.Store(true) }
+
+// InFlight returns how many /numbers requests are being served now.
+func (h *Handler) InFlight() int64 { return h.inFlight.Load() }
+
+// Handle is the fasthttp.RequestHandler of the public listener.
+func (h *Handler) Handle(ctx *fasthttp.RequestCtx) {
+	switch string(ctx.Path()) {
+	case "/numbers":
+		if !allowGetHead(ctx) {
+			return
+		}
+		h.serveNumbers(ctx)
+	case "/healthz":
+		if allowGetHead(ctx) {
+			writeStatus(ctx, fasthttp.StatusOK, `{"status":"ok"}`)
+		}
+	case "/readyz":
+		if !allowGetHead(ctx) {
+			return
+		}
+		if h.draining.Load() {
+			writeStatus(ctx, fasthttp.StatusServiceUnavailable, `{"status":"draining"}`)
+			return
+		}
+		writeStatus(ctx, fasthttp.StatusOK, `{"status":"ready"}`)
+	default:
+		writeError(ctx, fasthttp.StatusNotFound, "no such endpoint: use GET /numbers?u=URL")
+	}
+}
+
+// HandleError is the fasthttp.Server ErrorHandler: it answers requests that
+// fasthttp could not parse with a JSON error.
+func HandleError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge,
+			"request line and headers too large: send fewer or shorter u values")
+	case errors.As(err, &netErr) && netErr.Timeout():
+		writeError(ctx, fasthttp.StatusRequestTimeout, "request not received in time")
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "malformed HTTP request")
+	}
+}
+
+// allowGetHead answers 405 unless the method is GET or HEAD.
+func allowGetHead(ctx *fasthttp.RequestCtx) bool {
+	if ctx.IsGet() || ctx.IsHead() {
+		return true
+	}
+	ctx.Response.Header.Set("Allow", "GET, HEAD")
+	writeError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed: use GET or HEAD")
+	return false
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Upstream(fetcher.Outcome)                 {}
+func (nopObserver) Answered(int, time.Duration, bool, bool) {}

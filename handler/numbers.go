@@ -1,0 +1,117 @@
+package handler
+
+import (
+	"context"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"numbers/aggregate"
+	"numbers/fetcher"
+)
+
+// result is one upstream's contribution, sent by its fetch goroutine.
+type result struct {
+	numbers []int64
+	outcome fetcher.Outcome
+}
+
+// serveNumbers answers GET /numbers: validate, fan out, merge as results
+// arrive, answer when all settled or at the flush time, whichever is first.
+func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
+	start := ctx.Time() // when fasthttp finished reading the request
+	deadline := start.Add(h.budget)
+
+	if h.maxInFlight > 0 && h.inFlight.Load() >= h.maxInFlight {
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "overloaded: too many requests in flight, retry later")
+		h.observe.Answered(fasthttp.StatusServiceUnavailable, time.Since(start), false, false)
+		return
+	}
+	h.inFlight.Add(1)
+	defer h.inFlight.Add(-1)
+
+	urls, invalid, err := parseURLs(ctx.QueryArgs(), h.maxURLs)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		h.observe.Answered(fasthttp.StatusBadRequest, time.Since(start), false, false)
+		return
+	}
+
+	var counts [fetcher.NumOutcomes]int
+	counts[fetcher.Invalid] = invalid
+	for range invalid {
+		h.observe.Upstream(fetcher.Invalid)
+	}
+
+	set := aggregate.AcquireSet()
+	defer aggregate.ReleaseSet(set)
+	h.gather(urls, deadline, set, &counts)
+	ready := time.Now()
+
+	writeNumbers(ctx, set.Numbers())
+	answered := time.Now()
+
+	complete := counts[fetcher.OK]+counts[fetcher.Cached] == len(urls)
+	if complete {
+		ctx.Response.Header.Set("X-Numbers-Complete", "true")
+	} else {
+		ctx.Response.Header.Set("X-Numbers-Complete", "false")
+	}
+	var hdr [160]byte
+	ctx.Response.Header.SetBytesV(outcomesHeader, appendOutcomes(hdr[:0], &counts))
+	ctx.Response.Header.SetBytesV("Server-Timing", appendServerTiming(hdr[:0],
+		millis(ready.Sub(start)), millis(answered.Sub(ready)), millis(answered.Sub(start))))
+
+	elapsed := answered.Sub(start)
+	h.observe.Answered(fasthttp.StatusOK, elapsed, !complete, elapsed > h.budget)
+}
+
+// gather fetches urls in parallel and merges each result into set as it
+// arrives. It returns when every fetch has settled, or at the deadline less
+// the margin for the numbers merged so far, whichever is first. Fetches still
+// running then are abandoned: their context is cancelled and each sends its
+// result into a buffered channel that nobody reads, so none blocks.
+func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, counts *[fetcher.NumOutcomes]int) {
+	if len(urls) == 0 {
+		return
+	}
+	fctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	results := make(chan result, len(urls))
+	for _, u := range urls {
+		go func() {
+			nums, o := h.fetch.Fetch(fctx, u)
+			results <- result{nums, o}
+		}()
+	}
+
+	flushAt := h.margin.flushTime(deadline, h.budget, 0)
+	timer := time.NewTimer(time.Until(flushAt))
+	defer timer.Stop()
+	for pending := len(urls); pending > 0; pending-- {
+		select {
+		case r := <-results:
+			counts[r.outcome]++
+			h.observe.Upstream(r.outcome)
+			if !r.outcome.Contributed() {
+				continue
+			}
+			set.Add(r.numbers)
+			// A bigger result takes longer to encode and write: flush earlier.
+			if next := h.margin.flushTime(deadline, h.budget, set.Len()); next.Before(flushAt) {
+				flushAt = next
+				timer.Reset(time.Until(flushAt))
+			}
+		case <-timer.C:
+			counts[fetcher.Timeout] += pending
+			for range pending {
+				h.observe.Upstream(fetcher.Timeout)
+			}
+			return
+		}
+	}
+}
+
+// millis converts d to fractional milliseconds.
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
