@@ -96,9 +96,9 @@ func New(cfg Config) *Client {
 			MaxResponseBodySize: maxBody,
 			// One retry, only where fasthttp knows the request never reached the
 			// upstream (a reused connection closed under it); same deadline.
-			MaxIdemponentCallAttempts:     2,
-			DisablePathNormalizing:        true,
-			ReadBufferSize:                8 << 10,
+			MaxIdemponentCallAttempts: 2,
+			DisablePathNormalizing:    true,
+			ReadBufferSize:            8 << 10,
 		},
 		maxRedirects: redirects,
 		userAgent:    ua,

@@ -160,5 +160,5 @@ func allowGetHead(ctx *fasthttp.RequestCtx) bool {
 
 type nopObserver struct{}
 
-func (nopObserver) Upstream(fetcher.Outcome)                 {}
+func (nopObserver) Upstream(fetcher.Outcome)                {}
 func (nopObserver) Answered(int, time.Duration, bool, bool) {}
