@@ -1,0 +1,379 @@
+// params.go parses the query parameters that shape one simulated response.
+
+package upstream
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// ErrBadParam reports an unknown or malformed query parameter; the HTTP answer is 400.
+var ErrBadParam = errors.New("upstream: bad parameter")
+
+// Limits on parameter values, so that no request can ask for the impossible.
+const (
+	// MaxN is the largest accepted `n`.
+	MaxN = 10_000_000
+	// MaxDuration bounds every duration parameter (and every sampled delay).
+	MaxDuration = time.Hour
+	// MaxShift bounds the signed `expires` and `date` offsets (about 11 years).
+	MaxShift = 100_000 * time.Hour
+	// MaxSize bounds `size` for mode=huge.
+	MaxSize = 64 << 30
+	// MaxHops bounds `hops` for mode=redirect.
+	MaxHops   = 100
+	maxKeyLen = 256
+	maxCCLen  = 1024
+)
+
+type order uint8
+
+const (
+	orderDefault order = iota // random for generated lists, as listed for the classic ones
+	orderAsc
+	orderDesc
+	orderRandom
+)
+
+type dist uint8
+
+const (
+	distFixed dist = iota
+	distUniform
+	distLognormal
+	distPareto
+)
+
+type mode uint8
+
+const (
+	modeNone mode = iota
+	modeReset
+	modeHang
+	modeTrickle
+	modeTruncate
+	modeMalformed
+	modeWrongType
+	modeHuge
+	modeRedirect
+	modeLoop
+	modeHTML
+)
+
+var modeNames = [...]string{"none", "reset", "hang", "trickle", "truncate", "malformed", "wrongtype", "huge", "redirect", "loop", "html"}
+
+type wrongType uint8
+
+const (
+	typeString wrongType = iota
+	typeFloat
+	typeNull
+	typeOverflow
+	typeObject
+)
+
+// Params is the behaviour of one endpoint or one request: payload, latency, failure and caching
+// headers. Build it with ParseParams from a query string such as "dist=lognormal&p50=100ms&p99=900ms".
+// The zero Params behaves like ParseParams(""): the /numbers defaults (20 numbers in 0..1000 under
+// the key "numbers", instant, never failing).
+type Params struct {
+	valid bool // false only for the zero value
+
+	// payload
+	n        int
+	min, max int64
+	dup      float64
+	order    order
+	pretty   bool
+	key      string
+	seed     int64
+	hasSeed  bool
+	fixed    uint8 // index into classicLists; 0: generated
+
+	// latency
+	dist          dist
+	delay, lo, hi time.Duration
+	p50, p99      time.Duration
+
+	// failure
+	fail   float64
+	status int
+	mode   mode
+	prob   float64 // probability that mode applies
+	every  time.Duration
+	types  wrongType
+	size   int64
+	hops   int
+
+	// caching
+	cc                  string
+	expires, date       time.Duration
+	hasExpires, hasDate bool
+	age                 int
+	hasAge              bool
+}
+
+func defaultParams() Params {
+	return Params{valid: true, n: 20, max: 1000, key: "numbers", status: 503, prob: 1,
+		every: 50 * time.Millisecond, size: 50_000_000, hops: 1}
+}
+
+// ParseParams parses a query string (with or without a leading '?') onto the /numbers defaults.
+// Errors wrap ErrBadParam.
+func ParseParams(query string) (Params, error) {
+	p := defaultParams()
+	var a fasthttp.Args
+	a.Parse(strings.TrimPrefix(query, "?"))
+	if err := p.apply(&a); err != nil {
+		return Params{}, err
+	}
+	return p, nil
+}
+
+func badParam(k, v []byte, why string) error {
+	return fmt.Errorf("%w: %s=%q: %s", ErrBadParam, k, v, why)
+}
+
+// apply overrides p with the arguments in a, in order, then checks the result as a whole.
+func (p *Params) apply(a *fasthttp.Args) error {
+	if !p.valid {
+		*p = defaultParams()
+	}
+	var sawDelay, sawDist bool
+	for k, v := range a.All() {
+		var err error
+		switch string(k) {
+		case "n":
+			var n int64
+			n, err = parseInt(v, 0, MaxN)
+			p.n, p.fixed = int(n), 0
+		case "min":
+			p.min, err = parseInt(v, math.MinInt64, math.MaxInt64)
+			p.fixed = 0
+		case "max":
+			p.max, err = parseInt(v, math.MinInt64, math.MaxInt64)
+			p.fixed = 0
+		case "dup":
+			p.dup, err = parseFraction(v)
+			p.fixed = 0
+		case "order":
+			switch string(v) {
+			case "asc":
+				p.order = orderAsc
+			case "desc":
+				p.order = orderDesc
+			case "random":
+				p.order = orderRandom
+			default:
+				return badParam(k, v, "want asc, desc or random")
+			}
+		case "pretty":
+			p.pretty, err = parseBool(v)
+		case "key":
+			if len(v) == 0 || len(v) > maxKeyLen {
+				return badParam(k, v, "want 1 to 256 bytes")
+			}
+			if string(v) != p.key {
+				p.key = string(v)
+			}
+		case "seed":
+			p.seed, err = parseInt(v, math.MinInt64, math.MaxInt64)
+			p.hasSeed = true
+		case "delay":
+			p.delay, err = parseDuration(v, false)
+			p.dist, sawDelay = distFixed, true
+		case "dist":
+			sawDist = true
+			switch string(v) {
+			case "fixed":
+				p.dist = distFixed
+			case "uniform":
+				p.dist = distUniform
+			case "lognormal":
+				p.dist = distLognormal
+			case "pareto":
+				p.dist = distPareto
+			default:
+				return badParam(k, v, "want fixed, uniform, lognormal or pareto")
+			}
+		case "lo":
+			p.lo, err = parseDuration(v, false)
+		case "hi":
+			p.hi, err = parseDuration(v, false)
+		case "p50":
+			p.p50, err = parseDuration(v, false)
+		case "p99":
+			p.p99, err = parseDuration(v, false)
+		case "fail":
+			p.fail, err = parseFraction(v)
+		case "p":
+			p.prob, err = parseFraction(v)
+		case "status":
+			var st int64
+			st, err = parseInt(v, 100, 599)
+			p.status = int(st)
+		case "mode":
+			m := -1
+			for i, name := range modeNames {
+				if string(v) == name {
+					m = i
+				}
+			}
+			if m < 0 {
+				return badParam(k, v, "want one of "+strings.Join(modeNames[:], ", "))
+			}
+			p.mode = mode(m)
+		case "every":
+			p.every, err = parseDuration(v, false)
+			if err == nil && p.every <= 0 {
+				err = errors.New("must be positive")
+			}
+		case "types":
+			switch string(v) {
+			case "string":
+				p.types = typeString
+			case "float":
+				p.types = typeFloat
+			case "null":
+				p.types = typeNull
+			case "overflow":
+				p.types = typeOverflow
+			case "object":
+				p.types = typeObject
+			default:
+				return badParam(k, v, "want float, string, null, overflow or object")
+			}
+		case "size":
+			p.size, err = parseSize(v)
+		case "hops":
+			var h int64
+			h, err = parseInt(v, 0, MaxHops)
+			p.hops = int(h)
+		case "cc":
+			if len(v) > maxCCLen || !printable(v) {
+				return badParam(k, v, "want at most 1024 printable ASCII characters")
+			}
+			p.cc = string(v)
+		case "expires":
+			p.expires, err = parseDuration(v, true)
+			p.hasExpires = true
+		case "age":
+			var age int64
+			age, err = parseInt(v, 0, math.MaxInt32)
+			p.age, p.hasAge = int(age), true
+		case "date":
+			p.date, err = parseDuration(v, true)
+			p.hasDate = true
+		default:
+			return fmt.Errorf("%w: unknown parameter %q", ErrBadParam, k)
+		}
+		if err != nil {
+			return badParam(k, v, err.Error())
+		}
+	}
+	if sawDelay && sawDist && p.dist != distFixed {
+		return fmt.Errorf("%w: delay and dist=%s are exclusive", ErrBadParam, a.Peek("dist"))
+	}
+	return p.check()
+}
+
+// check validates the combination of parameters.
+func (p *Params) check() error {
+	if p.min > p.max {
+		return fmt.Errorf("%w: min %d > max %d", ErrBadParam, p.min, p.max)
+	}
+	switch p.dist {
+	case distUniform:
+		if p.lo > p.hi {
+			return fmt.Errorf("%w: dist=uniform needs lo <= hi, got lo=%v hi=%v", ErrBadParam, p.lo, p.hi)
+		}
+	case distLognormal, distPareto:
+		if p.p50 <= 0 || p.p99 <= p.p50 {
+			return fmt.Errorf("%w: long-tailed dist needs 0 < p50 < p99, got p50=%v p99=%v", ErrBadParam, p.p50, p.p99)
+		}
+	}
+	return nil
+}
+
+func parseInt(v []byte, lo, hi int64) (int64, error) {
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, errors.New("want an integer")
+	}
+	if n < lo || n > hi {
+		return 0, fmt.Errorf("want an integer in %d..%d", lo, hi)
+	}
+	return n, nil
+}
+
+func parseFraction(v []byte) (float64, error) {
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || !(f >= 0 && f <= 1) { // also rejects NaN
+		return 0, errors.New("want a number in 0..1")
+	}
+	return f, nil
+}
+
+func parseBool(v []byte) (bool, error) {
+	switch string(v) {
+	case "1", "true":
+		return true, nil
+	case "0", "false", "":
+		return false, nil
+	}
+	return false, errors.New("want 0 or 1")
+}
+
+func parseDuration(v []byte, signed bool) (time.Duration, error) {
+	d, err := time.ParseDuration(string(v))
+	if err != nil {
+		return 0, errors.New("want a Go duration such as 250ms")
+	}
+	if signed && (d > MaxShift || d < -MaxShift) {
+		return 0, errors.New("want a duration within ±100000h")
+	}
+	if !signed && (d > MaxDuration || d < 0) {
+		return 0, errors.New("want a duration in 0..1h")
+	}
+	return d, nil
+}
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1},
+}
+
+// parseSize parses "50MB", "8MiB", "1024" or "1024B".
+func parseSize(v []byte) (int64, error) {
+	s := string(v)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = s[:len(s)-len(u.suffix)], u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > MaxSize/mult {
+		return 0, errors.New("want a size such as 50MB or 8MiB, at most 64GiB")
+	}
+	return n * mult, nil
+}
+
+func printable(v []byte) bool {
+	for _, c := range v {
+		if (c < 0x20 && c != '\t') || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
