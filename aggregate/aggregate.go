@@ -71,11 +71,10 @@ func mergeInto(out, a, b []int64) int {
 	case b[len(b)-1] < a[0]:
 		return copy(out, b) + copy(out[len(b):], a)
 	}
-	// Branch-free core: the order of random inputs is unpredictable, so a
-	// compare-and-branch loop would mispredict about every other element.
-	// Emit the smaller head and advance whichever heads are not larger than
-	// the other: both advance on a tie, which drops the duplicate.
-	i, j, k := 0, 0, 0
+	var i, j, k int
+	if len(a) >= 2 && len(b) >= 2 {
+		i, j, k = mergeCore(out, a, b)
+	}
 	for i < len(a) && j < len(b) {
 		x, y := a[i], b[j]
 		out[k] = min(x, y)
@@ -86,6 +85,38 @@ func mergeInto(out, a, b []int64) int {
 	k += copy(out[k:], a[i:])
 	k += copy(out[k:], b[j:])
 	return k
+}
+
+// mergeCore merges while both a and b have an element after the current
+// head, and returns how far it got in a, b and out. It needs len(a) >= 1,
+// len(b) >= 1 and len(out) >= len(a)+len(b).
+//
+// The loop is branch-free: the order of interleaved inputs is unpredictable,
+// so a compare-and-branch loop would mispredict about every other element.
+// It emits the smaller head and advances whichever heads are not larger
+// than the other (both on a tie, which drops the duplicate). The next
+// elements are loaded before the comparison and selected with conditional
+// moves, which takes the load latency off the loop-carried dependency
+// chain; that roughly halves the time per element. It is a separate
+// function so that its few live values stay in registers.
+func mergeCore(out, a, b []int64) (i, j, k int) {
+	x, y := a[0], b[0]
+	lastA, lastB := len(a)-1, len(b)-1
+	for i < lastA && j < lastB {
+		nextX, nextY := a[i+1], b[j+1]
+		out[k] = min(x, y)
+		k++
+		advA, advB := x <= y, y <= x
+		if advA {
+			x = nextX
+		}
+		if advB {
+			y = nextY
+		}
+		i += b2i(advA)
+		j += b2i(advB)
+	}
+	return i, j, k
 }
 
 // b2i converts a bool to 0 or 1; the compiler turns it into SETcc.

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -85,5 +86,16 @@ func TestMergeNoAllocWhenLargeEnough(t *testing.T) {
 	dst := make([]int64, 0, 6)
 	if n := testing.AllocsPerRun(100, func() { dst = Merge(dst, a, b) }); n != 0 {
 		t.Fatalf("Merge allocated %v times per run, want 0", n)
+	}
+}
+
+func TestMergeRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for n := range 300 {
+		a := sortedUniques(r, r.IntN(n+1), -50, int64(n)+50)
+		b := sortedUniques(r, r.IntN(n+1)/(1+n%3), -50, int64(n)+50)
+		if got, want := Merge(nil, a, b), oracleUnion(a, b); !slices.Equal(got, want) {
+			t.Fatalf("Merge(%v, %v) = %v, want %v", a, b, got, want)
+		}
 	}
 }

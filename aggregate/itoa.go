@@ -19,6 +19,17 @@ var digitPairs = func() (t [100]uint16) {
 	return t
 }()
 
+// digitQuads[i] holds the four ASCII digits of i (0..9999), zero padded,
+// first digit in the low byte, ready for a little-endian 32-bit store. At
+// 40 KB it is mostly cache resident while encoding a large list, and it
+// halves the work per digit compared with digitPairs alone.
+var digitQuads = func() (t [10000]uint32) {
+	for i := range t {
+		t[i] = uint32(digitPairs[i/100]) | uint32(digitPairs[i%100])<<16
+	}
+	return t
+}()
+
 // pow10 holds 10^i for i in 0..19.
 var pow10 = func() (t [20]uint64) {
 	t[0] = 1
@@ -47,8 +58,7 @@ func intLen(v int64) int {
 // AppendInt appends the decimal form of v to dst, exactly as
 // strconv.AppendInt(dst, v, 10) does, and returns the extended slice. It
 // handles math.MinInt64. It is faster than strconv because it computes the
-// length first and writes the digits in place, eight at a time with
-// independent two-digit table look-ups.
+// length first and writes the digits in place, four at a time from a table.
 func AppendInt(dst []byte, v int64) []byte {
 	n := len(dst)
 	u := uint64(v)
@@ -67,17 +77,27 @@ func AppendInt(dst []byte, v int64) []byte {
 }
 
 // putDigits writes the decimal digits of u into b, which must be exactly
-// decimalLen(u) bytes long.
+// decimalLen(u) bytes long. It writes four digits per table look-up.
 func putDigits(b []byte, u uint64) {
 	i := len(b)
 	for u >= 1e8 {
 		q := u / 1e8
-		putEight(b[i-8:i], uint32(u-q*1e8))
+		x := uint32(u - q*1e8)
+		hi := x / 1e4
+		// Two independent look-ups and stores of four digits each.
+		binary.LittleEndian.PutUint32(b[i-8:], digitQuads[hi])
+		binary.LittleEndian.PutUint32(b[i-4:], digitQuads[x-hi*1e4])
 		i -= 8
 		u = q
 	}
-	x := uint32(u)
-	for x >= 100 {
+	x := uint32(u) // < 1e8
+	if x >= 1e4 {
+		q := x / 1e4
+		binary.LittleEndian.PutUint32(b[i-4:], digitQuads[x-q*1e4])
+		i -= 4
+		x = q
+	}
+	if x >= 100 {
 		q := x / 100
 		binary.LittleEndian.PutUint16(b[i-2:], digitPairs[x-q*100])
 		i -= 2
@@ -88,18 +108,4 @@ func putDigits(b []byte, u uint64) {
 		return
 	}
 	b[i-1] = byte('0' + x)
-}
-
-// putEight writes x (< 1e8) as exactly eight digits, zero padded, into b.
-// The four look-ups do not depend on each other, so they run in parallel.
-func putEight(b []byte, x uint32) {
-	_ = b[7]
-	hi := x / 10000
-	lo := x - hi*10000
-	h1 := hi / 100
-	l1 := lo / 100
-	binary.LittleEndian.PutUint16(b[0:], digitPairs[h1])
-	binary.LittleEndian.PutUint16(b[2:], digitPairs[hi-h1*100])
-	binary.LittleEndian.PutUint16(b[4:], digitPairs[l1])
-	binary.LittleEndian.PutUint16(b[6:], digitPairs[lo-l1*100])
 }

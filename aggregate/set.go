@@ -2,10 +2,7 @@
 
 package aggregate
 
-import (
-	"slices"
-	"sync"
-)
+import "sync"
 
 // maxRetainedSetCap is the capacity, in elements, above which Reset drops a
 // Set's buffers instead of keeping them, so that pooled Sets do not pin the
@@ -31,18 +28,32 @@ func (s *Set) Add(sorted []int64) {
 		return
 	case len(s.cur) == 0 || s.cur[len(s.cur)-1] < sorted[0]:
 		// Empty set, or sorted lies wholly after it: plain append.
+		n := len(s.cur) + len(sorted)
+		if cap(s.cur) < n {
+			s.cur = grow(s.cur, n)
+		}
 		s.cur = append(s.cur, sorted...)
 		return
 	}
 	n := len(s.cur) + len(sorted)
 	if cap(s.spare) < n {
-		// Grow like append does, so a run of growing merges reallocates
-		// only a logarithmic number of times.
-		s.spare = slices.Grow(s.spare[:0], n)
+		s.spare = grow(s.spare[:0], n)
 	}
 	out := s.spare[:n]
 	out = out[:mergeInto(out, s.cur, sorted)]
 	s.cur, s.spare = out, s.cur[:0]
+}
+
+// grow returns b with capacity for at least n elements. It doubles, so a run
+// of growing merges reallocates only a logarithmic number of times, but it
+// does not overshoot maxRetainedSetCap when n fits under it, so that a
+// result that could be kept by Reset is not dropped for the slack.
+func grow(b []int64, n int) []int64 {
+	c := max(n, 2*cap(b))
+	if n <= maxRetainedSetCap {
+		c = min(c, maxRetainedSetCap)
+	}
+	return append(make([]int64, 0, c), b...)
 }
 
 // Numbers returns the merged list, sorted ascending and unique. The slice

@@ -1,0 +1,83 @@
+package aggregate
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+func FuzzNormalize(f *testing.F) {
+	f.Add([]byte{0, 3, 1, 3, 2, 0xff, 0x80})
+	f.Add([]byte{3, 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := decodeInts(data)
+		want := oracleUnion(in)
+		got := Normalize(slices.Clone(in))
+		if !slices.Equal(got, want) {
+			t.Fatalf("Normalize(%v) = %v, want %v", in, got, want)
+		}
+	})
+}
+
+// FuzzMerge splits the input into lists at every 0xAA byte, normalizes each
+// with the oracle, and checks that a Set fed them in order, and Merge of the
+// first two, agree with the oracle union.
+func FuzzMerge(f *testing.F) {
+	f.Add([]byte{0, 1, 3, 5, 0xAA, 0, 2, 3, 4, 0xAA, 0, 0x80, 0x7f})
+	f.Add([]byte{3, 1, 0, 0, 0, 0xAA, 3, 1, 0, 0, 0})
+	f.Add([]byte{0xAA, 0xAA})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var lists [][]int64
+		for _, part := range bytes.Split(data, []byte{0xAA}) {
+			lists = append(lists, oracleUnion(decodeInts(part)))
+		}
+		var s Set
+		for _, l := range lists {
+			s.Add(l)
+		}
+		if want := oracleUnion(lists...); !slices.Equal(s.Numbers(), want) {
+			t.Fatalf("Set of %v = %v, want %v", lists, s.Numbers(), want)
+		}
+		if len(lists) >= 2 {
+			got := Merge(nil, lists[0], lists[1])
+			if want := oracleUnion(lists[0], lists[1]); !slices.Equal(got, want) {
+				t.Fatalf("Merge(%v, %v) = %v, want %v", lists[0], lists[1], got, want)
+			}
+		}
+	})
+}
+
+// FuzzAppendJSON compares the encoder with encoding/json on the same slice
+// and the integer formatter with strconv.
+func FuzzAppendJSON(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 0xff})
+	f.Add([]byte{3, 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
+	f.Add([]byte{2, 0xff, 0xe0, 0x10, 0x27})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		nums := decodeInts(data)
+		if nums == nil {
+			nums = []int64{} // encoding/json writes null for nil
+		}
+		want, err := json.Marshal(struct {
+			Numbers []int64 `json:"numbers"`
+		}{nums})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendJSON([]byte("prefix"), nums); string(got) != "prefix"+string(want) {
+			t.Fatalf("AppendJSON(%v) = %s, want %s", nums, got, want)
+		}
+		for _, v := range nums {
+			if got, want := string(AppendInt(nil, v)), strconv.FormatInt(v, 10); got != want {
+				t.Fatalf("AppendInt(%d) = %s, want %s", v, got, want)
+			}
+		}
+		sorted := Normalize(slices.Clone(nums))
+		if n, hint := len(AppendJSON(nil, sorted)), EncodedSizeHint(sorted); n > hint {
+			t.Fatalf("sorted %v: encoded %d bytes > hint %d", sorted, n, hint)
+		}
+	})
+}
