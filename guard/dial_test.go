@@ -14,9 +14,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// fasthttp.Client's map cleaner sleeps at least 1s between rounds and
-	// exits on its own once the client is idle; it is not ours to wait for.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"))
+	goleak.VerifyTestMain(m,
+		// fasthttp.Client's map cleaner sleeps at least 1s between rounds
+		// and exits on its own once the client is idle.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
+		// fasthttp's server date updater lives as long as the process.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+	)
 }
 
 var testRecords = map[string][]netip.Addr{
