@@ -20,6 +20,11 @@ import (
 // overflowing calculations, as 2^31 seconds (about 68 years).
 const maxDelta = time.Duration(1<<31) * time.Second
 
+// MaxCacheControl is the longest Cache-Control value Freshness parses;
+// a longer one is treated like a malformed one (not storable), which bounds
+// the parsing cost whatever an upstream sends.
+const MaxCacheControl = 8 << 10
+
 // Header carries the raw caching headers of one upstream response, as
 // received. Empty strings mean the header was absent.
 type Header struct {
@@ -69,9 +74,10 @@ type Policy struct {
 //
 //   - Not storable: no-store; private (with or without field names); a
 //     Cache-Control value the parser rejects (a malformed directive could
-//     hide a no-store, so the most restrictive reading wins); a non-final
-//     status, 206 or 304; and, without explicit freshness (s-maxage, max-age,
-//     Expires) or public, a status that is not heuristically cacheable.
+//     hide a no-store, so the most restrictive reading wins) or one longer
+//     than MaxCacheControl; a non-final status, 206 or 304; and, without
+//     explicit freshness (s-maxage, max-age, Expires) or public, a status
+//     that is not heuristically cacheable.
 //   - Freshness lifetime: s-maxage, else max-age, else Expires minus Date
 //     (an invalid Expires, such as "0", means already expired), else 0:
 //     no heuristic freshness. no-cache forces 0. Values are capped at 2^31 s.
@@ -83,6 +89,9 @@ type Policy struct {
 // A zero requestTime, or one after responseTime, is taken as responseTime.
 // Freshness never panics, whatever the header strings hold.
 func Freshness(h Header, requestTime, responseTime time.Time) Policy {
+	if len(h.CacheControl) > MaxCacheControl {
+		return Policy{}
+	}
 	cc, err := cacheobject.ParseResponseCacheControl(h.CacheControl)
 	if err != nil || cc.NoStore || cc.PrivatePresent {
 		return Policy{}

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,6 +75,8 @@ func TestFreshness(t *testing.T) {
 		{name: "malformed hides no-store", h: Header{CacheControl: "max-age=abc, no-store"}},
 		{name: "unterminated quote not stored", h: Header{CacheControl: `no-cache="Set-Cookie, max-age=60`}},
 		{name: "argument to must-revalidate not stored", h: Header{CacheControl: "must-revalidate=1, max-age=60"}},
+		{name: "Cache-Control too long not stored", h: Header{CacheControl: "max-age=60," + strings.Repeat(" ", MaxCacheControl)}},
+		{name: "Cache-Control at the length limit", h: Header{CacheControl: "max-age=60" + strings.Repeat(" ", MaxCacheControl-10)}, storable: true, fresh: 60 * time.Second, stale: true},
 		{name: "no headers: stored, stale at once", h: Header{}, storable: true, stale: true},
 		{name: "no headers with Age", h: Header{Age: "30"}, storable: true, fresh: -30 * time.Second, stale: true},
 		{name: "no freshness, status 201 not stored", h: Header{Status: 201}},
