@@ -1,0 +1,168 @@
+package handler
+
+import (
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"numbers/fetcher"
+)
+
+// slack is the generous allowance over a budget the tests set themselves.
+const slack = time.Second
+
+func TestDeadlinePartialAnswer(t *testing.T) {
+	const budget = 150 * time.Millisecond
+	f := newFake(map[string]canned{
+		"http://fast.test/": {numbers: []int64{3, 1e9}},
+		"http://hang.test/": {block: true},
+	})
+	ln := serve(t, New(Config{Fetcher: f, Budget: budget}))
+	start := time.Now()
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://fast.test/", "http://hang.test/"))
+	if took := time.Since(start); took > budget+slack {
+		t.Errorf("answered after %v; budget %v", took, budget)
+	}
+	if resp.StatusCode() != 200 || string(resp.Body()) != `{"numbers":[3,1000000000]}` {
+		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
+	}
+	if got := string(resp.Header.Peek("X-Numbers-Complete")); got != "false" {
+		t.Errorf("X-Numbers-Complete %q; want false", got)
+	}
+	want := outcomes(map[fetcher.Outcome]int{fetcher.OK: 1, fetcher.Timeout: 1})
+	if got := string(resp.Header.Peek("X-Numbers-Outcomes")); got != want {
+		t.Errorf("X-Numbers-Outcomes %q; want %q", got, want)
+	}
+}
+
+func TestDeadlineMarginOverBudget(t *testing.T) {
+	const budget = 20 * time.Millisecond
+	f := newFake(map[string]canned{"http://hang.test/": {block: true}})
+	f.entered = make(chan string, 1)
+	ln := serve(t, New(Config{Fetcher: f, Budget: budget, Margin: Margin{Base: 50 * time.Millisecond}}))
+	start := time.Now()
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
+	if took := time.Since(start); took > budget+slack {
+		t.Errorf("answered after %v; budget %v", took, budget)
+	}
+	if resp.StatusCode() != 200 || string(resp.Body()) != `{"numbers":[]}` {
+		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
+	}
+	if got := string(resp.Header.Peek("X-Numbers-Complete")); got != "false" {
+		t.Errorf("X-Numbers-Complete %q; want false", got)
+	}
+}
+
+func TestMarginFor(t *testing.T) {
+	m := Margin{Base: 2 * time.Millisecond, PerNumber: 40}
+	tests := []struct {
+		n    int
+		want time.Duration
+	}{
+		{0, 2 * time.Millisecond},
+		{1, 2*time.Millisecond + 40},
+		{1000, 2*time.Millisecond + 40*time.Microsecond},
+		{1_000_000, 42 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := m.For(tt.n); got != tt.want {
+			t.Errorf("For(%d) = %v; want %v", tt.n, got, tt.want)
+		}
+	}
+	for n := 1; n < 1<<24; n *= 4 {
+		if m.For(n) <= m.For(n/4) {
+			t.Errorf("For(%d) = %v does not grow over For(%d) = %v", n, m.For(n), n/4, m.For(n/4))
+		}
+	}
+}
+
+func TestFlushTime(t *testing.T) {
+	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	const budget = 100 * time.Millisecond
+	deadline := start.Add(budget)
+	m := Margin{Base: 2 * time.Millisecond, PerNumber: 1000}
+	tests := []struct {
+		name string
+		m    Margin
+		n    int
+		want time.Time
+	}{
+		{"empty", m, 0, deadline.Add(-2 * time.Millisecond)},
+		{"grows with n", m, 10_000, deadline.Add(-12 * time.Millisecond)},
+		{"clamped to budget", m, 1_000_000, start},
+		{"base over budget", Margin{Base: time.Second}, 0, start},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.m.flushTime(deadline, budget, tt.n); !got.Equal(tt.want) {
+				t.Fatalf("flushTime = %v; want %v", got.Sub(start), tt.want.Sub(start))
+			}
+		})
+	}
+}
+
+func TestCalibrate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the machine")
+	}
+	m := Calibrate()
+	if m.Base != DefaultMargin.Base || m.PerNumber <= 0 {
+		t.Fatalf("Calibrate() = %+v", m)
+	}
+	// Even on a slow, shared machine a million numbers must fit well inside
+	// the default budget (the race detector makes encoding far slower).
+	if d := m.For(1_000_000); d > 500*time.Millisecond && !raceEnabled {
+		t.Errorf("a million numbers would take a %v margin", d)
+	}
+}
+
+func TestHandleError(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"small buffer", &fasthttp.ErrSmallBuffer{}, fasthttp.StatusRequestHeaderFieldsTooLarge},
+		{"timeout", &timeoutErr{}, fasthttp.StatusRequestTimeout},
+		{"other", fasthttp.ErrBodyTooLarge, fasthttp.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ctx fasthttp.RequestCtx
+			HandleError(&ctx, tt.err)
+			if ctx.Response.StatusCode() != tt.status {
+				t.Fatalf("status %d; want %d", ctx.Response.StatusCode(), tt.status)
+			}
+			if ct := string(ctx.Response.Header.ContentType()); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if b := ctx.Response.Body(); len(b) < len(`{"error":""}`) || string(b[:10]) != `{"error":"` {
+				t.Errorf("body %s is not a JSON error", b)
+			}
+		})
+	}
+}
+
+// TestRequestTooLarge sends a request line bigger than the server's read
+// buffer: fasthttp reports ErrSmallBuffer and HandleError answers 431.
+func TestRequestTooLarge(t *testing.T) {
+	ln := serve(t, New(Config{Fetcher: newFake(nil)}))
+	long := make([]byte, 16<<10)
+	for i := range long {
+		long[i] = 'a'
+	}
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/"+string(long)))
+	if resp.StatusCode() != fasthttp.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("status %d; want 431", resp.StatusCode())
+	}
+	if want := `{"error":"request line and headers too large: send fewer or shorter u values"}`; string(resp.Body()) != want {
+		t.Errorf("body %s; want %s", resp.Body(), want)
+	}
+}
+
+type timeoutErr struct{}
+
+func (*timeoutErr) Error() string   { return "i/o timeout" }
+func (*timeoutErr) Timeout() bool   { return true }
+func (*timeoutErr) Temporary() bool { return true }

@@ -1,0 +1,175 @@
+package handler
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+	"go.uber.org/goleak"
+
+	"numbers/fetcher"
+)
+
+// TestMain fails the package if any goroutine outlives the tests: abandoned
+// fetches must return once the handler cancels their context. fasthttp's
+// client cleaners are ignored: only BenchmarkEndToEnd starts them, and they
+// exit on their own after the idle timeout.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
+		// The server worker pool's cleaner sleeps out its period after Shutdown.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+		// fasthttp refreshes its Date header in one process-wide goroutine.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+	)
+}
+
+// canned is what a fake upstream returns; block makes Fetch wait until its
+// context is done (or the fake is released).
+type canned struct {
+	numbers []int64
+	outcome fetcher.Outcome
+	block   bool
+}
+
+// fake is a Fetcher with canned answers per canonical URL. It counts calls per
+// URL, signals entered (when set) on every call, and its blocking answers
+// return at ctx.Done with Timeout, or at release with Failed. URLs with no
+// canned answer fail.
+type fake struct {
+	answers map[string]canned
+	entered chan string
+	release chan struct{}
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func newFake(answers map[string]canned) *fake {
+	return &fake{answers: answers, calls: map[string]int{}, release: make(chan struct{})}
+}
+
+func (f *fake) Fetch(ctx context.Context, u string) ([]int64, fetcher.Outcome) {
+	f.mu.Lock()
+	f.calls[u]++
+	f.mu.Unlock()
+	if f.entered != nil {
+		f.entered <- u
+	}
+	a, ok := f.answers[u]
+	if !ok {
+		return nil, fetcher.Failed
+	}
+	if a.block {
+		select {
+		case <-ctx.Done():
+			return nil, fetcher.Timeout
+		case <-f.release:
+			return nil, fetcher.Failed
+		}
+	}
+	return a.numbers, a.outcome
+}
+
+// callCounts returns a copy of the calls per URL.
+func (f *fake) callCounts() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := make(map[string]int, len(f.calls))
+	for k, v := range f.calls {
+		m[k] = v
+	}
+	return m
+}
+
+// serve runs h on a real fasthttp.Server over an in-memory listener, so that
+// ctx.Time() is real, and returns the listener to dial. The server is shut
+// down at cleanup.
+func serve(t testing.TB, h *Handler) *fasthttputil.InmemoryListener {
+	t.Helper()
+	ln := fasthttputil.NewInmemoryListener()
+	srv := &fasthttp.Server{
+		Handler:              h.Handle,
+		ErrorHandler:         HandleError,
+		NoDefaultContentType: true,
+		ReadBufferSize:       8 << 10,
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		if err := srv.Shutdown(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		<-done
+	})
+	return ln
+}
+
+// roundTrip sends one request over a fresh connection to ln and reads the
+// response. It uses no fasthttp.Client, so it starts no goroutine.
+func roundTrip(t testing.TB, ln *fasthttputil.InmemoryListener, method, uri string) *fasthttp.Response {
+	t.Helper()
+	c, err := ln.Dial()
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	return roundTripConn(t, c, method, uri)
+}
+
+func roundTripConn(t testing.TB, c net.Conn, method, uri string) *fasthttp.Response {
+	t.Helper()
+	var req fasthttp.Request
+	req.Header.SetMethod(method)
+	req.SetRequestURI(uri)
+	req.SetConnectionClose()
+	bw := bufio.NewWriter(c)
+	if err := req.Write(bw); err != nil {
+		t.Fatalf("write request: %v", err)
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatalf("flush request: %v", err)
+	}
+	resp := new(fasthttp.Response)
+	resp.SkipBody = method == fasthttp.MethodHead
+	if err := resp.Read(bufio.NewReader(c)); err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	return resp
+}
+
+// numbersURI returns the request URI of GET /numbers for the u values.
+func numbersURI(us ...string) string {
+	if len(us) == 0 {
+		return "http://numbers.test/numbers"
+	}
+	return "http://numbers.test/numbers?" + url.Values{"u": us}.Encode()
+}
+
+// direct calls h.Handle on a bare RequestCtx, for endpoints whose answer does
+// not depend on ctx.Time().
+func direct(h *Handler, method, uri string) *fasthttp.RequestCtx {
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod(method)
+	ctx.Request.SetRequestURI(uri)
+	h.Handle(&ctx)
+	return &ctx
+}
+
+// fasthttpDo writes req on c and reads the response into resp.
+func fasthttpDo(c net.Conn, req *fasthttp.Request, resp *fasthttp.Response) error {
+	bw := bufio.NewWriter(c)
+	if err := req.Write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return resp.Read(bufio.NewReader(c))
+}
