@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/valyala/fasthttp"
+
+	"numbers/guard"
 )
 
 // The kinds of failure. Every error returned by Fetch wraps exactly one.
@@ -37,15 +39,11 @@ func (e *Error) Error() string { return e.Kind.Error() + ": " + e.URL + ": " + e
 // Unwrap exposes both the kind and the cause to errors.Is and errors.As.
 func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
 
-// deniedError is implemented by policy errors of the dialer (the guard).
-type deniedError interface{ Denied() bool }
-
 // classify maps an error of the HTTP client to one failure kind.
 func classify(err error) error {
-	var denied deniedError
 	var netErr net.Error
 	switch {
-	case errors.Is(err, ErrDenied), errors.As(err, &denied) && denied.Denied():
+	case errors.Is(err, ErrDenied), errors.Is(err, guard.ErrDenied):
 		return ErrDenied
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		return ErrTooLarge

@@ -35,10 +35,10 @@ type Fetcher interface {
 type Observer interface {
 	// Upstream reports one upstream's outcome.
 	Upstream(o fetcher.Outcome)
-	// Answered reports a /numbers answer: its status, the time from the read of
-	// the request to the answer being ready, whether it was partial, and whether
-	// it was ready after the budget.
-	Answered(status int, elapsed time.Duration, partial, late bool)
+	// Answered reports a /numbers answer: the time from the read of the
+	// request to the answer being ready, whether it was partial, and whether it
+	// was ready after the budget.
+	Answered(elapsed time.Duration, partial, late bool)
 }
 
 // Config configures a Handler.
@@ -160,5 +160,5 @@ func allowGetHead(ctx *fasthttp.RequestCtx) bool {
 
 type nopObserver struct{}
 
-func (nopObserver) Upstream(fetcher.Outcome)                {}
-func (nopObserver) Answered(int, time.Duration, bool, bool) {}
+func (nopObserver) Upstream(fetcher.Outcome)           {}
+func (nopObserver) Answered(time.Duration, bool, bool) {}

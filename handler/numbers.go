@@ -25,7 +25,7 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 	if h.maxInFlight > 0 && h.inFlight.Load() >= h.maxInFlight {
 		ctx.Response.Header.Set("Retry-After", "1")
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "overloaded: too many requests in flight, retry later")
-		h.observe.Answered(fasthttp.StatusServiceUnavailable, time.Since(start), false, false)
+		h.observe.Answered(time.Since(start), false, false)
 		return
 	}
 	h.inFlight.Add(1)
@@ -34,7 +34,7 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 	urls, invalid, err := parseURLs(ctx.QueryArgs(), h.maxURLs)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
-		h.observe.Answered(fasthttp.StatusBadRequest, time.Since(start), false, false)
+		h.observe.Answered(time.Since(start), false, false)
 		return
 	}
 
@@ -64,7 +64,7 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 		millis(ready.Sub(start)), millis(answered.Sub(ready)), millis(answered.Sub(start))))
 
 	elapsed := answered.Sub(start)
-	h.observe.Answered(fasthttp.StatusOK, elapsed, !complete, elapsed > h.budget)
+	h.observe.Answered(elapsed, !complete, elapsed > h.budget)
 }
 
 // gather fetches urls in parallel and merges each result into set as it

@@ -5,15 +5,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"numbers/guard"
 )
 
 // config is the effective configuration of the service, from flags and
 // their environment twins (flag -max-urls, variable NUMBERS_MAX_URLS).
 type config struct {
 	addr        string
+	admin       string
 	budget      time.Duration
 	maxURLs     int
 	maxBody     byteSize
@@ -25,6 +30,19 @@ type config struct {
 	writeTimeout   time.Duration
 	idleTimeout    time.Duration
 	maxHeaderBytes byteSize
+
+	logFormat string
+	logLevel  slog.Level
+	accessLog bool
+
+	allowHosts, denyHosts []string
+	allowNets, denyNets   []netip.Prefix
+
+	cacheBytes byteSize
+	maxStale   time.Duration
+	lateBudget time.Duration
+	maxLate    int
+	coalesce   bool
 }
 
 // envPrefix prefixes the environment twin of every flag.
@@ -41,9 +59,12 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	var c config
 	c.maxBody = 8 << 20
 	c.maxHeaderBytes = 64 << 10
+	c.cacheBytes = 64 << 20
+	c.denyNets = guard.DefaultDenyNets()
 	fs := flag.NewFlagSet("numbers", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
 	fs.StringVar(&c.addr, "addr", ":8080", "public listen address")
+	fs.StringVar(&c.admin, "admin", "127.0.0.1:6060", "admin listen address for /metrics and /debug/pprof/; empty disables")
 	fs.DurationVar(&c.budget, "budget", 500*time.Millisecond, "hard latency budget of an answer, from the moment the request was read")
 	fs.IntVar(&c.maxURLs, "max-urls", 64, "most distinct valid u values per request; more is a 400")
 	fs.Var(&c.maxBody, "max-body", "largest upstream body accepted (bytes, or with KiB/MiB/GiB)")
@@ -54,6 +75,18 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Second, "time allowed to write a response")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive connections idle longer than this are closed")
 	fs.Var(&c.maxHeaderBytes, "max-header-bytes", "largest request line plus headers; larger is a 431 (bytes, or with KiB/MiB)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.BoolVar(&c.accessLog, "access-log", false, "log one line per request (at info level)")
+	fs.Func("allow-hosts", "comma-separated upstream host patterns allowed (example.com, *.example.com); empty allows any", listFlag(&c.allowHosts, guard.ParsePatterns))
+	fs.Func("deny-hosts", "comma-separated upstream host patterns refused, even if allowed", listFlag(&c.denyHosts, guard.ParsePatterns))
+	fs.Func("allow-nets", "comma-separated CIDRs upstream addresses must be in; empty allows any not denied", listFlag(&c.allowNets, guard.ParsePrefixes))
+	fs.Func("deny-nets", "comma-separated CIDRs upstream addresses must not be in, checked on the address dialled (default "+guard.DefaultDenyNetsCSV+"; \"none\" denies none)", listFlag(&c.denyNets, parseDenyNets))
+	fs.Var(&c.cacheBytes, "cache-bytes", "size of the upstream response cache (bytes, or with KiB/MiB/GiB); 0 disables caching")
+	fs.DurationVar(&c.maxStale, "max-stale", time.Hour, "how long past freshness a cached result may stand in for a failed or late upstream, where its Cache-Control allows")
+	fs.DurationVar(&c.lateBudget, "late-budget", 5*time.Second, "how long a fetch may go on after its answer was sent, to fill the cache; 0 turns background completion off")
+	fs.IntVar(&c.maxLate, "max-late", 1024, "fetches allowed to go on in the background at once")
+	fs.BoolVar(&c.coalesce, "coalesce", true, "share one upstream fetch among concurrent requests for the same URL; turn off for upstreams that must be fetched per request")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "numbers: merges the integers of many upstream URLs, sorted and unique, within a hard budget.\n\n"+
 			"Usage: numbers [flags]\n\nEvery flag has an environment twin: -max-urls is %s.\n\nFlags:\n", envName("max-urls"))
@@ -100,8 +133,36 @@ func (c config) validate() error {
 		return fmt.Errorf("-write-timeout %v is shorter than -budget %v", c.writeTimeout, c.budget)
 	case c.maxHeaderBytes < 4<<10:
 		return fmt.Errorf("-max-header-bytes must be at least 4KiB, got %d", c.maxHeaderBytes)
+	case c.logFormat != "text" && c.logFormat != "json":
+		return fmt.Errorf("-log-format must be text or json, got %q", c.logFormat)
+	case c.maxStale < 0 || c.lateBudget < 0:
+		return errors.New("-max-stale and -late-budget must not be negative")
+	case c.maxLate < 1:
+		return fmt.Errorf("-max-late must be at least 1, got %d", c.maxLate)
+	case c.admin != "" && c.admin == c.addr:
+		return fmt.Errorf("-admin and -addr must differ: pprof must never be on the public listener")
 	}
 	return nil
+}
+
+// listFlag returns a flag.Func setter that parses a comma-separated list.
+func listFlag[T any](dst *[]T, parse func(string) ([]T, error)) func(string) error {
+	return func(s string) error {
+		v, err := parse(s)
+		if err != nil {
+			return err
+		}
+		*dst = v
+		return nil
+	}
+}
+
+// parseDenyNets parses -deny-nets, where "none" is the explicit empty list.
+func parseDenyNets(s string) ([]netip.Prefix, error) {
+	if strings.TrimSpace(s) == "none" {
+		return []netip.Prefix{}, nil
+	}
+	return guard.ParsePrefixes(s)
 }
 
 // byteSize is a flag value of bytes, written plain or with a binary unit.

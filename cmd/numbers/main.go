@@ -16,9 +16,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"numbers/fetcher"
 	"numbers/handler"
-	"numbers/source"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -33,55 +31,53 @@ func main() {
 		fmt.Fprintf(os.Stderr, "numbers: %v\n", err)
 		os.Exit(2)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := newLogger(cfg)
 	if err := run(cfg, log); err != nil {
 		log.Error("numbers stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-// run serves until SIGINT or SIGTERM, then drains and returns.
-func run(cfg config, log *slog.Logger) error {
-	margin := handler.DefaultMargin
-	if cfg.calibrate {
-		margin = handler.Calibrate()
+// newLogger returns the process logger in the configured format and level.
+func newLogger(cfg config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
-	client := fetcher.New(fetcher.Config{
-		MaxBodyBytes:    int(cfg.maxBody),
-		MaxConnsPerHost: cfg.maxConns,
-		UserAgent:       "numbers/" + version,
-	})
-	h := handler.New(handler.Config{
-		Fetcher:     source.New(client),
-		Budget:      cfg.budget,
-		MaxURLs:     cfg.maxURLs,
-		Margin:      margin,
-		MaxInFlight: cfg.maxInFlight,
-	})
-	srv := &fasthttp.Server{
-		Handler:                       h.Handle,
-		ErrorHandler:                  handler.HandleError,
-		Name:                          "numbers",
-		ReadTimeout:                   cfg.readTimeout,
-		WriteTimeout:                  cfg.writeTimeout,
-		IdleTimeout:                   cfg.idleTimeout,
-		ReadBufferSize:                int(cfg.maxHeaderBytes),
-		MaxRequestBodySize:            4 << 10,
-		DisableHeaderNamesNormalizing: false,
-		NoDefaultContentType:          true,
-		CloseOnShutdown:               true,
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// run serves until SIGINT or SIGTERM, then drains and returns nil.
+func run(cfg config, log *slog.Logger) error {
+	svc, err := newService(cfg)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	log.Info("numbers listening", "addr", ln.Addr().String(), "version", version,
-		"budget", cfg.budget, "max_urls", cfg.maxURLs, "max_body", int(cfg.maxBody),
-		"max_conns_per_host", cfg.maxConns, "max_in_flight", cfg.maxInFlight,
-		"margin_base", margin.Base, "margin_ns_per_number", margin.PerNumber,
-		"read_timeout", cfg.readTimeout, "write_timeout", cfg.writeTimeout,
-		"idle_timeout", cfg.idleTimeout, "max_header_bytes", int(cfg.maxHeaderBytes))
+	var admin *adminServer
+	if cfg.admin != "" {
+		if admin, err = startAdmin(cfg.admin, svc.metrics.Handler(), log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	logStart(log, cfg, svc, ln.Addr(), admin)
 
+	srv := &fasthttp.Server{
+		Handler:              svc.handle,
+		ErrorHandler:         handler.HandleError,
+		Name:                 "numbers",
+		ReadTimeout:          cfg.readTimeout,
+		WriteTimeout:         cfg.writeTimeout,
+		IdleTimeout:          cfg.idleTimeout,
+		ReadBufferSize:       int(cfg.maxHeaderBytes),
+		MaxRequestBodySize:   4 << 10,
+		NoDefaultContentType: true,
+		CloseOnShutdown:      true,
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
@@ -92,10 +88,31 @@ func run(cfg config, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	log.Info("draining: not ready, finishing in-flight requests")
-	h.Drain()
-	if err := srv.Shutdown(); err != nil {
+	svc.handler.Drain()
+	err = srv.Shutdown() // stops accepting, waits for in-flight requests
+	if admin != nil {
+		admin.close()
+	}
+	if err != nil {
 		return err
 	}
 	log.Info("numbers stopped cleanly")
 	return nil
+}
+
+// logStart logs the effective configuration once.
+func logStart(log *slog.Logger, cfg config, svc *service, addr net.Addr, admin *adminServer) {
+	adminAddr := "disabled"
+	if admin != nil {
+		adminAddr = admin.addr
+	}
+	log.Info("numbers listening", "addr", addr.String(), "admin", adminAddr, "version", version,
+		"budget", cfg.budget, "margin_base", svc.margin.Base, "margin_ns_per_number", svc.margin.PerNumber,
+		"max_urls", cfg.maxURLs, "max_body", int(cfg.maxBody), "max_conns_per_host", cfg.maxConns,
+		"max_in_flight", cfg.maxInFlight, "read_timeout", cfg.readTimeout, "write_timeout", cfg.writeTimeout,
+		"idle_timeout", cfg.idleTimeout, "max_header_bytes", int(cfg.maxHeaderBytes),
+		"allow_hosts", cfg.allowHosts, "deny_hosts", cfg.denyHosts, "allow_nets", cfg.allowNets, "deny_nets", cfg.denyNets,
+		"cache_bytes", int(cfg.cacheBytes), "max_stale", cfg.maxStale, "late_budget", cfg.lateBudget,
+		"max_late", cfg.maxLate, "coalesce", cfg.coalesce, "access_log", cfg.accessLog,
+		"log_format", cfg.logFormat, "log_level", cfg.logLevel.String())
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"numbers/cache"
+	"numbers/fetcher"
+	"numbers/guard"
+	"numbers/handler"
+	"numbers/source"
+	"numbers/telemetry"
+)
+
+// service is the wired request path: guard, fetcher, cache, source, handler
+// and the metrics that watch them.
+type service struct {
+	handler *handler.Handler
+	metrics *telemetry.Metrics
+	margin  handler.Margin
+	handle  fasthttp.RequestHandler
+}
+
+// newService wires the parts as cfg says.
+func newService(cfg config) (*service, error) {
+	dialer, err := guard.New(guard.Policy{
+		AllowHosts: cfg.allowHosts, DenyHosts: cfg.denyHosts,
+		AllowNets: cfg.allowNets, DenyNets: cfg.denyNets,
+	}, guard.NewResolver("")) // releases a DNS query's socket at its deadline
+	if err != nil {
+		return nil, err
+	}
+	client := fetcher.New(fetcher.Config{
+		MaxBodyBytes:    int(cfg.maxBody),
+		MaxConnsPerHost: cfg.maxConns,
+		UserAgent:       "numbers/" + version,
+		DialTimeout:     dialer.DialTimeout,
+		AllowHost:       dialer.AllowHost,
+	})
+	metrics := telemetry.New(cfg.budget)
+
+	var store *cache.Cache
+	if cfg.cacheBytes > 0 {
+		store = cache.New(cache.Config{MaxBytes: int64(cfg.cacheBytes), MaxStale: cfg.maxStale})
+		metrics.Gauge("numbers_cache_bytes", "Bytes held by the upstream cache.", func() float64 { return float64(store.Bytes()) })
+		metrics.Gauge("numbers_cache_entries", "Entries in the upstream cache.", func() float64 { return float64(store.Len()) })
+		metrics.Counter("numbers_cache_evictions_total", "Cache entries evicted to stay within -cache-bytes.",
+			func() float64 { return float64(store.Stats().Evictions) })
+	}
+	src := source.New(source.Config{
+		Fetcher:    client,
+		Cache:      store,
+		Coalesce:   cfg.coalesce,
+		LateBudget: cfg.lateBudget,
+		MaxLate:    int64(cfg.maxLate),
+		Fetched:    metrics.Fetched,
+	})
+	metrics.Counter("numbers_upstream_requests_total", "Live upstream fetches started (coalesced callers share one).",
+		func() float64 { return float64(src.Stats.Fetches.Load()) })
+	metrics.Counter("numbers_coalesced_total", "Callers that shared another request's upstream fetch.",
+		func() float64 { return float64(src.Stats.Coalesced.Load()) })
+	metrics.Counter("numbers_late_stored_total", "Fetches finished in the background after their answer was sent, and cached.",
+		func() float64 { return float64(src.Stats.LateStored.Load()) })
+	metrics.Counter("numbers_late_cancelled_total", "Fetches cut at their caller's deadline because -max-late places were all taken.",
+		func() float64 { return float64(src.Stats.LateCancelled.Load()) })
+
+	margin := handler.DefaultMargin
+	if cfg.calibrate {
+		margin = handler.Calibrate()
+	}
+	h := handler.New(handler.Config{
+		Fetcher:     src,
+		Budget:      cfg.budget,
+		MaxURLs:     cfg.maxURLs,
+		Margin:      margin,
+		MaxInFlight: cfg.maxInFlight,
+		Observer:    metrics,
+	})
+	metrics.Gauge("numbers_in_flight_requests", "/numbers requests being served now.", func() float64 { return float64(h.InFlight()) })
+
+	handle := metrics.Wrap(h.Handle)
+	if cfg.accessLog {
+		handle = accessLog(handle, newLogger(cfg))
+	}
+	return &service{handler: h, metrics: metrics, margin: margin, handle: handle}, nil
+}
+
+// accessLog returns next, logging one line per request after it is answered.
+// It is only installed when -access-log is on, so it costs nothing when off.
+func accessLog(next fasthttp.RequestHandler, log *slog.Logger) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		next(ctx)
+		log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+			slog.String("method", string(ctx.Method())),
+			slog.String("uri", string(ctx.RequestURI())),
+			slog.Int("status", ctx.Response.StatusCode()),
+			slog.Int("bytes", len(ctx.Response.Body())),
+			slog.Duration("elapsed", time.Since(ctx.Time())),
+			slog.String("remote", ctx.RemoteAddr().String()),
+			slog.String("outcomes", string(ctx.Response.Header.Peek("X-Numbers-Outcomes"))),
+		)
+	}
+}

@@ -1,0 +1,159 @@
+// Package telemetry keeps the service's Prometheus metrics: requests by route
+// and status, response times with buckets dense around the budget, upstream
+// fetches by outcome and their latency, partial and late answers, requests in
+// flight, cache and coalescing counters, and the Go runtime's own metrics.
+//
+// Recording is lock-free (atomic adds on metrics created up front), so the
+// request path pays a few nanoseconds per event. The registry is exposed on
+// the admin listener, never the public one.
+package telemetry
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+
+	"numbers/fetcher"
+)
+
+// routes are the route labels; any other path is counted as "other", so that
+// callers cannot grow the label set.
+var routes = [...]string{"/numbers", "/healthz", "/readyz", "other"}
+
+// statuses are the status codes with a counter made up front; others are
+// looked up by label on use.
+var statuses = [...]int{200, 400, 404, 405, 503}
+
+// Metrics records what the service does. Create it with New.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	requests     *prometheus.CounterVec
+	hot          [len(routes)][len(statuses)]prometheus.Counter
+	responseTime prometheus.Histogram
+	upstreams    [fetcher.NumOutcomes]prometheus.Counter
+	fetchTime    prometheus.Histogram
+	partial      prometheus.Counter
+	late         prometheus.Counter
+}
+
+// New returns Metrics whose response-time buckets are dense around budget.
+func New(budget time.Duration) *Metrics {
+	m := &Metrics{registry: prometheus.NewRegistry()}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "numbers_requests_total",
+		Help: "Requests answered, by route and status code.",
+	}, []string{"route", "status"})
+	for r, route := range routes {
+		for s, status := range statuses {
+			m.hot[r][s] = m.requests.WithLabelValues(route, strconv.Itoa(status))
+		}
+	}
+	m.responseTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "numbers_response_seconds",
+		Help:    "Time from reading a /numbers request to its answer being ready.",
+		Buckets: BudgetBuckets(budget),
+	})
+	upstreams := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "numbers_upstreams_total",
+		Help: "Upstream URLs of answered requests, by outcome (ok, cached, stale, failed, denied, timeout, invalid).",
+	}, []string{"outcome"})
+	for o := range fetcher.NumOutcomes {
+		m.upstreams[o] = upstreams.WithLabelValues(o.String())
+	}
+	m.fetchTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "numbers_upstream_fetch_seconds",
+		Help:    "Duration of live upstream fetches, successful or not.",
+		Buckets: prometheus.ExponentialBucketsRange(0.0005, 10, 20),
+	})
+	m.partial = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "numbers_partial_responses_total",
+		Help: "Answers to which at least one valid upstream did not contribute fresh data.",
+	})
+	m.late = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "numbers_late_responses_total",
+		Help: "Answers ready after the budget. Must stay 0.",
+	})
+	m.registry.MustRegister(m.requests, m.responseTime, upstreams, m.fetchTime, m.partial, m.late)
+	return m
+}
+
+// BudgetBuckets returns response-time buckets in seconds: coarse below a
+// tenth of the budget, dense from half the budget to just past it.
+func BudgetBuckets(budget time.Duration) []float64 {
+	b := budget.Seconds()
+	out := []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025}
+	for _, f := range []float64{0.1, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1, 1.01, 1.05, 1.25, 2} {
+		if v := f * b; v > out[len(out)-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Upstream counts one upstream's outcome (handler.Observer).
+func (m *Metrics) Upstream(o fetcher.Outcome) { m.upstreams[o].Inc() }
+
+// Answered records one /numbers answer (handler.Observer).
+func (m *Metrics) Answered(elapsed time.Duration, partial, late bool) {
+	m.responseTime.Observe(elapsed.Seconds())
+	if partial {
+		m.partial.Inc()
+	}
+	if late {
+		m.late.Inc()
+	}
+}
+
+// Fetched records the duration of one live upstream fetch.
+func (m *Metrics) Fetched(d time.Duration) { m.fetchTime.Observe(d.Seconds()) }
+
+// Gauge registers a gauge read from f at each scrape.
+func (m *Metrics) Gauge(name, help string, f func() float64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// Counter registers a counter read from f at each scrape.
+func (m *Metrics) Counter(name, help string, f func() float64) {
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+}
+
+// Wrap returns next, counting every request by route and status code.
+func (m *Metrics) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		next(ctx)
+		m.countRequest(ctx.Path(), ctx.Response.StatusCode())
+	}
+}
+
+// countRequest increments the counter of route and status.
+func (m *Metrics) countRequest(path []byte, status int) {
+	r := len(routes) - 1
+	for i, route := range routes[:len(routes)-1] {
+		if string(path) == route {
+			r = i
+			break
+		}
+	}
+	for s, code := range statuses {
+		if status == code {
+			m.hot[r][s].Inc()
+			return
+		}
+	}
+	m.requests.WithLabelValues(routes[r], strconv.Itoa(status)).Inc()
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
