@@ -9,8 +9,9 @@ import (
 )
 
 var (
-	errNoNumbers = errors.New(`no "numbers" key`)
-	errNull      = errors.New(`"numbers" is null`)
+	errNoNumbers   = errors.New(`no "numbers" key`)
+	errNull        = errors.New(`"numbers" is null`)
+	errNullElement = errors.New(`"numbers" holds null`)
 )
 
 // numberList decodes the "numbers" array and remembers that the key was seen,
@@ -26,7 +27,16 @@ func (l *numberList) UnmarshalJSON(b []byte) error {
 		return errNull
 	}
 	l.seen = true
-	return json.Unmarshal(b, &l.vals)
+	if err := json.Unmarshal(b, &l.vals); err != nil {
+		return err
+	}
+	// Like encoding/json, go-json decodes a null element into an int64 as 0.
+	// Once the array decoded as integers, its only possible letter is the n
+	// of a null, which is not an integer: refuse it rather than invent a 0.
+	if bytes.IndexByte(b, 'n') >= 0 {
+		return errNullElement
+	}
+	return nil
 }
 
 // body is an upstream document. Keys match case-insensitively, as with
