@@ -135,7 +135,13 @@ func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
 	if len(resp.Header.ContentEncoding()) > 0 {
 		var err error
 		if body, err = resp.BodyUncompressedWithLimit(c.http.MaxResponseBodySize); err != nil {
-			return Response{}, fail(url, classify(err), err)
+			// The exchange worked; what came is a corrupt, truncated or
+			// unknown encoding of the body, or it inflates past the limit.
+			kind := ErrBody
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				kind = ErrTooLarge
+			}
+			return Response{}, fail(url, kind, err)
 		}
 	}
 	nums, err := decode(body)
