@@ -1,0 +1,152 @@
+package handler
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"numbers/fetcher"
+)
+
+// benchUpstreams is how many upstreams a benchmark request names.
+const benchUpstreams = 4
+
+// instant is a Fetcher that returns the same 20 numbers at once for any URL.
+type instant []int64
+
+func (n instant) Fetch(context.Context, string) ([]int64, fetcher.Outcome) { return n, fetcher.OK }
+
+func twenty(offset int64) []int64 {
+	nums := make([]int64, 20)
+	for i := range nums {
+		nums[i] = offset + int64(i)*1009
+	}
+	return nums
+}
+
+func benchURI() string {
+	us := make([]string, benchUpstreams)
+	for i := range us {
+		us[i] = fmt.Sprintf("http://u%d.test:8090/numbers?set=%d", i, i)
+	}
+	return numbersURI(us...)
+}
+
+// BenchmarkHandle measures the handler's own work per request: h.Handle on a
+// reused RequestCtx naming 4 upstreams whose fake fetchers answer 20 numbers
+// at once. The loop runs inside a real server's handler so that ctx.Time() is
+// real; the budget is long so the deadline never fires.
+func BenchmarkHandle(b *testing.B) {
+	h := New(Config{Fetcher: instant(twenty(7)), Budget: time.Hour})
+	ln := fasthttputil.NewInmemoryListener()
+	srv := &fasthttp.Server{
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				ctx.Response.Reset()
+				h.Handle(ctx)
+			}
+			b.StopTimer()
+			if ctx.Response.StatusCode() != 200 || !strings.HasPrefix(string(ctx.Response.Body()), `{"numbers":[7,`) {
+				b.Errorf("got %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+		},
+		NoDefaultContentType: true,
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	defer func() { srv.Shutdown(); <-done }() //nolint:errcheck // nothing to do on a failed shutdown of a benchmark
+	c, err := ln.Dial()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var req fasthttp.Request
+	req.SetRequestURI(benchURI())
+	req.SetConnectionClose()
+	var resp fasthttp.Response
+	if err := fasthttpDo(c, &req, &resp); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkEndToEnd measures a whole request: a client over an in-memory
+// connection to the handler on a real server, which fetches 4 in-memory
+// fasthttp upstreams, each answering 20 numbers, with the real fetcher.Client.
+func BenchmarkEndToEnd(b *testing.B) {
+	upstreams := map[string]*fasthttputil.InmemoryListener{}
+	var servers []*fasthttp.Server
+	var dones []chan error
+	for i := range benchUpstreams {
+		body := []byte(`{"numbers":` + strings.ReplaceAll(fmt.Sprint(twenty(int64(i))), " ", ",") + `}`)
+		ln := fasthttputil.NewInmemoryListener()
+		srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+			ctx.SetContentType("application/json")
+			ctx.SetBody(body)
+		}}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ln) }()
+		upstreams[fmt.Sprintf("u%d.test:8090", i)] = ln
+		servers, dones = append(servers, srv), append(dones, done)
+	}
+	defer func() {
+		for i, srv := range servers {
+			srv.Shutdown() //nolint:errcheck // benchmark teardown
+			<-dones[i]
+		}
+	}()
+	client := fetcher.New(fetcher.Config{
+		MaxIdleConnDuration: time.Second,
+		DialTimeout: func(addr string, _ time.Duration) (net.Conn, error) {
+			ln, ok := upstreams[addr]
+			if !ok {
+				return nil, fmt.Errorf("no upstream %s", addr)
+			}
+			return ln.Dial()
+		},
+	})
+	h := New(Config{Fetcher: liveFetcher{client}, Budget: 10 * time.Second})
+	ln := serve(b, h)
+	c, err := ln.Dial()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	br, bw := bufio.NewReader(c), bufio.NewWriter(c)
+	var req fasthttp.Request
+	req.SetRequestURI(benchURI())
+	var resp fasthttp.Response
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := req.Write(bw); err != nil {
+			b.Fatal(err)
+		}
+		if err := bw.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		if err := resp.Read(br); err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode() != 200 || string(resp.Header.Peek("X-Numbers-Complete")) != "true" {
+			b.Fatalf("got %d %s %s", resp.StatusCode(), resp.Header.Peek("X-Numbers-Outcomes"), resp.Body())
+		}
+	}
+	b.StopTimer()
+}
+
+// liveFetcher adapts fetcher.Client to Fetcher, as the service's source does.
+type liveFetcher struct{ c *fetcher.Client }
+
+func (f liveFetcher) Fetch(ctx context.Context, url string) ([]int64, fetcher.Outcome) {
+	r, err := f.c.Fetch(ctx, url)
+	return r.Numbers, fetcher.OutcomeOf(err)
+}
