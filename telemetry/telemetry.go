@@ -91,11 +91,14 @@ func New(budget time.Duration) *Metrics {
 // tenth of the budget, dense from half the budget to just past it.
 func BudgetBuckets(budget time.Duration) []float64 {
 	b := budget.Seconds()
-	out := []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025}
-	for _, f := range []float64{0.1, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1, 1.01, 1.05, 1.25, 2} {
-		if v := f * b; v > out[len(out)-1] {
+	var out []float64
+	for _, v := range []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025} {
+		if v < 0.1*b {
 			out = append(out, v)
 		}
+	}
+	for _, f := range []float64{0.1, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1, 1.01, 1.05, 1.25, 2} {
+		out = append(out, f*b)
 	}
 	return out
 }

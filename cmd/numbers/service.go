@@ -44,7 +44,11 @@ func newService(cfg config) (*service, error) {
 
 	var store *cache.Cache
 	if cfg.cacheBytes > 0 {
-		store = cache.New(cache.Config{MaxBytes: int64(cfg.cacheBytes), MaxStale: cfg.maxStale})
+		maxStale := cfg.maxStale
+		if maxStale == 0 {
+			maxStale = -1 // only stale-if-error windows
+		}
+		store = cache.New(cache.Config{MaxBytes: int64(cfg.cacheBytes), MaxStale: maxStale})
 		metrics.Gauge("numbers_cache_bytes", "Bytes held by the upstream cache.", func() float64 { return float64(store.Bytes()) })
 		metrics.Gauge("numbers_cache_entries", "Entries in the upstream cache.", func() float64 { return float64(store.Len()) })
 		metrics.Counter("numbers_cache_evictions_total", "Cache entries evicted to stay within -cache-bytes.",

@@ -1,0 +1,139 @@
+package telemetry
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/valyala/fasthttp"
+
+	"numbers/fetcher"
+)
+
+// scrape returns the parsed metric families the handler serves.
+func scrape(t *testing.T, m *Metrics) map[string]float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(rec.Body.String()))
+	if err != nil {
+		t.Fatalf("metrics output does not parse as the Prometheus text format: %v", err)
+	}
+	values := map[string]float64{}
+	for name, f := range families {
+		for _, mt := range f.GetMetric() {
+			key := name
+			for _, l := range mt.GetLabel() {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			switch {
+			case mt.Counter != nil:
+				values[key] = mt.Counter.GetValue()
+			case mt.Gauge != nil:
+				values[key] = mt.Gauge.GetValue()
+			case mt.Histogram != nil:
+				values[key+",count"] = float64(mt.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return values
+}
+
+func TestMetricsRecordAndParse(t *testing.T) {
+	m := New(500 * time.Millisecond)
+	m.Upstream(fetcher.OK)
+	m.Upstream(fetcher.OK)
+	m.Upstream(fetcher.Timeout)
+	m.Answered(120*time.Millisecond, true, false)
+	m.Answered(3*time.Millisecond, false, false)
+	m.Fetched(10 * time.Millisecond)
+	inFlight := 7.0
+	m.Gauge("numbers_test_in_flight", "test gauge", func() float64 { return inFlight })
+	m.Counter("numbers_test_total", "test counter", func() float64 { return 42 })
+
+	handle := m.Wrap(func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/numbers" {
+			ctx.SetStatusCode(200)
+			return
+		}
+		ctx.SetStatusCode(418)
+	})
+	for _, path := range []string{"/numbers", "/numbers", "/nope"} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(path)
+		handle(&ctx)
+	}
+
+	got := scrape(t, m)
+	want := map[string]float64{
+		"numbers_upstreams_total,outcome=ok":               2,
+		"numbers_upstreams_total,outcome=timeout":          1,
+		"numbers_upstreams_total,outcome=invalid":          0,
+		"numbers_partial_responses_total":                  1,
+		"numbers_late_responses_total":                     0,
+		"numbers_response_seconds,count":                   2,
+		"numbers_upstream_fetch_seconds,count":             1,
+		"numbers_requests_total,route=/numbers,status=200": 2,
+		"numbers_requests_total,route=other,status=418":    1,
+		"numbers_test_in_flight":                           7,
+		"numbers_test_total":                               42,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if _, ok := got["go_goroutines"]; !ok {
+		t.Error("Go runtime metrics missing (go_goroutines)")
+	}
+}
+
+func TestBudgetBucketsDenseAroundBudget(t *testing.T) {
+	for _, budget := range []time.Duration{10 * time.Millisecond, 500 * time.Millisecond, 5 * time.Second} {
+		b := BudgetBuckets(budget)
+		s := budget.Seconds()
+		near := 0
+		for i, v := range b {
+			if i > 0 && v <= b[i-1] {
+				t.Fatalf("budget %v: buckets not increasing: %v", budget, b)
+			}
+			if v >= 0.9*s && v <= 1.05*s {
+				near++
+			}
+		}
+		if near < 5 {
+			t.Errorf("budget %v: %d buckets within [0.9, 1.05] x budget, want at least 5: %v", budget, near, b)
+		}
+		if !contains(b, s) {
+			t.Errorf("budget %v: no bucket at the budget itself: %v", budget, b)
+		}
+	}
+}
+
+func contains(b []float64, v float64) bool {
+	for _, x := range b {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func BenchmarkRecord(b *testing.B) {
+	m := New(500 * time.Millisecond)
+	handle := m.Wrap(func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(200) })
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/numbers")
+	b.ReportAllocs()
+	for b.Loop() {
+		for range 4 {
+			m.Upstream(fetcher.OK)
+		}
+		m.Answered(time.Millisecond, false, false)
+		handle(&ctx)
+	}
+}
