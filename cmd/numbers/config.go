@@ -62,7 +62,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	c.cacheBytes = 64 << 20
 	c.denyNets = guard.DefaultDenyNets()
 	fs := flag.NewFlagSet("numbers", flag.ContinueOnError)
-	fs.SetOutput(usageOut)
+	// Parse errors are returned, and reported on one line by main; only -h
+	// prints the usage.
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.addr, "addr", ":8080", "public listen address")
 	fs.StringVar(&c.admin, "admin", "127.0.0.1:6060", "admin listen address for /metrics and /debug/pprof/; empty disables")
 	fs.DurationVar(&c.budget, "budget", 500*time.Millisecond, "hard latency budget of an answer, from the moment the request was read")
@@ -87,12 +89,17 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.lateBudget, "late-budget", 5*time.Second, "how long a fetch may go on after its answer was sent, to fill the cache; 0 turns background completion off")
 	fs.IntVar(&c.maxLate, "max-late", 1024, "fetches allowed to go on in the background at once")
 	fs.BoolVar(&c.coalesce, "coalesce", true, "share one upstream fetch among concurrent requests for the same URL; turn off for upstreams that must be fetched per request")
-	fs.Usage = func() {
+	fs.Usage = func() {}
+	usage := func() {
+		fs.SetOutput(usageOut)
 		fmt.Fprintf(usageOut, "numbers: merges the integers of many upstream URLs, sorted and unique, within a hard budget.\n\n"+
 			"Usage: numbers [flags]\n\nEvery flag has an environment twin: -max-urls is %s.\n\nFlags:\n", envName("max-urls"))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+		}
 		return c, err
 	}
 	if fs.NArg() > 0 {
