@@ -46,7 +46,7 @@ func TestFetchUpstreamFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, _ := newUpstream(t, tc.handler)
+			srv := newUpstream(t, tc.handler)
 			c := newClient(t, Config{})
 			resp, err := fetchWithin(t, c, srv.URL, budget)
 			wantKind(t, err, tc.kind)
@@ -125,7 +125,7 @@ func TestFetchSizeAndEncoding(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, _ := newUpstream(t, tc.handler)
+			srv := newUpstream(t, tc.handler)
 			c := newClient(t, Config{MaxBodyBytes: limit})
 			resp, err := fetchWithin(t, c, srv.URL, budget)
 			if tc.want == nil {
@@ -164,7 +164,7 @@ func TestFetchStreamedBodyStopsEarly(t *testing.T) {
 	)
 	written := make(chan int, 1)
 	var once sync.Once
-	srv, _ := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		n := 0
 		defer once.Do(func() { written <- n })
 		f := w.(http.Flusher)

@@ -39,16 +39,23 @@ func newClient(t testing.TB, cfg Config) *Client {
 	return c
 }
 
-// newUpstream starts a loopback HTTP server. Its hang channel is closed at
-// cleanup, before the server is closed, so that hanging handlers return.
-func newUpstream(t testing.TB, h http.HandlerFunc) (srv *httptest.Server, hang <-chan struct{}) {
+// newUpstream starts a loopback HTTP server answering with h.
+func newUpstream(t testing.TB, h http.HandlerFunc) *httptest.Server {
 	t.Helper()
-	srv = httptest.NewServer(h)
-	ch := make(chan struct{})
+	return newHangingUpstream(t, func(<-chan struct{}) http.HandlerFunc { return h })
+}
+
+// newHangingUpstream starts a loopback HTTP server answering with mk(hang).
+// hang is closed at cleanup, before the server is closed, so that handlers
+// blocked on it return.
+func newHangingUpstream(t testing.TB, mk func(hang <-chan struct{}) http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	hang := make(chan struct{})
+	srv := httptest.NewServer(mk(hang))
 	t.Cleanup(srv.Close)
 	t.Cleanup(srv.CloseClientConnections)
-	t.Cleanup(func() { close(ch) })
-	return srv, ch
+	t.Cleanup(func() { close(hang) })
+	return srv
 }
 
 // serve returns a handler that answers with status, headers and body.
@@ -115,7 +122,7 @@ func TestFetchDecodes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, _ := newUpstream(t, serve(200, tc.body, "Content-Type", "application/json"))
+			srv := newUpstream(t, serve(200, tc.body, "Content-Type", "application/json"))
 			c := newClient(t, Config{})
 			resp, err := fetchWithin(t, c, srv.URL, budget)
 			if err != nil {
@@ -131,7 +138,7 @@ func TestFetchDecodes(t *testing.T) {
 func TestFetchRequestAndResponseHeaders(t *testing.T) {
 	type seen struct{ accept, ua, method string }
 	got := make(chan seen, 1)
-	srv, _ := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		got <- seen{r.Header.Get("Accept"), r.Header.Get("User-Agent"), r.Method}
 		h := w.Header()
 		h.Set("Cache-Control", "public, max-age=60, stale-if-error=30")
@@ -168,7 +175,7 @@ func TestFetchRequestAndResponseHeaders(t *testing.T) {
 
 func TestFetchDefaultUserAgentAndAbsentHeaders(t *testing.T) {
 	got := make(chan string, 1)
-	srv, _ := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		got <- r.Header.Get("User-Agent")
 		w.Header()["Date"] = nil // net/http adds one unless told not to
 		_, _ = w.Write([]byte(`{"numbers":[1]}`))

@@ -1,0 +1,100 @@
+package fetcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+func TestOutcomeOf(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want Outcome
+	}{
+		{"nil", nil, OK},
+		{"timeout", fail("u", ErrTimeout, context.DeadlineExceeded), Timeout},
+		{"denied", fail("u", ErrDenied, errors.New("private address")), Denied},
+		{"transport", fail("u", ErrTransport, io.ErrUnexpectedEOF), Failed},
+		{"status", fail("u", ErrStatus, errors.New("status 500")), Failed},
+		{"body", fail("u", ErrBody, errNull), Failed},
+		{"too large", fail("u", ErrTooLarge, fasthttp.ErrBodyTooLarge), Failed},
+		{"wrapped timeout", fmt.Errorf("handler: %w", fail("u", ErrTimeout, nil)), Timeout},
+		{"bare sentinel", ErrDenied, Denied},
+		{"foreign error", errors.New("something else"), Failed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := OutcomeOf(tc.err); got != tc.want {
+				t.Errorf("OutcomeOf(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOutcomeStrings(t *testing.T) {
+	want := map[Outcome]string{OK: "ok", Cached: "cached", Stale: "stale", Failed: "failed",
+		Denied: "denied", Timeout: "timeout", Invalid: "invalid", NumOutcomes: "unknown"}
+	for o, s := range want {
+		if o.String() != s {
+			t.Errorf("Outcome(%d).String() = %q, want %q", o, o.String(), s)
+		}
+	}
+	for o := OK; o < NumOutcomes; o++ {
+		if got, want := o.Contributed(), o == OK || o == Cached || o == Stale; got != want {
+			t.Errorf("%v.Contributed() = %v, want %v", o, got, want)
+		}
+	}
+}
+
+func TestErrorWrapsKindAndCause(t *testing.T) {
+	cause := &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	err := error(fail("http://a/", ErrTimeout, cause))
+	var fe *Error
+	if !errors.As(err, &fe) || fe.URL != "http://a/" || fe.Kind != ErrTimeout || fe.Err != cause {
+		t.Fatalf("errors.As gave %+v", fe)
+	}
+	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrTransport) {
+		t.Error("the kind is not exposed alone to errors.Is")
+	}
+	var op *net.OpError
+	if !errors.As(err, &op) || op != cause || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Error("the cause is not exposed to errors.As / errors.Is")
+	}
+	if err.Error() == "" {
+		t.Error("empty message")
+	}
+	if e := fail("u", ErrTimeout, nil); e.(*Error).Err != ErrTimeout {
+		t.Error("a nil cause is not replaced by the kind")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"denied", fmt.Errorf("policy: %w", ErrDenied), ErrDenied},
+		{"too large", fasthttp.ErrBodyTooLarge, ErrTooLarge},
+		{"fasthttp timeout", fasthttp.ErrTimeout, ErrTimeout},
+		{"dial timeout", fasthttp.ErrDialTimeout, ErrTimeout},
+		{"context deadline", context.DeadlineExceeded, ErrTimeout},
+		{"net timeout", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, ErrTimeout},
+		{"refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, ErrTransport},
+		{"too many redirects", errTooManyRedirects, ErrTransport},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := classify(tc.err); got != tc.want {
+				t.Errorf("classify(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,229 @@
+package fetcher
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestFetchTransportFailures(t *testing.T) {
+	cases := []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"connection refused", func(t *testing.T) string {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			_ = ln.Close()
+			return "http://" + addr + "/"
+		}},
+		{"connection reset", func(t *testing.T) string {
+			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					return
+				}
+				_ = conn.(*net.TCPConn).SetLinger(0)
+				_ = conn.Close()
+			})
+			return srv.URL
+		}},
+		{"closed before the first byte", func(t *testing.T) string {
+			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					_ = conn.Close()
+				}
+			})
+			return srv.URL
+		}},
+		{"garbage instead of HTTP", func(t *testing.T) string {
+			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\r\n"))
+					_ = conn.Close()
+				}
+			})
+			return srv.URL
+		}},
+		{"body cut short", func(t *testing.T) string {
+			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"numbers\":[1"))
+					_ = conn.Close()
+				}
+			})
+			return srv.URL
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url := tc.url(t)
+			c := newClient(t, Config{})
+			_, err := fetchWithin(t, c, url, budget)
+			wantKind(t, err, ErrTransport)
+			if OutcomeOf(err) != Failed {
+				t.Errorf("OutcomeOf = %v, want failed", OutcomeOf(err))
+			}
+		})
+	}
+}
+
+// TestFetchUnresolvableHost uses the reserved .invalid TLD (RFC 6761), which
+// never resolves: the failure must be a transport failure or a timeout, and bounded.
+func TestFetchUnresolvableHost(t *testing.T) {
+	c := newClient(t, Config{})
+	_, err := fetchWithin(t, c, "http://no-such-upstream.invalid/numbers", time.Second)
+	if !errIsOneOf(err, ErrTransport, ErrTimeout) {
+		t.Fatalf("error %v, want ErrTransport or ErrTimeout", err)
+	}
+}
+
+func errIsOneOf(err error, kinds ...error) bool {
+	for _, k := range kinds {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// redirector serves /r/N, which redirects with code to /r/N-1, down to /r/0,
+// which answers {"numbers":[N]}; it records the method of every request.
+func redirector(t *testing.T, code int, location func(n int) string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var hits atomic.Int64
+	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/r/"))
+		if err != nil || r.Method != http.MethodGet {
+			http.Error(w, "bad request "+r.Method+" "+r.URL.Path, 400)
+			return
+		}
+		if n == 0 {
+			_, _ = w.Write([]byte(`{"numbers":[42]}`))
+			return
+		}
+		w.Header().Set("Location", location(n-1))
+		w.WriteHeader(code)
+	})
+	return srv, &hits
+}
+
+func TestFetchRedirects(t *testing.T) {
+	relative := func(n int) string { return strconv.Itoa(n) }       // resolved against /r/
+	rooted := func(n int) string { return fmt.Sprintf("/r/%d", n) } // absolute path
+	cases := []struct {
+		name  string
+		code  int
+		loc   func(n int) string
+		start int
+		hits  int64
+		kind  error // nil: success with [42]
+	}{
+		{"301 chain of 3", 301, rooted, 3, 4, nil},
+		{"302 chain of 3", 302, rooted, 3, 4, nil},
+		{"303 chain of 3 as GET", 303, rooted, 3, 4, nil},
+		{"307 chain of 3", 307, rooted, 3, 4, nil},
+		{"308 chain of 3", 308, rooted, 3, 4, nil},
+		{"relative Location", 302, relative, 2, 3, nil},
+		{"chain of 4", 302, rooted, 4, 4, ErrTransport},
+		{"chain of 100", 302, rooted, 100, 4, ErrTransport},
+		{"loop", 302, func(int) string { return "/r/1" }, 1, 4, ErrTransport},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, hits := redirector(t, tc.code, tc.loc)
+			c := newClient(t, Config{})
+			resp, err := fetchWithin(t, c, fmt.Sprintf("%s/r/%d", srv.URL, tc.start), budget)
+			if tc.kind != nil {
+				wantKind(t, err, tc.kind)
+			} else if err != nil {
+				t.Fatal(err)
+			} else if !equal(resp.Numbers, []int64{42}) {
+				t.Fatalf("Numbers = %v, want [42]", resp.Numbers)
+			}
+			if n := hits.Load(); n != tc.hits {
+				t.Errorf("upstream saw %d requests, want %d", n, tc.hits)
+			}
+		})
+	}
+}
+
+func TestFetchRedirectLimits(t *testing.T) {
+	cases := []struct {
+		name         string
+		maxRedirects int
+		start        int
+		ok           bool
+	}{
+		{"none allowed, none made", -1, 0, true},
+		{"none allowed, one made", -1, 1, false},
+		{"one allowed, one made", 1, 1, true},
+		{"one allowed, two made", 1, 2, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := redirector(t, 302, func(n int) string { return fmt.Sprintf("/r/%d", n) })
+			c := newClient(t, Config{MaxRedirects: tc.maxRedirects})
+			_, err := fetchWithin(t, c, fmt.Sprintf("%s/r/%d", srv.URL, tc.start), budget)
+			if tc.ok && err != nil {
+				t.Fatal(err)
+			}
+			if !tc.ok {
+				wantKind(t, err, ErrTransport)
+			}
+		})
+	}
+}
+
+func TestFetchRedirectToAnotherHost(t *testing.T) {
+	hosts := make(chan string, 1)
+	target := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		hosts <- r.Host
+		_, _ = w.Write([]byte(`{"numbers":[2,1]}`))
+	})
+	origin := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/there", http.StatusFound)
+	})
+	c := newClient(t, Config{})
+	resp, err := fetchWithin(t, c, origin.URL+"/here", budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equal(resp.Numbers, []int64{1, 2}) {
+		t.Errorf("Numbers = %v, want [1 2]", resp.Numbers)
+	}
+	if want := strings.TrimPrefix(target.URL, "http://"); <-hosts != want {
+		t.Errorf("the redirect target was not sent its own Host %q", want)
+	}
+}
+
+func TestFetchRedirectToUnsupportedScheme(t *testing.T) {
+	var targetHits atomic.Int64
+	target := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		targetHits.Add(1)
+		_, _ = w.Write([]byte(`{"numbers":[1]}`))
+	})
+	for _, scheme := range []string{"ftp", "file", "gopher"} {
+		t.Run(scheme, func(t *testing.T) {
+			loc := scheme + "://" + strings.TrimPrefix(target.URL, "http://") + "/x"
+			origin := newUpstream(t, serve(302, "", "Location", loc))
+			c := newClient(t, Config{})
+			_, err := fetchWithin(t, c, origin.URL, budget)
+			wantKind(t, err, ErrTransport)
+		})
+	}
+	if n := targetHits.Load(); n != 0 {
+		t.Errorf("the target of a non-HTTP redirect saw %d requests", n)
+	}
+}
