@@ -108,23 +108,25 @@ func (s *Source) Fetch(ctx context.Context, url string) ([]int64, fetcher.Outcom
 	}
 	if !s.coalesce && s.late == 0 {
 		// Nothing outlives the caller: fetch in its goroutine.
-		o := s.fetchLive(url, deadline)
+		o := s.fetchLive(ctx, url, deadline)
 		return s.settle(url, o)
 	}
 
 	var ch <-chan singleflight.Result
+	leader := false // set by the flight's function only if it is ours; read after its result
 	if s.coalesce {
 		ch = s.flights.DoChan(url, func() (any, error) {
-			return s.fetchLive(url, deadline), nil
+			leader = true
+			return s.fetchLive(context.Background(), url, deadline), nil
 		})
 	} else {
 		c := make(chan singleflight.Result, 1)
-		go func() { c <- singleflight.Result{Val: s.fetchLive(url, deadline)} }()
+		go func() { c <- singleflight.Result{Val: s.fetchLive(context.Background(), url, deadline)} }()
 		ch = c
 	}
 	select {
 	case r := <-ch:
-		if r.Shared {
+		if r.Shared && !leader { // Shared is true for the leader too
 			s.Stats.Coalesced.Add(1)
 		}
 		return s.settle(url, r.Val.(outcome))
@@ -136,8 +138,9 @@ func (s *Source) Fetch(ctx context.Context, url string) ([]int64, fetcher.Outcom
 }
 
 // fetchLive fetches url until deadline, or until deadline plus the late
-// budget if a late place is free, and stores a success in the cache.
-func (s *Source) fetchLive(url string, deadline time.Time) outcome {
+// budget if a late place is free, or until parent is done, and stores a
+// success in the cache.
+func (s *Source) fetchLive(parent context.Context, url string, deadline time.Time) outcome {
 	s.Stats.Fetches.Add(1)
 	start := time.Now()
 	fetchDeadline := deadline
@@ -146,7 +149,7 @@ func (s *Source) fetchLive(url string, deadline time.Time) outcome {
 		defer s.lateSem.Release(1)
 		fetchDeadline = deadline.Add(s.late)
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), fetchDeadline)
+	ctx, cancel := context.WithDeadline(parent, fetchDeadline)
 	defer cancel()
 	r, err := s.fetch.Fetch(ctx, url)
 	if s.fetched != nil {

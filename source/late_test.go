@@ -1,0 +1,314 @@
+package source_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"numbers/cache"
+	"numbers/fetcher"
+	"numbers/source"
+)
+
+// slack bounds how long past its deadline a caller may take to return: far
+// above any scheduling delay, far below the fetches the tests block.
+const slack = time.Second
+
+// TestDeadlineWhileFetchBlocks: the caller's deadline passes while the fetch
+// hangs; it returns at that deadline with Timeout, or Stale when an entry
+// allows it.
+func TestDeadlineWhileFetchBlocks(t *testing.T) {
+	for _, p := range paths {
+		for _, withEntry := range []bool{false, true} {
+			name := p.name + "/no entry"
+			want := fetcher.Timeout
+			if withEntry {
+				name, want = p.name+"/stale entry", fetcher.Stale
+			}
+			t.Run(name, func(t *testing.T) {
+				f := newFake(respond("max-age=60", 1))
+				f.release = make(chan struct{})
+				c := cache.New(cache.Config{})
+				if withEntry {
+					c.Store("http://a/x", []int64{9}, cache.Header{CacheControl: "max-age=0"}, time.Now(), time.Now())
+				}
+				s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
+				ctx, dl := deadline(t, 50*time.Millisecond)
+				nums, o := s.Fetch(ctx, "http://a/x")
+				if late := time.Since(dl); late > slack {
+					t.Errorf("returned %v after its deadline", late)
+				}
+				if o != want || (withEntry && !slices.Equal(nums, []int64{9})) {
+					t.Errorf("got %v %v, want %v", nums, o, want)
+				}
+				close(f.release)
+				waitIdle(t, f)
+			})
+		}
+	}
+}
+
+// TestCallerCancelled: a caller whose context is cancelled before its
+// deadline (the handler does so once it has answered) returns at once.
+func TestCallerCancelled(t *testing.T) {
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			f := newFake(respond("max-age=60", 1))
+			f.release = make(chan struct{})
+			f.started = make(chan call, 1)
+			s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: p.coalesce, LateBudget: p.late})
+			ctx, cancel := context.WithTimeout(context.Background(), 3*slack)
+			defer cancel()
+			done := make(chan fetcher.Outcome, 1)
+			go func() {
+				_, o := s.Fetch(ctx, "http://a/x")
+				done <- o
+			}()
+			<-f.started
+			cancelled := time.Now()
+			cancel()
+			if o := <-done; o != fetcher.Timeout {
+				t.Errorf("got %v, want timeout", o)
+			}
+			if d := time.Since(cancelled); d > slack {
+				t.Errorf("returned %v after being cancelled", d)
+			}
+			close(f.release)
+			waitIdle(t, f)
+		})
+	}
+}
+
+// TestLateCompletion: the caller gives up, the fetch finishes afterwards in
+// the background, and its result serves the next request from the cache.
+func TestLateCompletion(t *testing.T) {
+	for _, coalesce := range []bool{false, true} {
+		t.Run(map[bool]string{false: "alone", true: "coalesce"}[coalesce], func(t *testing.T) {
+			f := newFake(respond("max-age=60", 5, 6))
+			f.release = make(chan struct{})
+			f.started = make(chan call, 1)
+			c := cache.New(cache.Config{})
+			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: coalesce, LateBudget: 10 * time.Second})
+			ctx, dl := deadline(t, 50*time.Millisecond)
+			if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.Timeout {
+				t.Fatalf("first: %v, want timeout", o)
+			}
+			got := <-f.started
+			if want := dl.Add(10 * time.Second); !got.deadline.Equal(want) {
+				t.Fatalf("fetch deadline %v, want caller's plus the late budget %v", got.deadline, want)
+			}
+			close(f.release)
+			eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
+			ctx2, _ := deadline(t, 50*time.Millisecond)
+			if nums, o := s.Fetch(ctx2, "http://a/x"); o != fetcher.Cached || !slices.Equal(nums, []int64{5, 6}) {
+				t.Fatalf("next: %v %v, want cached [5 6]", nums, o)
+			}
+			if n := f.calls.Load(); n != 1 {
+				t.Fatalf("fetcher called %d times, want 1", n)
+			}
+			if n := s.Stats.LateCancelled.Load(); n != 0 {
+				t.Fatalf("LateCancelled = %d, want 0", n)
+			}
+			waitIdle(t, f)
+		})
+	}
+}
+
+// TestLateNoStore: a late response that forbids storing is not stored.
+func TestLateNoStore(t *testing.T) {
+	f := newFake(respond("no-store", 1))
+	f.release = make(chan struct{})
+	c := cache.New(cache.Config{})
+	s := source.New(source.Config{Fetcher: f, Cache: c, LateBudget: 10 * time.Second})
+	ctx, _ := deadline(t, 20*time.Millisecond)
+	s.Fetch(ctx, "http://a/x")
+	close(f.release)
+	waitIdle(t, f)
+	eventually(t, "the late response to reach the cache", func() bool { return c.Stats().Rejected == 1 })
+	if c.Len() != 0 || s.Stats.LateStored.Load() != 0 {
+		t.Fatalf("no-store stored: %d entries, LateStored %d", c.Len(), s.Stats.LateStored.Load())
+	}
+}
+
+// TestLateBudgetZero: no fetch outlives its caller's deadline.
+func TestLateBudgetZero(t *testing.T) {
+	for _, coalesce := range []bool{false, true} {
+		t.Run(map[bool]string{false: "alone", true: "coalesce"}[coalesce], func(t *testing.T) {
+			f := newFake(respond("max-age=60", 1))
+			f.release = make(chan struct{}) // never closed: only the deadline ends the fetch
+			f.started = make(chan call, 1)
+			s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: coalesce})
+			ctx, dl := deadline(t, 50*time.Millisecond)
+			if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.Timeout {
+				t.Fatalf("got %v, want timeout", o)
+			}
+			if got := <-f.started; !got.hasDeadline || !got.deadline.Equal(dl) {
+				t.Fatalf("fetch deadline %v, want the caller's %v", got.deadline, dl)
+			}
+			waitIdle(t, f)
+			if s.Stats.LateCancelled.Load() != 0 || s.Stats.LateStored.Load() != 0 {
+				t.Fatalf("late counters moved with the feature off: %d cancelled, %d stored",
+					s.Stats.LateCancelled.Load(), s.Stats.LateStored.Load())
+			}
+		})
+	}
+}
+
+// TestMaxLate: with one late place, taken by a first slow fetch, a second
+// one ends at its caller's deadline and is counted as cancelled.
+func TestMaxLate(t *testing.T) {
+	f := newFake(respond("max-age=60", 1))
+	f.release = make(chan struct{})
+	f.started = make(chan call, 2)
+	c := cache.New(cache.Config{})
+	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: 10 * time.Second, MaxLate: 1})
+
+	ctxA, dlA := deadline(t, 50*time.Millisecond)
+	if _, o := s.Fetch(ctxA, "http://a/slow1"); o != fetcher.Timeout {
+		t.Fatalf("first: %v, want timeout", o)
+	}
+	if got := <-f.started; !got.deadline.Equal(dlA.Add(10 * time.Second)) {
+		t.Fatalf("first fetch deadline %v, want %v", got.deadline, dlA.Add(10*time.Second))
+	}
+
+	ctxB, dlB := deadline(t, 50*time.Millisecond)
+	if _, o := s.Fetch(ctxB, "http://a/slow2"); o != fetcher.Timeout {
+		t.Fatalf("second: %v, want timeout", o)
+	}
+	if got := <-f.started; !got.deadline.Equal(dlB) {
+		t.Fatalf("second fetch deadline %v, want its caller's %v", got.deadline, dlB)
+	}
+	eventually(t, "the second fetch to be counted", func() bool { return s.Stats.LateCancelled.Load() == 1 })
+
+	close(f.release)
+	eventually(t, "the first fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
+	if _, ok := c.Fresh("http://a/slow2"); ok {
+		t.Fatal("the cancelled fetch was stored")
+	}
+	waitIdle(t, f)
+
+	// The place is free again.
+	f.release = nil
+	ctxC, _ := deadline(t, 5*time.Second)
+	if _, o := s.Fetch(ctxC, "http://a/slow2"); o != fetcher.OK {
+		t.Fatalf("third: %v, want ok", o)
+	}
+}
+
+// TestCoalescing: 100 concurrent callers of one slow URL share one fetch.
+func TestCoalescing(t *testing.T) {
+	const callers = 100
+	for _, coalesce := range []bool{true, false} {
+		t.Run(map[bool]string{false: "off", true: "on"}[coalesce], func(t *testing.T) {
+			f := newFake(respond("max-age=60", 1, 2, 3))
+			f.release = make(chan struct{})
+			f.started = make(chan call, callers)
+			s := source.New(source.Config{Fetcher: f, Coalesce: coalesce, LateBudget: time.Second})
+			ctx, _ := deadline(t, 10*time.Second)
+
+			var wg sync.WaitGroup
+			outcomes := make(chan []int64, callers)
+			for range callers {
+				wg.Go(func() {
+					nums, o := s.Fetch(ctx, "http://a/slow")
+					if o != fetcher.OK {
+						t.Errorf("got %v, want ok", o)
+					}
+					outcomes <- nums
+				})
+			}
+			waitBlocked(t, callers)
+			close(f.release)
+			wg.Wait()
+			close(outcomes)
+			for nums := range outcomes {
+				if !slices.Equal(nums, []int64{1, 2, 3}) {
+					t.Fatalf("a caller got %v", nums)
+				}
+			}
+			wantCalls, wantCoalesced := int64(1), uint64(callers-1)
+			if !coalesce {
+				wantCalls, wantCoalesced = callers, 0
+			}
+			if n := f.calls.Load(); n != wantCalls {
+				t.Errorf("fetcher called %d times, want %d", n, wantCalls)
+			}
+			if n := s.Stats.Fetches.Load(); n != uint64(wantCalls) {
+				t.Errorf("Stats.Fetches = %d, want %d", n, wantCalls)
+			}
+			if n := s.Stats.Coalesced.Load(); n != wantCoalesced {
+				t.Errorf("Stats.Coalesced = %d, want %d", n, wantCoalesced)
+			}
+			waitIdle(t, f)
+		})
+	}
+}
+
+// TestCoalescedCallerKeepsItsDeadline: a caller joining a flight whose
+// leader has a longer deadline still returns at its own.
+func TestCoalescedCallerKeepsItsDeadline(t *testing.T) {
+	f := newFake(respond("max-age=60", 8))
+	f.release = make(chan struct{})
+	f.started = make(chan call, 1)
+	s := source.New(source.Config{Fetcher: f, Coalesce: true})
+	leaderCtx, _ := deadline(t, 10*time.Second)
+	leader := make(chan fetcher.Outcome, 1)
+	go func() {
+		_, o := s.Fetch(leaderCtx, "http://a/x")
+		leader <- o
+	}()
+	<-f.started
+
+	ctx, dl := deadline(t, 50*time.Millisecond)
+	if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.Timeout {
+		t.Fatalf("follower: %v, want timeout", o)
+	}
+	if late := time.Since(dl); late > slack {
+		t.Fatalf("follower returned %v after its deadline", late)
+	}
+	close(f.release)
+	if o := <-leader; o != fetcher.OK {
+		t.Fatalf("leader: %v, want ok", o)
+	}
+	if n := f.calls.Load(); n != 1 {
+		t.Fatalf("fetcher called %d times, want 1", n)
+	}
+	waitIdle(t, f)
+}
+
+// TestFlightsEnd: once a flight is over, whether its callers waited or gave
+// up, the next Fetch of the URL starts a new one: no key is left behind.
+func TestFlightsEnd(t *testing.T) {
+	f := newFake(respond("max-age=60", 1))
+	s := source.New(source.Config{Fetcher: f, Coalesce: true, LateBudget: time.Second}) // no cache
+	ctx, _ := deadline(t, 5*time.Second)
+	for i := range 3 {
+		if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.OK {
+			t.Fatalf("fetch %d: %v", i, o)
+		}
+	}
+	if n := f.calls.Load(); n != 3 {
+		t.Fatalf("fetcher called %d times, want 3", n)
+	}
+
+	// A flight whose caller gave up, finished late.
+	f.release = make(chan struct{})
+	short, _ := deadline(t, 20*time.Millisecond)
+	if _, o := s.Fetch(short, "http://a/x"); o != fetcher.Timeout {
+		t.Fatalf("abandoned: %v, want timeout", o)
+	}
+	close(f.release)
+	waitIdle(t, f)
+	eventually(t, "the abandoned flight to end", func() bool {
+		// A Fetch that joins a still-registered flight is counted as coalesced;
+		// one that starts a new flight is not.
+		before := f.calls.Load()
+		s.Fetch(ctx, "http://a/x")
+		return f.calls.Load() == before+1
+	})
+	if n := s.Stats.Coalesced.Load(); n != 0 {
+		t.Fatalf("Stats.Coalesced = %d with sequential callers, want 0", n)
+	}
+}

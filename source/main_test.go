@@ -1,0 +1,170 @@
+package source_test
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"numbers/fetcher"
+)
+
+// TestMain checks that no test leaves a goroutine behind: every background
+// fetch must have ended. The ignored functions are fasthttp's process-wide
+// helpers started by the real client and simulator of upstream_test.go:
+// the client's idle-connection cleaners, the dialer's address-cache cleaner
+// and the server's Date-header updater, which live as long as the process.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+	)
+}
+
+// call is what the fake saw of one Fetch.
+type call struct {
+	url         string
+	deadline    time.Time
+	hasDeadline bool
+}
+
+// fake is an in-memory source.Fetcher. It counts its calls, reports each on
+// started (when not nil; it must be buffered enough), blocks until release is
+// closed (when not nil) or its context ends (then it fails with
+// fetcher.ErrTimeout, as the real client does), and answers with reply.
+type fake struct {
+	calls   atomic.Int64
+	running atomic.Int64
+	started chan call
+	release chan struct{}
+
+	mu    sync.Mutex
+	reply func(url string) (fetcher.Response, error)
+}
+
+func newFake(reply func(string) (fetcher.Response, error)) *fake {
+	return &fake{reply: reply}
+}
+
+func (f *fake) setReply(reply func(string) (fetcher.Response, error)) {
+	f.mu.Lock()
+	f.reply = reply
+	f.mu.Unlock()
+}
+
+func (f *fake) Fetch(ctx context.Context, url string) (fetcher.Response, error) {
+	f.calls.Add(1)
+	f.running.Add(1)
+	defer f.running.Add(-1)
+	sent := time.Now()
+	d, ok := ctx.Deadline()
+	if f.started != nil {
+		f.started <- call{url, d, ok}
+	}
+	if f.release != nil {
+		select {
+		case <-f.release:
+		case <-ctx.Done():
+			return fetcher.Response{}, &fetcher.Error{URL: url, Kind: fetcher.ErrTimeout, Err: ctx.Err()}
+		}
+	}
+	f.mu.Lock()
+	reply := f.reply
+	f.mu.Unlock()
+	r, err := reply(url)
+	if err == nil && r.Sent.IsZero() {
+		r.Sent, r.Received = sent, time.Now()
+	}
+	return r, err
+}
+
+// respond answers with nums and the Cache-Control value cc.
+func respond(cc string, nums ...int64) func(string) (fetcher.Response, error) {
+	return func(string) (fetcher.Response, error) {
+		return fetcher.Response{Numbers: slices.Clone(nums), CacheControl: cc}, nil
+	}
+}
+
+// failWith fails every fetch with the kind of failure kind.
+func failWith(kind error) func(string) (fetcher.Response, error) {
+	return func(url string) (fetcher.Response, error) {
+		return fetcher.Response{}, &fetcher.Error{URL: url, Kind: kind, Err: kind}
+	}
+}
+
+// eventually polls cond until it holds, failing the test after a generous
+// bound. It is for effects that happen after the fake returns (a Store, a
+// counter), which nothing else signals.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	limit := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(limit) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		<-time.After(time.Millisecond)
+	}
+}
+
+// waitIdle waits until no fake Fetch is running and the goroutines around
+// them have had the chance to finish their bookkeeping.
+func waitIdle(t *testing.T, f *fake) {
+	t.Helper()
+	eventually(t, "fetches to end", func() bool { return f.running.Load() == 0 })
+}
+
+// waitBlocked waits until n goroutines are blocked in the select of
+// Source.Fetch, waiting for a flight: the only way to know that every
+// caller has joined one, since singleflight does not tell.
+func waitBlocked(t *testing.T, n int) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	eventually(t, "callers to block in Fetch", func() bool {
+		for {
+			m := runtime.Stack(buf, true)
+			if m < len(buf) {
+				return countBlocked(buf[:m]) >= n
+			}
+			buf = make([]byte, 2*len(buf))
+		}
+	})
+}
+
+// countBlocked counts the goroutines of a runtime.Stack dump that wait in a
+// select inside Source.Fetch.
+func countBlocked(dump []byte) int {
+	n := 0
+	for g := range bytes.SplitSeq(dump, []byte("\n\n")) {
+		header, rest, _ := bytes.Cut(g, []byte("\n"))
+		if !bytes.Contains(header, []byte("[select")) {
+			continue
+		}
+		// The first frame is the function holding the select.
+		if bytes.HasPrefix(rest, []byte("numbers/source.(*Source).Fetch(")) {
+			n++
+		}
+	}
+	return n
+}
+
+// deadline returns a context ending after d, cancelled at the test's end.
+func deadline(t *testing.T, d time.Duration) (context.Context, time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	dl, _ := ctx.Deadline()
+	return ctx, dl
+}
+
+// atomicCount is a counter for callbacks.
+type atomicCount struct{ n atomic.Int64 }
+
+func (c *atomicCount) add()        { c.n.Add(1) }
+func (c *atomicCount) load() int64 { return c.n.Load() }

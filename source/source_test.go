@@ -1,0 +1,246 @@
+package source_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"numbers/cache"
+	"numbers/fetcher"
+	"numbers/source"
+)
+
+// paths are the configurations that take distinct code paths in Fetch: the
+// caller's own goroutine, a singleflight, a detached goroutine with a late
+// budget, and both.
+var paths = []struct {
+	name     string
+	coalesce bool
+	late     time.Duration
+}{
+	{"direct", false, 0},
+	{"coalesce", true, 0},
+	{"late", false, time.Second},
+	{"coalesce+late", true, time.Second},
+}
+
+func TestFreshHitDoesNotFetch(t *testing.T) {
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			f := newFake(respond("max-age=60", 3, 1, 2))
+			c := cache.New(cache.Config{})
+			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
+			ctx, _ := deadline(t, 5*time.Second)
+
+			nums, o := s.Fetch(ctx, "http://a/x")
+			if o != fetcher.OK || !slices.Equal(nums, []int64{3, 1, 2}) {
+				t.Fatalf("miss: got %v %v, want ok [3 1 2]", nums, o)
+			}
+			if c.Len() != 1 {
+				t.Fatalf("miss: cache has %d entries, want 1", c.Len())
+			}
+			for range 3 {
+				nums, o = s.Fetch(ctx, "http://a/x")
+				if o != fetcher.Cached || !slices.Equal(nums, []int64{3, 1, 2}) {
+					t.Fatalf("hit: got %v %v, want cached [3 1 2]", nums, o)
+				}
+			}
+			if n := f.calls.Load(); n != 1 {
+				t.Fatalf("fetcher called %d times, want 1", n)
+			}
+			if n := s.Stats.Fetches.Load(); n != 1 {
+				t.Fatalf("Stats.Fetches = %d, want 1", n)
+			}
+		})
+	}
+}
+
+// TestDirectives stores one response with the given Cache-Control, then
+// fails the upstream with ErrStatus and checks whether the second request
+// fetches again and what it gets.
+func TestDirectives(t *testing.T) {
+	cases := []struct {
+		name     string
+		cc       string
+		maxStale time.Duration // cache.Config.MaxStale
+		second   fetcher.Outcome
+		calls    int64
+	}{
+		{"max-age fresh", "max-age=60", 0, fetcher.Cached, 1},
+		{"s-maxage fresh", "s-maxage=60", 0, fetcher.Cached, 1},
+		{"s-maxage wins over max-age", "s-maxage=0, max-age=60", 0, fetcher.Failed, 2},
+		{"stale within max-stale", "max-age=0", 0, fetcher.Stale, 2},
+		{"stale-if-error without max-stale", "max-age=0, stale-if-error=60", -1, fetcher.Stale, 2},
+		{"stale, no allowance", "max-age=0", -1, fetcher.Failed, 2},
+		{"must-revalidate", "max-age=0, must-revalidate", 0, fetcher.Failed, 2},
+		{"must-revalidate beats stale-if-error", "max-age=0, must-revalidate, stale-if-error=60", 0, fetcher.Failed, 2},
+		{"proxy-revalidate", "max-age=0, proxy-revalidate", 0, fetcher.Failed, 2},
+		{"stale s-maxage", "s-maxage=0, stale-if-error=60", 0, fetcher.Failed, 2},
+		{"no-cache", "no-cache", 0, fetcher.Failed, 2},
+		{"no-cache with max-age", "no-cache, max-age=60", 0, fetcher.Failed, 2},
+		{"no-store", "no-store", 0, fetcher.Failed, 2},
+		{"no-store with max-age", "max-age=60, no-store", 0, fetcher.Failed, 2},
+		{"private", "private, max-age=60", 0, fetcher.Failed, 2},
+		{"no header", "", 0, fetcher.Stale, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(respond(tc.cc, 7))
+			c := cache.New(cache.Config{MaxStale: tc.maxStale})
+			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
+			ctx, _ := deadline(t, 5*time.Second)
+			if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.OK {
+				t.Fatalf("first: %v, want ok", o)
+			}
+			f.setReply(failWith(fetcher.ErrStatus))
+			nums, o := s.Fetch(ctx, "http://a/x")
+			if o != tc.second {
+				t.Fatalf("second: %v, want %v", o, tc.second)
+			}
+			if o.Contributed() != (nums != nil) || (nums != nil && !slices.Equal(nums, []int64{7})) {
+				t.Fatalf("second: numbers %v with outcome %v", nums, o)
+			}
+			if n := f.calls.Load(); n != tc.calls {
+				t.Fatalf("fetcher called %d times, want %d", n, tc.calls)
+			}
+		})
+	}
+}
+
+func TestFailureOutcomes(t *testing.T) {
+	cases := []struct {
+		name      string
+		kind      error
+		withEntry fetcher.Outcome // with a stale-allowed entry
+		without   fetcher.Outcome
+	}{
+		{"status", fetcher.ErrStatus, fetcher.Stale, fetcher.Failed},
+		{"transport", fetcher.ErrTransport, fetcher.Stale, fetcher.Failed},
+		{"body", fetcher.ErrBody, fetcher.Stale, fetcher.Failed},
+		{"too large", fetcher.ErrTooLarge, fetcher.Stale, fetcher.Failed},
+		{"timeout", fetcher.ErrTimeout, fetcher.Stale, fetcher.Timeout},
+		{"denied is never served stale", fetcher.ErrDenied, fetcher.Denied, fetcher.Denied},
+	}
+	for _, p := range paths {
+		for _, tc := range cases {
+			t.Run(p.name+"/"+tc.name, func(t *testing.T) {
+				ctx, _ := deadline(t, 5*time.Second)
+				f := newFake(failWith(tc.kind))
+				s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: p.coalesce, LateBudget: p.late})
+				if nums, o := s.Fetch(ctx, "http://a/x"); o != tc.without || nums != nil {
+					t.Fatalf("without entry: %v %v, want %v", nums, o, tc.without)
+				}
+
+				f.setReply(respond("max-age=0, stale-if-error=600", 1))
+				if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.OK {
+					t.Fatalf("storing: %v", o)
+				}
+				f.setReply(failWith(tc.kind))
+				nums, o := s.Fetch(ctx, "http://a/x")
+				if o != tc.withEntry {
+					t.Fatalf("with entry: %v, want %v", o, tc.withEntry)
+				}
+				if want := o == fetcher.Stale; want != (nums != nil) {
+					t.Fatalf("with entry: numbers %v with outcome %v", nums, o)
+				}
+			})
+		}
+	}
+}
+
+func TestNoCache(t *testing.T) {
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			ctx, _ := deadline(t, 5*time.Second)
+			f := newFake(respond("max-age=60", 1))
+			s := source.New(source.Config{Fetcher: f, Coalesce: p.coalesce, LateBudget: p.late})
+			for range 3 {
+				if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.OK {
+					t.Fatalf("got %v, want ok", o)
+				}
+			}
+			if n := f.calls.Load(); n != 3 {
+				t.Fatalf("fetcher called %d times, want 3", n)
+			}
+			f.setReply(failWith(fetcher.ErrStatus))
+			if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.Failed {
+				t.Fatalf("failure without cache: %v, want failed", o)
+			}
+		})
+	}
+}
+
+func TestNoDeadlineNeverFetches(t *testing.T) {
+	f := newFake(respond("max-age=0", 1))
+	c := cache.New(cache.Config{})
+	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
+	if _, o := s.Fetch(context.Background(), "http://a/x"); o != fetcher.Timeout {
+		t.Fatalf("no deadline, no entry: %v, want timeout", o)
+	}
+	if n := f.calls.Load(); n != 0 {
+		t.Fatalf("fetcher called %d times without a deadline", n)
+	}
+	c.Store("http://a/x", []int64{4}, cache.Header{CacheControl: "max-age=0"}, time.Now(), time.Now())
+	if nums, o := s.Fetch(context.Background(), "http://a/x"); o != fetcher.Stale || !slices.Equal(nums, []int64{4}) {
+		t.Fatalf("no deadline, stale entry: %v %v, want stale [4]", nums, o)
+	}
+}
+
+func TestFetchedIsToldEveryLiveFetch(t *testing.T) {
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			ctx, _ := deadline(t, 5*time.Second)
+			var told atomicCount
+			s := source.New(source.Config{
+				Fetcher: newFake(respond("max-age=60", 1)), Cache: cache.New(cache.Config{}),
+				Coalesce: p.coalesce, LateBudget: p.late,
+				Fetched: func(d time.Duration) {
+					if d < 0 {
+						t.Errorf("negative duration %v", d)
+					}
+					told.add()
+				},
+			})
+			s.Fetch(ctx, "http://a/x")
+			s.Fetch(ctx, "http://a/x") // cached: not told
+			s.Fetch(ctx, "http://a/y")
+			if n := told.load(); n != 2 {
+				t.Fatalf("Fetched told %d times, want 2", n)
+			}
+		})
+	}
+}
+
+// TestEviction fills a small cache through the Source: its bytes never pass
+// the bound, the oldest entries go and the newest stay.
+func TestEviction(t *testing.T) {
+	const maxBytes = 2000
+	ctx, _ := deadline(t, 5*time.Second)
+	f := newFake(respond("max-age=60", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10))
+	c := cache.New(cache.Config{MaxBytes: maxBytes})
+	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
+	url := func(i int) string { return "http://a/" + string(rune('a'+i%26)) + string(rune('a'+i/26)) }
+	const n = 100
+	for i := range n {
+		if _, o := s.Fetch(ctx, url(i)); o != fetcher.OK {
+			t.Fatalf("%s: %v", url(i), o)
+		}
+		if b := c.Bytes(); b > maxBytes {
+			t.Fatalf("after %d stores the cache holds %d bytes, bound %d", i+1, b, maxBytes)
+		}
+	}
+	if c.Stats().Evictions == 0 || c.Len() >= n {
+		t.Fatalf("no eviction: %d entries, stats %+v", c.Len(), c.Stats())
+	}
+	if _, o := s.Fetch(ctx, url(n-1)); o != fetcher.Cached {
+		t.Fatalf("newest entry: %v, want cached", o)
+	}
+	calls := f.calls.Load()
+	if _, o := s.Fetch(ctx, url(0)); o != fetcher.OK || f.calls.Load() != calls+1 {
+		t.Fatalf("oldest entry: %v, want ok after a new fetch", o)
+	}
+	if b := c.Bytes(); b > maxBytes {
+		t.Fatalf("cache holds %d bytes, bound %d", b, maxBytes)
+	}
+}
