@@ -67,7 +67,7 @@ var listenRE = regexp.MustCompile(`msg="numbers listening" addr=(\S+)`)
 // its address. The process is killed by PID at cleanup if still running.
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, append([]string{"-addr", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...)...), exited: make(chan struct{})}
+	p := &proc{cmd: exec.Command(binary, append([]string{"-addr", "127.0.0.1:0", "-admin", ""}, args...)...), exited: make(chan struct{})}
 	p.cmd.Env = cleanEnv()
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
