@@ -12,8 +12,9 @@ const (
 	jsonSuffix = `]}`
 
 	// maxPooledBufferCap is the capacity above which ReleaseBuffer drops a
-	// buffer rather than pool it (4 MiB, about 400,000 numbers of 9 digits).
-	maxPooledBufferCap = 4 << 20
+	// buffer rather than pool it: 16 MiB holds a million numbers of up to
+	// 15 digits, the largest result a pooled Set keeps (1<<20 numbers).
+	maxPooledBufferCap = 16 << 20
 )
 
 // EncodedSizeHint returns the capacity AppendJSON needs for nums. For a
@@ -77,7 +78,7 @@ func AcquireBuffer() *Buffer {
 	return b
 }
 
-// ReleaseBuffer returns b to the pool. Buffers whose capacity exceeds 4 MiB
+// ReleaseBuffer returns b to the pool. Buffers whose capacity exceeds 16 MiB
 // are dropped (their memory is left to the garbage collector) so that the
 // pool does not pin the memory of a rare huge response. Neither b nor b.B may
 // be used afterwards. ReleaseBuffer(nil) does nothing.
