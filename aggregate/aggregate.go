@@ -18,18 +18,16 @@
 //     and never retains the caller's slice; the slice from [Set.Numbers]
 //     belongs to the Set and is valid until the next Add or Reset.
 //     [AppendJSON] only appends to dst.
-//   - [Set], [Buffer] and the pools are not safe for concurrent use of one
-//     value; the pools themselves ([AcquireSet], [AcquireBuffer]) are.
+//   - A [Set] is not safe for concurrent use; the pool ([AcquireSet]) is.
 //
 // Typical use in a request: normalize each upstream list as it arrives, Add
-// it to a pooled Set, and at the end encode Numbers into a pooled Buffer:
+// it to a pooled Set, and at the end encode Numbers into a reused buffer (the
+// handler uses the response's own body buffer):
 //
 //	set := aggregate.AcquireSet()
 //	defer aggregate.ReleaseSet(set)
 //	set.Add(aggregate.Normalize(list))
-//	buf := aggregate.AcquireBuffer()
-//	defer aggregate.ReleaseBuffer(buf)
-//	buf.B = aggregate.AppendJSON(buf.B[:0], set.Numbers())
+//	body = aggregate.AppendJSON(body[:0], set.Numbers())
 package aggregate
 
 import "slices"

@@ -133,7 +133,7 @@ func encodeInputs(n int) []struct {
 }
 
 // BenchmarkAppendJSON encodes into a reused buffer, as the handler does with
-// a pooled Buffer; BenchmarkAppendJSONStrconv is the naive reference.
+// the response's body buffer; BenchmarkAppendJSONStrconv is the naive reference.
 func BenchmarkAppendJSON(b *testing.B) {
 	benchEncode(b, AppendJSON)
 }

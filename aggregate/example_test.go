@@ -32,13 +32,10 @@ func ExampleSet() {
 }
 
 func ExampleAppendJSON() {
-	buf := aggregate.AcquireBuffer()
-	defer aggregate.ReleaseBuffer(buf)
-
-	buf.B = aggregate.AppendJSON(buf.B, []int64{-7, 0, 42})
-	fmt.Println(string(buf.B))
-	buf.B = aggregate.AppendJSON(buf.B[:0], nil)
-	fmt.Println(string(buf.B))
+	buf := aggregate.AppendJSON(nil, []int64{-7, 0, 42})
+	fmt.Println(string(buf))
+	buf = aggregate.AppendJSON(buf[:0], nil)
+	fmt.Println(string(buf))
 	// Output:
 	// {"numbers":[-7,0,42]}
 	// {"numbers":[]}

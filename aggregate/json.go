@@ -1,20 +1,12 @@
-// This file holds the JSON encoder for response bodies and its buffer pool.
+// This file holds the JSON encoder for response bodies.
 
 package aggregate
 
-import (
-	"slices"
-	"sync"
-)
+import "slices"
 
 const (
 	jsonPrefix = `{"numbers":[`
 	jsonSuffix = `]}`
-
-	// maxPooledBufferCap is the capacity above which ReleaseBuffer drops a
-	// buffer rather than pool it: 16 MiB holds a million numbers of up to
-	// 15 digits, the largest result a pooled Set keeps (1<<20 numbers).
-	maxPooledBufferCap = 16 << 20
 )
 
 // EncodedSizeHint returns the capacity AppendJSON needs for nums. For a
@@ -60,35 +52,4 @@ func AppendJSON(dst []byte, nums []int64) []byte {
 		putDigits(dst[n+sep+neg:end], u)
 	}
 	return append(dst, jsonSuffix...)
-}
-
-// Buffer is a reusable byte slice for response bodies, obtained from
-// [AcquireBuffer]. B is empty (length 0) when acquired.
-type Buffer struct {
-	B []byte
-}
-
-var bufferPool = sync.Pool{New: func() any { return new(Buffer) }}
-
-// AcquireBuffer returns an empty Buffer from a pool. Return it with
-// [ReleaseBuffer] once B has been written out.
-func AcquireBuffer() *Buffer {
-	b := bufferPool.Get().(*Buffer)
-	b.B = b.B[:0]
-	return b
-}
-
-// ReleaseBuffer returns b to the pool. Buffers whose capacity exceeds 16 MiB
-// are dropped (their memory is left to the garbage collector) so that the
-// pool does not pin the memory of a rare huge response. Neither b nor b.B may
-// be used afterwards. ReleaseBuffer(nil) does nothing.
-func ReleaseBuffer(b *Buffer) {
-	if b == nil {
-		return
-	}
-	if cap(b.B) > maxPooledBufferCap {
-		b.B = nil
-	}
-	b.B = b.B[:0]
-	bufferPool.Put(b)
 }

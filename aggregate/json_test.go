@@ -96,20 +96,3 @@ func TestDecimalLenAllPowers(t *testing.T) {
 		t.Fatalf("decimalLen(MaxUint64) = %d, want 20", got)
 	}
 }
-
-func TestAcquireReleaseBuffer(t *testing.T) {
-	b := AcquireBuffer()
-	b.B = AppendJSON(b.B, []int64{1})
-	ReleaseBuffer(b)
-	ReleaseBuffer(nil)
-	huge := &Buffer{B: make([]byte, 10, maxPooledBufferCap+1)}
-	ReleaseBuffer(huge)
-	if huge.B != nil {
-		t.Fatalf("ReleaseBuffer kept a buffer of cap %d", cap(huge.B))
-	}
-	b = AcquireBuffer()
-	defer ReleaseBuffer(b)
-	if len(b.B) != 0 {
-		t.Fatalf("acquired Buffer holds %q", b.B)
-	}
-}
