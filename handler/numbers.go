@@ -22,14 +22,13 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 	start := ctx.Time() // when fasthttp finished reading the request
 	deadline := start.Add(h.budget)
 
-	if h.maxInFlight > 0 && h.inFlight.Load() >= h.maxInFlight {
+	defer h.inFlight.Add(-1)
+	if n := h.inFlight.Add(1); h.maxInFlight > 0 && n > h.maxInFlight {
 		ctx.Response.Header.Set("Retry-After", "1")
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "overloaded: too many requests in flight, retry later")
 		h.observe.Answered(time.Since(start), false, false)
 		return
 	}
-	h.inFlight.Add(1)
-	defer h.inFlight.Add(-1)
 
 	urls, invalid, err := parseURLs(ctx.QueryArgs(), h.maxURLs)
 	if err != nil {

@@ -146,7 +146,7 @@ func (c config) validate() error {
 		return errors.New("-max-stale and -late-budget must not be negative")
 	case c.maxLate < 1:
 		return fmt.Errorf("-max-late must be at least 1, got %d", c.maxLate)
-	case c.admin != "" && c.admin == c.addr:
+	case c.admin != "" && c.admin == c.addr && !strings.HasSuffix(c.addr, ":0"):
 		return fmt.Errorf("-admin and -addr must differ: pprof must never be on the public listener")
 	}
 	return nil
