@@ -95,23 +95,32 @@ func BenchmarkCopy(b *testing.B) {
 	reportPerNumber(b, 2*n)
 }
 
-// BenchmarkNormalize sorts and deduplicates one unsorted upstream list.
+// BenchmarkNormalize sorts and deduplicates one unsorted upstream list, with
+// values from [0, 1e9) (typical upstream data) and from the whole int64 range.
 func BenchmarkNormalize(b *testing.B) {
-	for _, n := range []int{1000, 250_000} {
-		r := rand.New(rand.NewPCG(5, uint64(n)))
-		src := make([]int64, n)
-		for i := range src {
-			src[i] = r.Int64N(1e9)
-		}
-		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			b.ReportAllocs()
-			buf := make([]int64, n)
-			for b.Loop() {
-				copy(buf, src)
-				Normalize(buf)
+	for _, n := range []int{1000, 100_000, 1_000_000} {
+		for _, dist := range []struct {
+			name string
+			gen  func(*rand.Rand) int64
+		}{
+			{"range1e9", func(r *rand.Rand) int64 { return r.Int64N(1e9) }},
+			{"int64", func(r *rand.Rand) int64 { return int64(r.Uint64()) }},
+		} {
+			r := rand.New(rand.NewPCG(5, uint64(n)))
+			src := make([]int64, n)
+			for i := range src {
+				src[i] = dist.gen(r)
 			}
-			reportPerNumber(b, n)
-		})
+			b.Run(fmt.Sprintf("%s/%d", dist.name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				buf := make([]int64, n)
+				for b.Loop() {
+					copy(buf, src)
+					Normalize(buf)
+				}
+				reportPerNumber(b, n)
+			})
+		}
 	}
 }
 
