@@ -54,6 +54,9 @@ type Config struct {
 	// MaxInFlight is how many /numbers requests may be served at once before
 	// new ones are shed with 503; zero means no limit.
 	MaxInFlight int
+	// Shed, when set, is asked before each /numbers request is served; true
+	// sheds it with 503 (the process is overloaded). Nil never sheds.
+	Shed func() bool
 	// Observer is told about every request and upstream; nil means nobody.
 	Observer Observer
 }
@@ -65,6 +68,7 @@ type Handler struct {
 	maxURLs     int
 	margin      Margin
 	maxInFlight int64
+	shed        func() bool
 	observe     Observer
 
 	inFlight atomic.Int64
@@ -79,6 +83,7 @@ func New(cfg Config) *Handler {
 		maxURLs:     cfg.MaxURLs,
 		margin:      cfg.Margin,
 		maxInFlight: int64(cfg.MaxInFlight),
+		shed:        cfg.Shed,
 		observe:     cfg.Observer,
 	}
 	if h.fetch == nil {

@@ -24,9 +24,11 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 
 	defer h.inFlight.Add(-1)
 	if n := h.inFlight.Add(1); h.maxInFlight > 0 && n > h.maxInFlight {
-		ctx.Response.Header.Set("Retry-After", "1")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "overloaded: too many requests in flight, retry later")
-		h.observe.Answered(time.Since(start), false, false)
+		h.refuse(ctx, start, "overloaded: too many requests in flight, retry later")
+		return
+	}
+	if h.shed != nil && h.shed() {
+		h.refuse(ctx, start, "overloaded: the service is shedding load, retry later")
 		return
 	}
 
@@ -64,6 +66,13 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 
 	elapsed := answered.Sub(start)
 	h.observe.Answered(elapsed, !complete, elapsed > h.budget)
+}
+
+// refuse answers 503 with Retry-After: the service is overloaded.
+func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, msg string) {
+	ctx.Response.Header.Set("Retry-After", "1")
+	writeError(ctx, fasthttp.StatusServiceUnavailable, msg)
+	h.observe.Answered(time.Since(start), false, false)
 }
 
 // gather fetches urls in parallel and merges each result into set as it

@@ -245,3 +245,29 @@ func TestMaxInFlight(t *testing.T) {
 		t.Errorf("InFlight = %d after the answer; want 0", h.InFlight())
 	}
 }
+
+func TestShed(t *testing.T) {
+	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
+	shed := true
+	h := New(Config{Fetcher: f, Shed: func() bool { return shed }})
+	ln := serve(t, h)
+
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/"))
+	if resp.StatusCode() != 503 || string(resp.Header.Peek("Retry-After")) == "" {
+		t.Fatalf("shed request: status %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode(), resp.Header.Peek("Retry-After"))
+	}
+	if want := `{"error":"overloaded: the service is shedding load, retry later"}`; string(resp.Body()) != want {
+		t.Errorf("body %s; want %s", resp.Body(), want)
+	}
+	if got := f.callCounts()["http://a.test/"]; got != 0 {
+		t.Errorf("shed request fetched %d times", got)
+	}
+	if h.InFlight() != 0 {
+		t.Errorf("InFlight = %d after a shed request; want 0", h.InFlight())
+	}
+
+	shed = false
+	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
+		t.Fatalf("request after shedding stopped: status %d; want 200", resp.StatusCode())
+	}
+}

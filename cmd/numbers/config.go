@@ -24,6 +24,7 @@ type config struct {
 	maxBody     byteSize
 	maxConns    int
 	maxInFlight int
+	shedLatency time.Duration
 	calibrate   bool
 
 	readTimeout    time.Duration
@@ -72,6 +73,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.Var(&c.maxBody, "max-body", "largest upstream body accepted (bytes, or with KiB/MiB/GiB)")
 	fs.IntVar(&c.maxConns, "max-conns-per-host", 4096, "keep-alive connections kept per upstream host")
 	fs.IntVar(&c.maxInFlight, "max-in-flight", 8192, "requests served at once before shedding with 503 and Retry-After; 0 means no limit")
+	fs.DurationVar(&c.shedLatency, "shed-latency", 5*time.Millisecond, "shed requests with 503 while the Go scheduler's p99 latency (goroutines waiting for a CPU) is above this; 0 disables")
 	fs.BoolVar(&c.calibrate, "calibrate", true, "measure encode and write cost at start to size the safety margin (false: built-in constants)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 5*time.Second, "time allowed to read a request, headers included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Second, "time allowed to write a response")
@@ -132,6 +134,8 @@ func (c config) validate() error {
 		return errors.New("-max-body must be positive")
 	case c.maxConns < 1:
 		return fmt.Errorf("-max-conns-per-host must be at least 1, got %d", c.maxConns)
+	case c.shedLatency < 0:
+		return errors.New("-shed-latency must not be negative")
 	case c.maxInFlight < 0:
 		return fmt.Errorf("-max-in-flight must not be negative, got %d", c.maxInFlight)
 	case c.readTimeout <= 0 || c.writeTimeout <= 0 || c.idleTimeout <= 0:

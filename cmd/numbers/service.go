@@ -11,6 +11,7 @@ import (
 	"numbers/fetcher"
 	"numbers/guard"
 	"numbers/handler"
+	"numbers/loadshed"
 	"numbers/source"
 	"numbers/telemetry"
 )
@@ -75,12 +76,19 @@ func newService(cfg config) (*service, error) {
 	if cfg.calibrate {
 		margin = handler.Calibrate()
 	}
+	var shed func() bool
+	if cfg.shedLatency > 0 {
+		shedder := loadshed.Start(loadshed.Config{Target: cfg.shedLatency})
+		shed = shedder.Shed
+		metrics.Gauge("numbers_shed_share", "Share of /numbers requests being shed because the process is overloaded.", shedder.Share)
+	}
 	h := handler.New(handler.Config{
 		Fetcher:     src,
 		Budget:      cfg.budget,
 		MaxURLs:     cfg.maxURLs,
 		Margin:      margin,
 		MaxInFlight: cfg.maxInFlight,
+		Shed:        shed,
 		Observer:    metrics,
 	})
 	metrics.Gauge("numbers_in_flight_requests", "/numbers requests being served now.", func() float64 { return float64(h.InFlight()) })

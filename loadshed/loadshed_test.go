@@ -1,0 +1,109 @@
+package loadshed
+
+import (
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestDeltaQuantile(t *testing.T) {
+	buckets := []float64{0, 0.001, 0.01, 0.1, math.Inf(1)}
+	tests := []struct {
+		name      string
+		prev, now []uint64
+		q         float64
+		want      float64
+		ok        bool
+	}{
+		{"no new observations", []uint64{5, 5, 5, 5}, []uint64{5, 5, 5, 5}, 0.99, 0, false},
+		{"all in the first bucket", []uint64{0, 0, 0, 0}, []uint64{100, 0, 0, 0}, 0.99, 0.001, true},
+		{"only the delta counts", []uint64{1000, 0, 0, 0}, []uint64{1000, 0, 10, 0}, 0.99, 0.1, true},
+		{"p99 in the tail", []uint64{0, 0, 0, 0}, []uint64{98, 0, 1, 1}, 0.99, 0.1, true},
+		{"p99 past the last bound", []uint64{0, 0, 0, 0}, []uint64{90, 0, 0, 10}, 0.99, math.Inf(1), true},
+		{"shape changed", []uint64{0, 0}, []uint64{1, 1, 1, 1}, 0.99, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := deltaQuantile(buckets, tt.prev, tt.now, tt.q)
+			if got != tt.want || ok != tt.ok {
+				t.Fatalf("deltaQuantile = %v, %v; want %v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestNext(t *testing.T) {
+	tests := []struct {
+		name              string
+		share, load, want float64
+	}{
+		{"idle stays at zero", 0, 0.2, 0},
+		{"at the target is not overload", 0.4, 1, 0.2},
+		{"twice the target raises a tenth", 0, 2, 0.1},
+		{"far over is capped per step", 0, 100, 0.5},
+		{"infinite latency is capped per step", 0.2, math.Inf(1), 0.7},
+		{"never above the cap", 0.9, 50, 0.95},
+		{"recovery halves", 0.8, 0.5, 0.4},
+		{"tiny shares drop to zero", 0.015, 0.5, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := next(tt.share, tt.load, 0.95); math.Abs(got-tt.want) > 1e-9 {
+				t.Fatalf("next(%v, %v) = %v, want %v", tt.share, tt.load, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestZeroShedderNeverSheds(t *testing.T) {
+	var s Shedder
+	for range 1000 {
+		if s.Shed() {
+			t.Fatal("the zero Shedder shed a request")
+		}
+	}
+}
+
+// TestShedsUnderCPUOverloadAndRecovers saturates the scheduler with many more
+// spinning goroutines than CPUs, which makes runnable goroutines wait tens of
+// milliseconds, and expects shedding to start; once the spinners stop it
+// expects shedding to end. Both waits are bounded.
+func TestShedsUnderCPUOverloadAndRecovers(t *testing.T) {
+	s := Start(Config{Interval: 20 * time.Millisecond, Target: time.Millisecond})
+	defer s.Stop()
+
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 20 * runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for x := 0; !stop.Load(); x++ {
+				_ = x * x
+			}
+		}()
+	}
+	waitFor(t, "shedding to start under overload", func() bool { return s.Share() > 0 })
+	stop.Store(true)
+	wg.Wait()
+	waitFor(t, "shedding to stop after the overload", func() bool { return s.Share() == 0 })
+}
+
+// waitFor polls cond until it holds, failing after a generous bound.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
