@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"numbers/fetcher"
+	"numbers/telemetry"
 )
 
 // benchUpstreams is how many upstreams a benchmark request names.
@@ -42,9 +43,22 @@ func benchURI() string {
 // BenchmarkHandle measures the handler's own work per request: h.Handle on a
 // reused RequestCtx naming 4 upstreams whose fake fetchers answer 20 numbers
 // at once. The loop runs inside a real server's handler so that ctx.Time() is
-// real; the budget is long so the deadline never fires.
+// real; the budget is long so the deadline never fires. The metrics=on case
+// adds the service's Prometheus metrics (observer and request counter), to
+// measure what they cost.
 func BenchmarkHandle(b *testing.B) {
-	h := New(Config{Fetcher: instant(twenty(7)), Budget: time.Hour})
+	b.Run("metrics=off", func(b *testing.B) {
+		h := New(Config{Fetcher: instant(twenty(7)), Budget: time.Hour})
+		benchHandle(b, h.Handle)
+	})
+	b.Run("metrics=on", func(b *testing.B) {
+		m := telemetry.New(time.Hour)
+		h := New(Config{Fetcher: instant(twenty(7)), Budget: time.Hour, Observer: m})
+		benchHandle(b, m.Wrap(h.Handle))
+	})
+}
+
+func benchHandle(b *testing.B, handle fasthttp.RequestHandler) {
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
@@ -52,7 +66,7 @@ func BenchmarkHandle(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				ctx.Response.Reset()
-				h.Handle(ctx)
+				handle(ctx)
 			}
 			b.StopTimer()
 			if ctx.Response.StatusCode() != 200 || !strings.HasPrefix(string(ctx.Response.Body()), `{"numbers":[7,`) {
