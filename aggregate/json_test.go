@@ -3,6 +3,7 @@ package aggregate
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -94,5 +95,39 @@ func TestDecimalLenAllPowers(t *testing.T) {
 	}
 	if got := decimalLen(math.MaxUint64); got != 20 {
 		t.Fatalf("decimalLen(MaxUint64) = %d, want 20", got)
+	}
+}
+
+// TestAppendJSONRuns covers every sign and digit count, alone, in sorted
+// runs of varying length, and unsorted, against the strconv reference, with
+// buffers of every capacity near the needed size (which moves where the
+// encoder switches from its wide stores to exact ones).
+func TestAppendJSONRuns(t *testing.T) {
+	var edges []int64
+	for p := int64(1); p <= 1e18; p *= 10 {
+		edges = append(edges, p-1, p, p+1, 2*p, -p+1, -p, -p-1, -2*p)
+	}
+	edges = append(edges, math.MaxInt64, math.MaxInt64-1, math.MinInt64, math.MinInt64+1, 0)
+	sorted := Normalize(slices.Clone(edges))
+	r := rand.New(rand.NewPCG(5, 6))
+	shuffled := slices.Clone(edges)
+	r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	lists := map[string][]int64{"sorted edges": sorted, "shuffled edges": shuffled}
+	for _, v := range sorted {
+		lists["alone "+strconv.FormatInt(v, 10)] = []int64{v}
+	}
+	for i := 0; i+3 <= len(sorted); i++ {
+		lists["window "+strconv.Itoa(i)] = sorted[i : i+3]
+	}
+	for name, nums := range lists {
+		t.Run(name, func(t *testing.T) {
+			want := string(appendJSONStrconv(nil, nums))
+			for extra := -len(want); extra <= encodeSlack+2; extra++ {
+				dst := make([]byte, 1, max(1, len(want)+1+extra))
+				if got := string(AppendJSON(dst, nums)); got[1:] != want {
+					t.Fatalf("cap %d: AppendJSON = %s, want %s", cap(dst), got[1:], want)
+				}
+			}
+		})
 	}
 }
