@@ -30,16 +30,15 @@
 //	body = aggregate.AppendJSON(body[:0], set.Numbers())
 package aggregate
 
-import "slices"
-
 // Normalize sorts nums ascending and removes duplicates in place, returning
 // the unique prefix. The elements of nums past the returned length are left
 // in an unspecified state. Normalize(nil) returns nil.
+//
+// Lists of radixThreshold numbers or more are sorted with a radix sort,
+// which takes linear time and a pooled scratch buffer as large as nums;
+// shorter ones with slices.Sort, in place.
 func Normalize(nums []int64) []int64 {
-	if !slices.IsSorted(nums) {
-		slices.Sort(nums)
-	}
-	return slices.Compact(nums)
+	return normalize(nums, radixThreshold)
 }
 
 // Merge appends the sorted union of a and b (each sorted and unique) to

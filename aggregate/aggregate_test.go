@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -33,7 +34,42 @@ func TestNormalize(t *testing.T) {
 			if len(got) > 0 && &got[0] != &in[0] {
 				t.Fatal("Normalize did not work in place")
 			}
+			in = slices.Clone(tt.in)
+			if got := normalize(in, 0); !slices.Equal(got, tt.want) || (len(got) > 0 && &got[0] != &in[0]) {
+				t.Fatalf("radix normalize(%v) = %v, want %v in place", tt.in, got, tt.want)
+			}
 		})
+	}
+}
+
+// TestNormalizeRadixSizes checks the radix path against the oracle around
+// the threshold and for long lists, over several value ranges (which decide
+// the passes it skips and whether the result ends in the scratch buffer).
+func TestNormalizeRadixSizes(t *testing.T) {
+	ranges := []struct {
+		name string
+		gen  func(*rand.Rand) int64
+	}{
+		{"small with dups", func(r *rand.Rand) int64 { return r.Int64N(100) - 50 }},
+		{"range1e9", func(r *rand.Rand) int64 { return r.Int64N(1e9) }},
+		{"three low bytes: odd passes", func(r *rand.Rand) int64 { return r.Int64N(1 << 24) }},
+		{"one high byte", func(r *rand.Rand) int64 { return r.Int64N(256) << 56 }},
+		{"int64", func(r *rand.Rand) int64 { return int64(r.Uint64()) }},
+	}
+	for _, rg := range ranges {
+		for _, n := range []int{radixThreshold - 1, radixThreshold, 3*radixThreshold + 7, 100_000} {
+			t.Run(fmt.Sprintf("%s/%d", rg.name, n), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(uint64(n), 1))
+				in := make([]int64, n)
+				for i := range in {
+					in[i] = rg.gen(r)
+				}
+				want := oracleUnion(in)
+				if got := Normalize(slices.Clone(in)); !slices.Equal(got, want) {
+					t.Fatalf("Normalize differs from the oracle (len %d, want %d)", len(got), len(want))
+				}
+			})
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -117,6 +118,33 @@ func BenchmarkNormalize(b *testing.B) {
 				for b.Loop() {
 					copy(buf, src)
 					Normalize(buf)
+				}
+				reportPerNumber(b, n)
+			})
+		}
+	}
+}
+
+// BenchmarkNormalizeSort compares Normalize's two sorts over the same data
+// (values in [0, 1e9)): the radix sort and slices.Sort, each forced by the
+// threshold. It is how radixThreshold was chosen.
+func BenchmarkNormalizeSort(b *testing.B) {
+	for _, n := range []int{256, 1000, 2048, 4096, 100_000, 1_000_000} {
+		r := rand.New(rand.NewPCG(5, uint64(n)))
+		src := make([]int64, n)
+		for i := range src {
+			src[i] = r.Int64N(1e9)
+		}
+		for _, impl := range []struct {
+			name      string
+			threshold int
+		}{{"radix", 0}, {"slices.Sort", math.MaxInt}} {
+			b.Run(fmt.Sprintf("%d/%s", n, impl.name), func(b *testing.B) {
+				b.ReportAllocs()
+				buf := make([]int64, n)
+				for b.Loop() {
+					copy(buf, src)
+					normalize(buf, impl.threshold)
 				}
 				reportPerNumber(b, n)
 			})

@@ -19,6 +19,24 @@ func FuzzNormalize(f *testing.F) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("Normalize(%v) = %v, want %v", in, got, want)
 		}
+		// The radix path, on the input itself and on enough copies of it
+		// (each shifted, to vary the bytes) to reach the real threshold.
+		if got := normalize(slices.Clone(in), 0); !slices.Equal(got, want) {
+			t.Fatalf("radix normalize(%v) = %v, want %v", in, got, want)
+		}
+		if len(in) == 0 {
+			return
+		}
+		var long []int64
+		for i := 0; len(long) < radixThreshold; i++ {
+			for _, v := range in {
+				long = append(long, v+int64(i%3)<<40)
+			}
+		}
+		want = oracleUnion(long)
+		if got := Normalize(slices.Clone(long)); !slices.Equal(got, want) {
+			t.Fatalf("Normalize(%d copies of %v) differs from the oracle", len(long)/len(in), in)
+		}
 	})
 }
 
