@@ -1,0 +1,188 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// ErrAttack reports an attack that could not start.
+var ErrAttack = errors.New("bench: attack")
+
+// Attack describes one open-loop run against one URL.
+type Attack struct {
+	// Name labels the Result.
+	Name string
+	// URL is requested with GET; it must be http and, by project rule, loopback.
+	URL string
+	// Pacer schedules the requests; Duration bounds the schedule. Both required.
+	Pacer    Pacer
+	Duration time.Duration
+	// Budget is the lateness threshold; zero means DefaultBudget.
+	Budget time.Duration
+	// Timeout bounds one request; zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxWorkers caps the workers, each holding at most one connection. Zero
+	// means enough for the peak rate with every response taking Timeout/2,
+	// between 64 and 8192. Workers start lazily: a request finding no idle
+	// worker starts one, so a fast target is served by few connections.
+	MaxWorkers int
+	// Progress, when set, is called about once a second from the scheduling
+	// goroutine; it must return quickly.
+	Progress func(Progress)
+}
+
+// Progress is a snapshot of a running attack.
+type Progress struct {
+	Name          string
+	Elapsed       time.Duration
+	Sent, Done    uint64
+	Failed, Late  uint64
+	Workers       int
+	MaxLag        time.Duration
+	ScheduledRate float64
+}
+
+// tick is one request's intended send time.
+type tick struct{ due time.Time }
+
+// Run executes the attack and returns its Result once every request sent has
+// completed or timed out. Cancelling ctx stops the schedule early; requests
+// already sent still complete.
+func Run(ctx context.Context, a Attack) (*Result, error) {
+	if a.Pacer == nil || a.Duration <= 0 {
+		return nil, fmt.Errorf("%w: a pacer and a positive duration are required", ErrAttack)
+	}
+	u, err := url.Parse(a.URL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("%w: target %q must be an http URL", ErrAttack, a.URL)
+	}
+	budget := cmpOr(a.Budget, DefaultBudget)
+	timeout := cmpOr(a.Timeout, DefaultTimeout)
+	total := a.Pacer.Hits(a.Duration)
+	maxWorkers := a.MaxWorkers
+	if maxWorkers <= 0 {
+		peak := max(a.Pacer.Rate(0), a.Pacer.Rate(a.Duration))
+		maxWorkers = int(math.Min(8192, math.Max(64, peak*timeout.Seconds()/2)))
+	}
+	hc := &fasthttp.HostClient{
+		Addr:                          u.Host,
+		Name:                          "numbers-bench",
+		MaxConns:                      maxWorkers,
+		MaxIdemponentCallAttempts:     1, // a failure is a result, never retried away
+		MaxResponseBodySize:           256 << 20,
+		ReadBufferSize:                16 << 10,
+		MaxIdleConnDuration:           10 * time.Second,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+	}
+	defer hc.CloseIdleConnections()
+
+	rec := newRecorder(max(4, 2*runtime.GOMAXPROCS(0)), budget)
+	res := &Result{
+		Name: a.Name, URL: a.URL, DurationS: a.Duration.Seconds(),
+		Rate: float64(total) / a.Duration.Seconds(),
+	}
+	ticks := make(chan tick) // unbuffered: a send succeeds only into an idle worker
+	var wg sync.WaitGroup
+	var lastMu sync.Mutex
+	var last time.Time
+	workers := 0
+	spawn := func() {
+		id := workers
+		workers++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			var end time.Time
+			for t := range ticks {
+				req.SetRequestURI(a.URL)
+				err := hc.DoDeadline(req, resp, time.Now().Add(timeout))
+				end = time.Now()
+				rec.record(id, end.Sub(t.due), resp, err)
+				resp.Reset()
+			}
+			lastMu.Lock()
+			if end.After(last) {
+				last = end
+			}
+			lastMu.Unlock()
+		}()
+	}
+
+	start := time.Now()
+	var maxLag time.Duration
+	var behind, sent uint64
+	nextProgress := start.Add(time.Second)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+schedule:
+	for i := uint64(0); i < total; i++ {
+		due := start.Add(a.Pacer.Offset(i))
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				break schedule
+			case <-timer.C:
+			}
+		}
+		t := tick{due: due}
+		select {
+		case ticks <- t:
+		default:
+			if workers < maxWorkers {
+				spawn()
+			}
+			select {
+			case ticks <- t:
+			case <-ctx.Done():
+				break schedule
+			}
+		}
+		sent++
+		now := time.Now()
+		if lag := now.Sub(due); lag > maxLag {
+			maxLag = lag
+		}
+		if now.Sub(due) > time.Millisecond {
+			behind++
+		}
+		if a.Progress != nil && now.After(nextProgress) {
+			nextProgress = now.Add(time.Second)
+			a.Progress(Progress{
+				Name: a.Name, Elapsed: now.Sub(start), Sent: sent, Done: rec.done.Load(),
+				Failed: rec.failed.Load(), Late: rec.late.Load(), Workers: workers,
+				MaxLag: maxLag, ScheduledRate: a.Pacer.Rate(now.Sub(start)),
+			})
+		}
+	}
+	close(ticks)
+	wg.Wait()
+	res.Requests = sent
+	if last.IsZero() {
+		last = time.Now()
+	}
+	res.ElapsedS = max(last.Sub(start).Seconds(), 1e-9)
+	res.Generator = Generator{MaxLagMs: float64(maxLag) / float64(time.Millisecond), Behind: behind, Workers: workers}
+	rec.summarize(res)
+	return res, nil
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

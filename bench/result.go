@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Latency holds latency percentiles in milliseconds, measured from each
+// request's intended send time.
+type Latency struct {
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P99   float64 `json:"p99_ms"`
+	P999  float64 `json:"p99_9_ms"`
+	P9999 float64 `json:"p99_99_ms"`
+	Max   float64 `json:"max_ms"`
+	Mean  float64 `json:"mean_ms"`
+}
+
+// Generator describes how well the load generator kept its own schedule.
+type Generator struct {
+	// MaxLagMs is the largest delay, in milliseconds, between a request's
+	// intended send time and the moment a worker took it.
+	MaxLagMs float64 `json:"max_lag_ms"`
+	// Behind counts requests taken more than 1 ms after their intended time.
+	Behind uint64 `json:"behind"`
+	// Workers is the number of workers (and at most connections) it needed.
+	Workers int `json:"workers"`
+}
+
+// Result is everything measured in one attack.
+type Result struct {
+	// Name labels the run, e.g. "capacity@4000".
+	Name string `json:"name"`
+	// URL is the target.
+	URL string `json:"url"`
+	// Rate is the mean scheduled rate in requests per second.
+	Rate float64 `json:"rate"`
+	// DurationS is the scheduled length of the attack in seconds; ElapsedS
+	// runs from the first intended send to the last response.
+	DurationS float64 `json:"duration_s"`
+	ElapsedS  float64 `json:"elapsed_s"`
+	// Requests counts the requests sent; Responses those that completed, with
+	// an answer or an error.
+	Requests  uint64 `json:"requests"`
+	Responses uint64 `json:"responses"`
+	// Throughput is successful (200, well-formed) responses per second of ElapsedS.
+	Throughput float64 `json:"throughput"`
+	// Latency is over every completed request, errors included.
+	Latency Latency `json:"latency"`
+	// BudgetMs is the lateness threshold; Late counts responses slower than it.
+	BudgetMs float64 `json:"budget_ms"`
+	Late     uint64  `json:"late"`
+	// Errors counts failures by kind (see the Kind constants), non-200 statuses
+	// included as "status_NNN"; Status counts every HTTP status received.
+	Errors map[string]uint64 `json:"errors"`
+	Status map[int]uint64    `json:"status"`
+	// Completeness is the mean, over responses carrying X-Numbers-Outcomes, of
+	// (ok+cached)/(total-invalid); Complete counts X-Numbers-Complete: true.
+	Completeness float64 `json:"completeness"`
+	Complete     uint64  `json:"complete"`
+	// Outcomes sums the outcomes header's counts by key over all responses.
+	Outcomes map[string]uint64 `json:"outcomes,omitempty"`
+	// MeanLength is the mean count of numbers in a successful response.
+	MeanLength float64 `json:"mean_length"`
+	// Generator reports the generator's own schedule keeping.
+	Generator Generator `json:"generator"`
+
+	hist *hdrhistogram.Histogram
+}
+
+// ErrorCount is the total of Errors.
+func (r *Result) ErrorCount() uint64 {
+	var n uint64
+	for _, v := range r.Errors {
+		n += v
+	}
+	return n
+}
+
+// Histogram returns the latency histogram in microseconds (nil for a Result
+// decoded from JSON).
+func (r *Result) Histogram() *hdrhistogram.Histogram { return r.hist }
+
+func ms(us int64) float64 { return float64(us) / 1e3 }
+
+// summarize merges the recorder's shards into a Result.
+func (r *recorder) summarize(res *Result) {
+	h := newHistogram()
+	res.Errors = map[string]uint64{}
+	res.Status = map[int]uint64{}
+	res.Outcomes = map[string]uint64{}
+	var ok, withOutcomes uint64
+	var completeness float64
+	var numbers uint64
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		h.Merge(s.hist)
+		for code, n := range s.status {
+			if n > 0 {
+				res.Status[code] += n
+			}
+		}
+		for k, n := range s.errs {
+			res.Errors[k] += n
+		}
+		for k, n := range s.outcomes {
+			res.Outcomes[k] += *n
+		}
+		withOutcomes += s.withOutcomes
+		completeness += s.completeness
+		res.Complete += s.complete
+		ok += s.counted
+		numbers += s.numbers
+		s.mu.Unlock()
+	}
+	res.hist = h
+	res.Responses = uint64(h.TotalCount())
+	res.Late = r.late.Load()
+	res.BudgetMs = float64(r.budget) / float64(time.Millisecond)
+	res.Latency = latencyOf(h)
+	if withOutcomes > 0 {
+		res.Completeness = completeness / float64(withOutcomes)
+	}
+	if ok > 0 {
+		res.MeanLength = float64(numbers) / float64(ok)
+	}
+	if res.ElapsedS > 0 {
+		res.Throughput = float64(ok) / res.ElapsedS
+	}
+}
+
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	if h.TotalCount() == 0 {
+		return Latency{}
+	}
+	return Latency{
+		P50:   ms(h.ValueAtQuantile(50)),
+		P90:   ms(h.ValueAtQuantile(90)),
+		P99:   ms(h.ValueAtQuantile(99)),
+		P999:  ms(h.ValueAtQuantile(99.9)),
+		P9999: ms(h.ValueAtQuantile(99.99)),
+		Max:   ms(h.Max()),
+		Mean:  h.Mean() / 1e3,
+	}
+}
