@@ -107,9 +107,10 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 			var end time.Time
 			for t := range ticks {
 				req.SetRequestURI(a.URL)
-				err := hc.DoDeadline(req, resp, time.Now().Add(timeout))
+				sent := time.Now()
+				err := hc.DoDeadline(req, resp, sent.Add(timeout))
 				end = time.Now()
-				rec.record(id, end.Sub(t.due), resp, err)
+				rec.record(id, end.Sub(t.due), end.Sub(sent), resp, err)
 				resp.Reset()
 			}
 			lastMu.Lock()
@@ -120,6 +121,11 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 		}()
 	}
 
+	// Park a few workers before the first tick so that the first requests do
+	// not wait for goroutines to start; more start on demand.
+	for range min(maxWorkers, 8+int(a.Pacer.Rate(0)/200)) {
+		spawn()
+	}
 	start := time.Now()
 	var maxLag time.Duration
 	var behind, sent uint64

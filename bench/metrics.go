@@ -44,7 +44,7 @@ type recorder struct {
 	budget time.Duration
 	shards []shard
 
-	done, failed, late atomic.Uint64
+	done, failed, late, lateSent atomic.Uint64
 }
 
 type shard struct {
@@ -71,9 +71,9 @@ func newRecorder(shards int, budget time.Duration) *recorder {
 	return r
 }
 
-// record files one outcome. latency is measured from the intended send time.
-// resp is only read when err is nil.
-func (r *recorder) record(worker int, latency time.Duration, resp *fasthttp.Response, err error) {
+// record files one outcome. latency is measured from the intended send time,
+// service from the moment the worker sent it. resp is only read when err is nil.
+func (r *recorder) record(worker int, latency, service time.Duration, resp *fasthttp.Response, err error) {
 	s := &r.shards[worker%len(r.shards)]
 	kind := ""
 	if err != nil {
@@ -82,6 +82,9 @@ func (r *recorder) record(worker int, latency time.Duration, resp *fasthttp.Resp
 	r.done.Add(1)
 	if latency > r.budget {
 		r.late.Add(1)
+	}
+	if service > r.budget {
+		r.lateSent.Add(1)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -52,6 +52,10 @@ type Result struct {
 	// BudgetMs is the lateness threshold; Late counts responses slower than it.
 	BudgetMs float64 `json:"budget_ms"`
 	Late     uint64  `json:"late"`
+	// LateSent counts responses slower than the budget measured from the
+	// moment they were actually sent: when it is below Late, the difference
+	// is the generator's own lag.
+	LateSent uint64 `json:"late_sent"`
 	// Errors counts failures by kind (see the Kind constants), non-200 statuses
 	// included as "status_NNN"; Status counts every HTTP status received.
 	Errors map[string]uint64 `json:"errors"`
@@ -119,6 +123,7 @@ func (r *recorder) summarize(res *Result) {
 	res.hist = h
 	res.Responses = uint64(h.TotalCount())
 	res.Late = r.late.Load()
+	res.LateSent = r.lateSent.Load()
 	res.BudgetMs = float64(r.budget) / float64(time.Millisecond)
 	res.Latency = latencyOf(h)
 	if withOutcomes > 0 {

@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Scenario names, in the order Suite runs them.
+const (
+	ScenarioCapacity = "capacity"
+	ScenarioClassic  = "classic"
+	ScenarioLongTail = "longtail"
+	ScenarioHostile  = "hostile"
+	ScenarioBig      = "big"
+	ScenarioOverload = "overload"
+)
+
+// Standard is the standard scenario set, run by `make bench`.
+var Standard = []string{ScenarioCapacity, ScenarioClassic, ScenarioLongTail, ScenarioHostile, ScenarioBig, ScenarioOverload}
+
+// ErrScenario reports an unknown scenario name.
+var ErrScenario = errors.New("bench: unknown scenario")
+
+// Target is one implementation under test.
+type Target struct {
+	// Name labels its runs ("service", "baseline").
+	Name string
+	// URL is its base URL, such as "http://127.0.0.1:8080".
+	URL string
+	// Admin is the base URL of its pprof endpoint; empty means no profiles.
+	Admin string
+}
+
+// Suite runs scenarios against targets and checks the project's targets.
+type Suite struct {
+	// Targets are measured in turn for every scenario; the first is the
+	// service, and ratios compare it with the second (the baseline), if any.
+	Targets []Target
+	// Upstream is the simulator's base URL (package upstream).
+	Upstream string
+	// Scenarios to run; nil means Standard. Overload needs capacity and
+	// runs it if missing.
+	Scenarios []string
+	// Quick shortens every run to a smoke test of a few seconds in all.
+	Quick bool
+	// Budget is the service's budget, the lateness threshold; zero means DefaultBudget.
+	Budget time.Duration
+	// ProfileDir, when set, receives a CPU profile of every run (of at least
+	// a second) against a target with an Admin URL.
+	ProfileDir string
+	// Progress, when set, receives every attack's progress.
+	Progress func(Progress)
+}
+
+// Record is one attack of a suite.
+type Record struct {
+	Scenario string  `json:"scenario"`
+	Target   string  `json:"target"`
+	Result   *Result `json:"result"`
+	// Profile is the CPU profile's path, if one was captured.
+	Profile string `json:"profile,omitempty"`
+}
+
+// Check is one of the project's performance targets, measured.
+type Check struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	Pass bool   `json:"pass"`
+}
+
+// Summary is the outcome of a suite.
+type Summary struct {
+	Started  time.Time          `json:"started"`
+	Runs     []Record           `json:"runs"`
+	Capacity map[string]float64 `json:"capacity,omitempty"`
+	Checks   []Check            `json:"checks"`
+	// Notes explain figures, such as generator lag.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Run executes the scenarios and returns every run and check. It stops early,
+// with what it has, when ctx is cancelled.
+func (s *Suite) Run(ctx context.Context) (*Summary, error) {
+	names := s.Scenarios
+	if names == nil {
+		names = Standard
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		if !slices.Contains(Standard, n) {
+			return nil, fmt.Errorf("%w: %q (known: %s)", ErrScenario, n, strings.Join(Standard, ", "))
+		}
+		want[n] = true
+	}
+	if want[ScenarioOverload] {
+		want[ScenarioCapacity] = true
+	}
+	sum := &Summary{Started: time.Now(), Capacity: map[string]float64{}}
+	for _, name := range Standard {
+		if !want[name] || ctx.Err() != nil {
+			continue
+		}
+		for _, t := range s.Targets {
+			if ctx.Err() != nil {
+				break
+			}
+			if err := s.scenario(ctx, name, t, sum); err != nil {
+				return sum, err
+			}
+		}
+	}
+	s.check(sum)
+	return sum, nil
+}
+
+// attack runs one attack against t and appends it to sum.
+func (s *Suite) attack(ctx context.Context, sum *Summary, scenario string, t Target, name, u string, p Pacer, d time.Duration) (*Result, error) {
+	a := Attack{Name: name, URL: u, Pacer: p, Duration: d, Budget: s.budget(), Progress: s.Progress}
+	run := Record{Scenario: scenario, Target: t.Name}
+	var wg sync.WaitGroup
+	if s.ProfileDir != "" && t.Admin != "" && d >= time.Second {
+		run.Profile = filepath.Join(s.ProfileDir, fileName(t.Name+"-"+name)+".cpu.pprof")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := CaptureProfile(ctx, t.Admin, int(math.Round(d.Seconds())), run.Profile); err != nil {
+				run.Profile = ""
+			}
+		}()
+	}
+	res, err := Run(ctx, a)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	run.Result = res
+	sum.Runs = append(sum.Runs, run)
+	if lag := res.Generator; lag.Behind > res.Requests/100 {
+		sum.Notes = append(sum.Notes, fmt.Sprintf("%s %s: the generator fell behind for %d of %d requests (max lag %.1f ms); that lag counts as latency",
+			t.Name, name, lag.Behind, res.Requests, lag.MaxLagMs))
+	}
+	return res, nil
+}
+
+func (s *Suite) budget() time.Duration { return cmpOr(s.Budget, DefaultBudget) }
+
+// dur picks the standard or the quick length of a run.
+func (s *Suite) dur(standard time.Duration) time.Duration {
+	if s.Quick {
+		return min(standard, 500*time.Millisecond)
+	}
+	return standard
+}
+
+// numbersURL is the target's /numbers URL asking for the given upstreams.
+func numbersURL(base string, upstreams []string) string {
+	var b strings.Builder
+	b.WriteString(base)
+	b.WriteString("/numbers")
+	for i, u := range upstreams {
+		if i == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString("u=")
+		b.WriteString(url.QueryEscape(u))
+	}
+	return b.String()
+}
+
+// fileName makes a label safe as a file name.
+func fileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			return r
+		}
+		return '_'
+	}, s)
+}

@@ -1,0 +1,284 @@
+// Command bench is the numbers service's open-loop latency benchmark.
+//
+// With no arguments it builds ./cmd/numbers, starts it and the baseline (this
+// binary re-run with -serve-baseline) as child processes on free loopback
+// ports, starts the upstream simulator in-process, runs the standard scenario
+// set against both, prints a table and writes summary.json, table.txt, PNG
+// percentile plots and (with -profile) CPU profiles under results/<timestamp>/.
+//
+// With -target it runs one ad-hoc attack against any loopback URL.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"numbers/bench"
+	"numbers/bench/baseline"
+	"numbers/upstream"
+)
+
+type options struct {
+	scenarios, out, target, admin, service, serveBaseline string
+	rate, rampFrom                                        float64
+	duration, ramp, budget                                time.Duration
+	json, profile, withBaseline, quick, strict            bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.scenarios, "scenarios", "standard", "comma-separated scenarios ("+strings.Join(bench.Standard, ",")+"), or standard/all")
+	flag.StringVar(&o.out, "out", "results", "parent folder of the results folder")
+	flag.BoolVar(&o.json, "json", false, "print the summary as JSON instead of the table")
+	flag.BoolVar(&o.profile, "profile", false, "capture CPU profiles from the service's admin pprof endpoint during the runs")
+	flag.BoolVar(&o.withBaseline, "baseline", true, "also run every scenario against the baseline implementation, for ratios")
+	flag.BoolVar(&o.quick, "quick", false, "very short runs, a smoke test for CI")
+	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed")
+	flag.DurationVar(&o.budget, "budget", bench.DefaultBudget, "the service's budget: responses slower than this are late")
+	flag.StringVar(&o.service, "service", "", "prebuilt service binary (default: go build ./cmd/numbers)")
+	flag.StringVar(&o.target, "target", "", "ad-hoc run: URL to attack (loopback only)")
+	flag.Float64Var(&o.rate, "rate", 1000, "ad-hoc run: requests per second")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "ad-hoc run: length")
+	flag.DurationVar(&o.ramp, "ramp", 0, "ad-hoc run: ramp linearly from -ramp-from to -rate over this long")
+	flag.Float64Var(&o.rampFrom, "ramp-from", 0, "ad-hoc run: rate at the start of the ramp")
+	flag.StringVar(&o.admin, "admin", "", "ad-hoc run: the target's admin base URL, for -profile")
+	flag.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve the baseline on this address")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch {
+	case o.serveBaseline != "":
+		err = serveBaseline(ctx, o)
+	case o.target != "":
+		err = adHoc(ctx, o)
+	default:
+		err = standard(ctx, o)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// serveBaseline runs the baseline until SIGTERM.
+func serveBaseline(ctx context.Context, o options) error {
+	ln, err := net.Listen("tcp", o.serveBaseline)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: baseline.New(baseline.Config{Budget: o.budget}), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// progress prints a one-line progress report on stderr, overwritten in place.
+func progress(p bench.Progress) {
+	fmt.Fprintf(os.Stderr, "\r\033[K%-16s %5.1fs  %7.0f/s  sent %d  done %d  failed %d  late %d  workers %d  max lag %.1fms",
+		p.Name, p.Elapsed.Seconds(), p.ScheduledRate, p.Sent, p.Done, p.Failed, p.Late, p.Workers, float64(p.MaxLag)/1e6)
+}
+
+func adHoc(ctx context.Context, o options) error {
+	dir, err := resultsDir(o.out)
+	if err != nil {
+		return err
+	}
+	var p bench.Pacer = bench.ConstantPacer{Freq: o.rate}
+	if o.ramp > 0 {
+		p = bench.LinearPacer{From: o.rampFrom, To: o.rate, Over: o.ramp}
+	}
+	suite := &bench.Suite{Budget: o.budget}
+	if o.profile && o.admin != "" {
+		suite.ProfileDir = dir
+	}
+	rec := bench.Record{Scenario: "adhoc", Target: "target"}
+	done := make(chan error, 1)
+	if suite.ProfileDir != "" {
+		rec.Profile = filepath.Join(dir, "cpu.pprof")
+		go func() { done <- bench.CaptureProfile(ctx, o.admin, int(o.duration.Seconds()+0.5), rec.Profile) }()
+	} else {
+		done <- nil
+	}
+	res, err := bench.Run(ctx, bench.Attack{Name: "adhoc", URL: o.target, Pacer: p, Duration: o.duration, Budget: o.budget, Progress: progress})
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return err
+	}
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "bench: profile:", err)
+		rec.Profile = ""
+	}
+	rec.Result = res
+	sum := &bench.Summary{Started: time.Now().Add(-time.Duration(res.ElapsedS * float64(time.Second))), Runs: []bench.Record{rec}}
+	return output(dir, o, sum)
+}
+
+func standard(ctx context.Context, o options) error {
+	dir, err := resultsDir(o.out)
+	if err != nil {
+		return err
+	}
+	names := bench.Standard
+	if o.scenarios != "standard" && o.scenarios != "all" {
+		names = strings.Split(o.scenarios, ",")
+	}
+	bin := o.service
+	if bin == "" {
+		tmp, err := os.MkdirTemp("", "numbers-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		bin = filepath.Join(tmp, "numbers")
+		fmt.Fprintln(os.Stderr, "bench: building ./cmd/numbers")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/numbers")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build the service (run from the repository root): %w", err)
+		}
+	}
+	sim, simURL, err := upstream.Start(upstream.Config{}, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer sim.Shutdown()
+
+	var targets []bench.Target
+	svcAddr, err := bench.FreeAddr()
+	if err != nil {
+		return err
+	}
+	adminAddr, err := bench.FreeAddr()
+	if err != nil {
+		return err
+	}
+	svc, err := startChild(ctx, dir, "service", bin, svcAddr,
+		"-addr", svcAddr, "-admin", adminAddr, "-budget", o.budget.String())
+	if err != nil {
+		return err
+	}
+	defer stopChild("service", svc)
+	targets = append(targets, bench.Target{Name: "service", URL: "http://" + svcAddr, Admin: "http://" + adminAddr})
+	if o.withBaseline {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		baseAddr, err := bench.FreeAddr()
+		if err != nil {
+			return err
+		}
+		base, err := startChild(ctx, dir, "baseline", self, baseAddr, "-serve-baseline", baseAddr, "-budget", o.budget.String())
+		if err != nil {
+			return err
+		}
+		defer stopChild("baseline", base)
+		targets = append(targets, bench.Target{Name: "baseline", URL: "http://" + baseAddr})
+	}
+	suite := &bench.Suite{Targets: targets, Upstream: simURL, Scenarios: names, Quick: o.quick, Budget: o.budget, Progress: progress}
+	if o.profile {
+		suite.ProfileDir = dir
+	}
+	start := time.Now()
+	sum, err := suite.Run(ctx)
+	fmt.Fprintf(os.Stderr, "\r\033[Kbench: scenarios took %.1fs\n", time.Since(start).Seconds())
+	if sum != nil {
+		if oerr := output(dir, o, sum); oerr != nil && err == nil {
+			err = oerr
+		}
+		if o.strict && err == nil {
+			for _, c := range sum.Checks {
+				if !c.Pass {
+					err = fmt.Errorf("target missed: %s", c.Name)
+				}
+			}
+		}
+	}
+	return err
+}
+
+func startChild(ctx context.Context, dir, name, bin, addr string, args ...string) (*bench.Process, error) {
+	log, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	p, err := bench.StartProcess(ctx, bin, args, log, addr, 20*time.Second)
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "bench: %s pid %d on %s\n", name, p.Pid(), addr)
+	return p, nil
+}
+
+func stopChild(name string, p *bench.Process) {
+	if err := p.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: stop %s: %v\n", name, err)
+	}
+}
+
+// resultsDir creates <parent>/<timestamp>.
+func resultsDir(parent string) (string, error) {
+	dir := filepath.Join(parent, time.Now().Format("2006-01-02T15-04-05"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// output prints the table (or JSON) and writes summary.json, table.txt and the plots.
+func output(dir string, o options, sum *bench.Summary) error {
+	var table strings.Builder
+	if err := bench.WriteTable(&table, sum); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "table.txt"), []byte(table.String()), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		return err
+	}
+	if err := bench.WriteJSON(f, sum); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	var out io.Writer = os.Stdout
+	if o.json {
+		if err := bench.WriteJSON(out, sum); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(out, table.String())
+	}
+	files, err := bench.WritePlots(dir, sum)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: results in %s (summary.json, table.txt, %d plots)\n", dir, len(files))
+	return nil
+}
