@@ -85,14 +85,14 @@ func (s *Suite) check(sum *Summary) {
 			}
 			limit, _ := CompletenessLimit(ScenarioClassic, budget)
 			add(r.Name, fmt.Sprintf("0 late, completeness >= %.3f", limit-completeSlack),
-				fmt.Sprintf("%d late (%d from actual send), completeness %.3f", r.Late, r.LateSent, r.Completeness),
+				fmt.Sprintf("%d late (%d from actual send, %d by Server-Timing), completeness %.3f", r.Late, r.LateSent, r.ServerLate, r.Completeness),
 				r.Late == 0 && r.Completeness >= limit-completeSlack)
 		case ScenarioLongTail, ScenarioHostile, ScenarioBig:
-			add(r.Name, "0 late", fmt.Sprintf("%d late (%d from actual send), max %.1f ms", r.Late, r.LateSent, r.Latency.Max), r.Late == 0)
+			add(r.Name, "0 late", fmt.Sprintf("%d late (%d from actual send, %d by Server-Timing), max %.1f ms", r.Late, r.LateSent, r.ServerLate, r.Latency.Max), r.Late == 0)
 		case ScenarioOverload:
 			if strings.HasPrefix(r.Name, "overload") {
 				add(r.Name, "0 late (shed with 503 if need be)",
-					fmt.Sprintf("%d late (%d from actual send), %d shed (503), max %.1f ms", r.Late, r.LateSent, r.Status[503], r.Latency.Max), r.Late == 0)
+					fmt.Sprintf("%d late (%d from actual send, %d by Server-Timing), %d shed (503), max %.1f ms", r.Late, r.LateSent, r.ServerLate, r.Status[503], r.Latency.Max), r.Late == 0)
 			} else {
 				add(r.Name, "recovers: no errors, p99 <= 50 ms",
 					fmt.Sprintf("%d errors, p99 %.2f ms", r.ErrorCount(), r.Latency.P99),

@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -56,7 +58,9 @@ type shard struct {
 	// withOutcomes counts responses carrying a parsable outcomes header.
 	withOutcomes, complete uint64
 	completeness           float64
-	counted                uint64 // responses whose numbers were counted
+	counted                uint64  // responses whose numbers were counted
+	serverMax              float64 // largest Server-Timing total, ms
+	serverLate             uint64  // Server-Timing totals over the budget
 	numbers                uint64
 	_                      [64]byte // keeps shards' locks on separate cache lines
 }
@@ -100,6 +104,12 @@ func (r *recorder) record(worker int, latency, service time.Duration, resp *fast
 		r.failed.Add(1)
 		s.errs[kind]++
 		return
+	}
+	if dur, ok := serverTiming(resp.Header.Peek("Server-Timing")); ok {
+		s.serverMax = max(s.serverMax, dur)
+		if dur > float64(r.budget)/float64(time.Millisecond) {
+			s.serverLate++
+		}
 	}
 	code := resp.StatusCode()
 	if code >= 0 && code < len(s.status) {
@@ -159,4 +169,20 @@ func classify(err error) string {
 		return KindNoConns
 	}
 	return KindTransport
+}
+
+// serverTiming returns the dur of the "total" metric of a Server-Timing
+// header, in milliseconds.
+func serverTiming(h []byte) (float64, bool) {
+	const key = "total;dur="
+	i := bytes.Index(h, []byte(key))
+	if i < 0 || (i > 0 && h[i-1] != ' ' && h[i-1] != ',') {
+		return 0, false
+	}
+	v := h[i+len(key):]
+	if j := bytes.IndexAny(v, ",; "); j >= 0 {
+		v = v[:j]
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	return f, err == nil
 }

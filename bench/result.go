@@ -56,6 +56,10 @@ type Result struct {
 	// moment they were actually sent: when it is below Late, the difference
 	// is the generator's own lag.
 	LateSent uint64 `json:"late_sent"`
+	// ServerLate counts responses whose own Server-Timing total exceeded the
+	// budget, and ServerMaxMs is the largest total: the service's view.
+	ServerLate  uint64  `json:"server_late"`
+	ServerMaxMs float64 `json:"server_max_ms"`
 	// Errors counts failures by kind (see the Kind constants), non-200 statuses
 	// included as "status_NNN"; Status counts every HTTP status received.
 	Errors map[string]uint64 `json:"errors"`
@@ -114,6 +118,8 @@ func (r *recorder) summarize(res *Result) {
 			res.Outcomes[k] += *n
 		}
 		withOutcomes += s.withOutcomes
+		res.ServerLate += s.serverLate
+		res.ServerMaxMs = max(res.ServerMaxMs, s.serverMax)
 		completeness += s.completeness
 		res.Complete += s.complete
 		ok += s.counted
