@@ -8,7 +8,7 @@
 // scheduler, so slow upstreams never cause shedding. Every Interval a
 // Shedder reads the histogram's growth since the last read and adjusts a
 // shedding probability: up in proportion to how far the 99th percentile is
-// above Target, halved when it is below. The request path only compares a
+// above Target, halved when it is near, dropped when it is well below. The request path only compares a
 // random number with that probability.
 package loadshed
 
@@ -27,7 +27,7 @@ type Config struct {
 	// Interval is how often the scheduler latency is read; zero means 100ms.
 	Interval time.Duration
 	// Target is the 99th-percentile scheduling latency above which the
-	// process counts as overloaded; zero means 5ms.
+	// process counts as overloaded; zero means 10ms.
 	Target time.Duration
 	// MaxShare caps the share of requests shed; zero means 0.95, so that some
 	// requests always get through and show when the overload is over.
@@ -49,7 +49,7 @@ func Start(cfg Config) *Shedder {
 		cfg.Interval = 100 * time.Millisecond
 	}
 	if cfg.Target <= 0 {
-		cfg.Target = 5 * time.Millisecond
+		cfg.Target = 10 * time.Millisecond
 	}
 	if cfg.MaxShare <= 0 || cfg.MaxShare > 1 {
 		cfg.MaxShare = 0.95
@@ -100,10 +100,15 @@ func (s *Shedder) watch() {
 
 // next returns the share to shed after an interval whose 99th-percentile
 // scheduling latency was load times the target: raised by a tenth of the
-// excess (capped), or halved once the latency is back under the target.
+// excess (capped), halved while the latency is near the target, and dropped
+// at once when it is well under it, so that a service that has recovered
+// stops refusing work within one interval.
 func next(share, load, maxShare float64) float64 {
-	if load > 1 {
+	switch {
+	case load > 1:
 		return min(maxShare, share+0.1*min(load-1, 5))
+	case load < 0.5:
+		return 0
 	}
 	if share /= 2; share < 0.01 {
 		return 0

@@ -46,11 +46,12 @@ func TestNext(t *testing.T) {
 	}{
 		{"idle stays at zero", 0, 0.2, 0},
 		{"at the target is not overload", 0.4, 1, 0.2},
+		{"well under the target stops shedding at once", 0.9, 0.4, 0},
 		{"twice the target raises a tenth", 0, 2, 0.1},
 		{"far over is capped per step", 0, 100, 0.5},
 		{"infinite latency is capped per step", 0.2, math.Inf(1), 0.7},
 		{"never above the cap", 0.9, 50, 0.95},
-		{"recovery halves", 0.8, 0.5, 0.4},
+		{"near the target halves", 0.8, 0.5, 0.4},
 		{"tiny shares drop to zero", 0.015, 0.5, 0},
 	}
 	for _, tt := range tests {
