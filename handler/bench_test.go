@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"numbers/fetcher"
+	"numbers/source"
 	"numbers/telemetry"
 )
 
@@ -22,7 +23,11 @@ const benchUpstreams = 4
 // instant is a Fetcher that returns the same 20 numbers at once for any URL.
 type instant []int64
 
-func (n instant) Fetch(context.Context, string) ([]int64, fetcher.Outcome) { return n, fetcher.OK }
+func (n instant) Fetch(_ context.Context, _ string, deliver func([]int64, fetcher.Outcome)) {
+	deliver(n, fetcher.OK)
+}
+
+func (instant) Stale(string) ([]int64, bool) { return nil, false }
 
 func twenty(offset int64) []int64 {
 	nums := make([]int64, 20)
@@ -127,7 +132,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			return ln.Dial()
 		},
 	})
-	h := New(Config{Fetcher: liveFetcher{client}, Budget: 10 * time.Second})
+	h := New(Config{Fetcher: source.New(source.Config{Fetcher: client}), Budget: 10 * time.Second})
 	ln := serve(b, h)
 	c, err := ln.Dial()
 	if err != nil {
@@ -157,10 +162,3 @@ func BenchmarkEndToEnd(b *testing.B) {
 	b.StopTimer()
 }
 
-// liveFetcher adapts fetcher.Client to Fetcher, as the service's source does.
-type liveFetcher struct{ c *fetcher.Client }
-
-func (f liveFetcher) Fetch(ctx context.Context, url string) ([]int64, fetcher.Outcome) {
-	r, err := f.c.Fetch(ctx, url)
-	return r.Numbers, fetcher.OutcomeOf(err)
-}

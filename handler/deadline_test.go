@@ -36,6 +36,32 @@ func TestDeadlinePartialAnswer(t *testing.T) {
 	}
 }
 
+func TestDeadlineStaleStandsIn(t *testing.T) {
+	const budget = 150 * time.Millisecond
+	f := newFake(map[string]canned{
+		"http://fast.test/":  {numbers: []int64{1, 5}},
+		"http://hang.test/":  {block: true},
+		"http://hang2.test/": {block: true},
+	})
+	f.stale = map[string][]int64{"http://hang.test/": {2, 5, 7}}
+	ln := serve(t, New(Config{Fetcher: f, Budget: budget}))
+	start := time.Now()
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://fast.test/", "http://hang.test/", "http://hang2.test/"))
+	if took := time.Since(start); took > budget+slack {
+		t.Errorf("answered after %v; budget %v", took, budget)
+	}
+	if resp.StatusCode() != 200 || string(resp.Body()) != `{"numbers":[1,2,5,7]}` {
+		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
+	}
+	if got := string(resp.Header.Peek("X-Numbers-Complete")); got != "false" {
+		t.Errorf("X-Numbers-Complete %q; want false (stale is not fresh)", got)
+	}
+	want := outcomes(map[fetcher.Outcome]int{fetcher.OK: 1, fetcher.Stale: 1, fetcher.Timeout: 1})
+	if got := string(resp.Header.Peek("X-Numbers-Outcomes")); got != want {
+		t.Errorf("X-Numbers-Outcomes %q; want %q", got, want)
+	}
+}
+
 func TestDeadlineMarginOverBudget(t *testing.T) {
 	const budget = 20 * time.Millisecond
 	f := newFake(map[string]canned{"http://hang.test/": {block: true}})

@@ -21,12 +21,16 @@ import (
 	"numbers/fetcher"
 )
 
-// Fetcher is what the handler needs from the layer below: the numbers of one
-// upstream, sorted ascending and unique, and how the upstream fared. It must
-// return by the deadline of ctx. The handler never modifies nor retains the
-// returned slice.
+// Fetcher is what the handler needs from the layer below (package source).
+// Fetch starts obtaining the numbers of one upstream for a request whose
+// deadline is that of ctx and calls deliver once, from any goroutine, with
+// them (sorted ascending and unique) and how the upstream fared; deliver
+// never blocks. Stale returns numbers that may stand in for an upstream whose
+// fetch is still running at the deadline. The handler never modifies nor
+// retains the numbers it is given.
 type Fetcher interface {
-	Fetch(ctx context.Context, url string) ([]int64, fetcher.Outcome)
+	Fetch(ctx context.Context, url string, deliver func([]int64, fetcher.Outcome))
+	Stale(url string) ([]int64, bool)
 }
 
 // Observer is told what happened to each request; metrics implement it. Its

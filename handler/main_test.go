@@ -39,11 +39,13 @@ type canned struct {
 }
 
 // fake is a Fetcher with canned answers per canonical URL. It counts calls per
-// URL, signals entered (when set) on every call, and its blocking answers
-// return at ctx.Done with Timeout, or at release with Failed. URLs with no
-// canned answer fail.
+// URL, signals entered (when set) on every call, and delivers from a goroutine
+// of its own, as package source does; its blocking answers deliver at
+// ctx.Done with Timeout, or at release with Failed. URLs with no canned
+// answer fail. stale holds the entries Stale offers.
 type fake struct {
 	answers map[string]canned
+	stale   map[string][]int64
 	entered chan string
 	release chan struct{}
 
@@ -55,7 +57,16 @@ func newFake(answers map[string]canned) *fake {
 	return &fake{answers: answers, calls: map[string]int{}, release: make(chan struct{})}
 }
 
-func (f *fake) Fetch(ctx context.Context, u string) ([]int64, fetcher.Outcome) {
+func (f *fake) Fetch(ctx context.Context, u string, deliver func([]int64, fetcher.Outcome)) {
+	go func() { deliver(f.answer(ctx, u)) }()
+}
+
+func (f *fake) Stale(u string) ([]int64, bool) {
+	nums, ok := f.stale[u]
+	return nums, ok
+}
+
+func (f *fake) answer(ctx context.Context, u string) ([]int64, fetcher.Outcome) {
 	f.mu.Lock()
 	f.calls[u]++
 	f.mu.Unlock()

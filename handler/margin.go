@@ -22,13 +22,15 @@ type Margin struct {
 	PerNumber float64
 }
 
-// DefaultMargin is used when no calibrated Margin is given: 5ms plus 20ns a
+// DefaultMargin is used when no calibrated Margin is given: 10ms plus 20ns a
 // number, a little over what Calibrate measures on a 2-core machine (12-14ns
 // a number, safety factor included), so that a million numbers are flushed
-// 25ms early. The base is 5ms because the open-loop benchmark showed
-// answers written 2ms before the deadline reaching a busy caller up to 3.5ms
-// later (timer wake-up, scheduling and delivery).
-var DefaultMargin = Margin{Base: 5 * time.Millisecond, PerNumber: 20}
+// 30ms early. The base is 10ms because that is how long Go's runtime may
+// leave network events unpolled while every P is busy (sysmon polls at least
+// every 10ms): the open-loop benchmark, with the service on one CPU and
+// GOMAXPROCS=1, saw answers ready 3ms before the deadline reach the caller
+// up to 8ms after it.
+var DefaultMargin = Margin{Base: 10 * time.Millisecond, PerNumber: 20}
 
 // For returns the margin for a result of n numbers.
 func (m Margin) For(n int) time.Duration {

@@ -10,8 +10,9 @@ import (
 	"numbers/fetcher"
 )
 
-// result is one upstream's contribution, sent by its fetch goroutine.
+// result is one upstream's contribution, delivered by the layer below.
 type result struct {
+	index   int // of the URL in the request
 	numbers []int64
 	outcome fetcher.Outcome
 }
@@ -40,9 +41,8 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 	}
 
 	var counts [fetcher.NumOutcomes]int
-	counts[fetcher.Invalid] = invalid
 	for range invalid {
-		h.observe.Upstream(fetcher.Invalid)
+		h.count(&counts, fetcher.Invalid)
 	}
 
 	set := aggregate.AcquireSet()
@@ -77,9 +77,10 @@ func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, msg string) 
 
 // gather fetches urls in parallel and merges each result into set as it
 // arrives. It returns when every fetch has settled, or at the deadline less
-// the margin for the numbers merged so far, whichever is first. Fetches still
-// running then are abandoned: their context is cancelled and each sends its
-// result into a buffered channel that nobody reads, so none blocks.
+// the margin for the numbers merged so far, whichever is first. An upstream
+// still pending then contributes a stale cache entry if one may stand in;
+// otherwise it counts as a timeout. Its fetch is abandoned: its result goes
+// into a buffered channel that nobody reads, so the fetch never blocks.
 func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, counts *[fetcher.NumOutcomes]int) {
 	if len(urls) == 0 {
 		return
@@ -87,38 +88,58 @@ func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, 
 	fctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	results := make(chan result, len(urls))
-	for _, u := range urls {
-		go func() {
-			nums, o := h.fetch.Fetch(fctx, u)
-			results <- result{nums, o}
-		}()
+	for i, u := range urls {
+		h.fetch.Fetch(fctx, u, func(nums []int64, o fetcher.Outcome) {
+			results <- result{i, nums, o}
+		})
 	}
 
+	settled := make([]bool, len(urls))
 	flushAt := h.margin.flushTime(deadline, h.budget, 0)
 	timer := time.NewTimer(time.Until(flushAt))
 	defer timer.Stop()
 	for pending := len(urls); pending > 0; pending-- {
 		select {
 		case r := <-results:
-			counts[r.outcome]++
-			h.observe.Upstream(r.outcome)
+			settled[r.index] = true
+			h.count(counts, r.outcome)
 			if !r.outcome.Contributed() {
 				continue
 			}
 			set.Add(r.numbers)
 			// A bigger result takes longer to encode and write: flush earlier.
-			if next := h.margin.flushTime(deadline, h.budget, set.Len()); next.Before(flushAt) {
+			// Moves under timerSlack are not worth a timer reset; comparing
+			// with the timer's own target keeps them from adding up.
+			if next := h.margin.flushTime(deadline, h.budget, set.Len()); flushAt.Sub(next) > timerSlack {
 				flushAt = next
 				timer.Reset(time.Until(flushAt))
 			}
 		case <-timer.C:
-			counts[fetcher.Timeout] += pending
-			for range pending {
-				h.observe.Upstream(fetcher.Timeout)
+			for i, done := range settled {
+				if done {
+					continue
+				}
+				if nums, ok := h.fetch.Stale(urls[i]); ok {
+					h.count(counts, fetcher.Stale)
+					set.Add(nums)
+				} else {
+					h.count(counts, fetcher.Timeout)
+				}
 			}
 			return
 		}
 	}
+}
+
+// timerSlack is how much earlier the flush time must move before the timer is
+// reset: far below the margin's base, and it spares the timer heap work on
+// every small result.
+const timerSlack = 100 * time.Microsecond
+
+// count records one upstream's outcome.
+func (h *Handler) count(counts *[fetcher.NumOutcomes]int, o fetcher.Outcome) {
+	counts[o]++
+	h.observe.Upstream(o)
 }
 
 // millis converts d to fractional milliseconds.

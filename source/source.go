@@ -3,20 +3,28 @@
 //
 //   - a cache (RFC 9111, package cache): a fresh entry answers at once, and a
 //     stale one stands in when the live fetch fails or is late;
-//   - coalescing: concurrent requests for one URL share one upstream fetch
-//     (singleflight), each caller still waiting only until its own deadline;
-//   - background completion: a fetch still running when its caller gives up
+//   - coalescing: concurrent requests for one URL share one upstream fetch,
+//     each request still waiting only until its own deadline;
+//   - background completion: a fetch still running when its request gave up
 //     may go on for LateBudget more, so that its result lands in the cache
 //     for the next request. A semaphore bounds how many may do so.
+//
+// Results are delivered by callback rather than returned: a request never
+// parks a goroutine per upstream, and a fetch shared by hundreds of requests
+// hands each its result directly. (A first version used singleflight's
+// DoChan, which needs a goroutine per waiting caller; under coalesced load on
+// one CPU the profile of scheduling delays was 99% the wake-ups of those
+// goroutines, which starved the network poller and delayed answers by up
+// to 20ms.)
 package source
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/sync/singleflight"
 
 	"numbers/cache"
 	"numbers/fetcher"
@@ -33,14 +41,14 @@ type Config struct {
 	Fetcher Fetcher
 	// Cache stores results; nil means no caching.
 	Cache *cache.Cache
-	// Coalesce shares one upstream fetch among concurrent callers of a URL.
+	// Coalesce shares one upstream fetch among concurrent requests for a URL.
 	Coalesce bool
-	// LateBudget is how long past its first caller's deadline a fetch may run
+	// LateBudget is how long past its first request's deadline a fetch may run
 	// to finish in the background; zero means fetches end at that deadline.
 	LateBudget time.Duration
-	// MaxLate bounds the fetches that may run past their caller's deadline at
+	// MaxLate bounds the fetches that may run past their request's deadline at
 	// once; zero means 1024. A fetch takes its place when it starts: one that
-	// finds none free ends at its caller's deadline.
+	// finds none free ends at its request's deadline.
 	MaxLate int64
 	// Fetched is told the duration of every live fetch; nil means nobody.
 	Fetched func(time.Duration)
@@ -49,9 +57,9 @@ type Config struct {
 // Stats are the Source's counters since it was created.
 type Stats struct {
 	Fetches       atomic.Uint64 // upstream fetches started
-	Coalesced     atomic.Uint64 // callers that shared another caller's fetch
-	LateStored    atomic.Uint64 // fetches finished after their caller's deadline and stored
-	LateCancelled atomic.Uint64 // fetches that had no late place and timed out at their caller's deadline
+	Coalesced     atomic.Uint64 // requests that joined another request's fetch
+	LateStored    atomic.Uint64 // fetches finished after their request's deadline and stored
+	LateCancelled atomic.Uint64 // fetches that had no late place and timed out at their request's deadline
 }
 
 // Source obtains upstream numbers. It is safe for concurrent use.
@@ -61,11 +69,18 @@ type Source struct {
 	coalesce bool
 	late     time.Duration
 	lateSem  *semaphore.Weighted
-	flights  singleflight.Group
 	fetched  func(time.Duration)
+
+	mu      sync.Mutex
+	flights map[string]*flight // guarded by mu: fetches under way, by URL, when coalescing
 
 	// Stats counts what the Source did; read it, never write it.
 	Stats Stats
+}
+
+// flight is one live fetch and the requests waiting for it.
+type flight struct {
+	waiters []func([]int64, fetcher.Outcome) // guarded by Source.mu until the flight is removed from the map
 }
 
 // New returns a Source for cfg.
@@ -84,63 +99,75 @@ func New(cfg Config) *Source {
 		late:     cfg.LateBudget,
 		lateSem:  semaphore.NewWeighted(maxLate),
 		fetched:  cfg.Fetched,
+		flights:  map[string]*flight{},
 	}
 }
 
-// outcome is what a fetch produced, as shared among coalesced callers.
+// outcome is what a live fetch produced.
 type outcome struct {
 	numbers []int64
 	err     error
 }
 
-// Fetch returns the sorted unique numbers of url and how the upstream fared,
-// by the deadline of ctx. The returned slice may be shared with other callers
-// and the cache: it must not be modified.
-func (s *Source) Fetch(ctx context.Context, url string) ([]int64, fetcher.Outcome) {
+// Fetch obtains the numbers of url for a request whose deadline is that of
+// ctx, and calls deliver once with them, sorted and unique, and how the
+// upstream fared: at once from a fresh cache entry or when the request has no
+// deadline, otherwise when the live fetch (its own or one it joined) ends.
+// deliver is called from any goroutine, possibly after the deadline, and must
+// not block; the numbers may be shared with other requests and the cache and
+// must not be modified. A request that stops waiting at its deadline may ask
+// Stale for a stand-in; the fetch goes on to its own deadline regardless.
+func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, fetcher.Outcome)) {
 	if s.cache != nil {
 		if nums, ok := s.cache.Fresh(url); ok {
-			return nums, fetcher.Cached
+			deliver(nums, fetcher.Cached)
+			return
 		}
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		return s.staleOr(url, fetcher.Timeout)
+		deliver(s.staleOr(url, fetcher.Timeout))
+		return
 	}
-	if !s.coalesce && s.late == 0 {
-		// Nothing outlives the caller: fetch in its goroutine.
-		o := s.fetchLive(ctx, url, deadline)
-		return s.settle(url, o)
+	if !s.coalesce {
+		go func() { deliver(s.settle(url, s.fetchLive(url, deadline))) }()
+		return
 	}
-
-	var ch <-chan singleflight.Result
-	leader := false // set by the flight's function only if it is ours; read after its result
-	if s.coalesce {
-		ch = s.flights.DoChan(url, func() (any, error) {
-			leader = true
-			return s.fetchLive(context.Background(), url, deadline), nil
-		})
-	} else {
-		c := make(chan singleflight.Result, 1)
-		go func() { c <- singleflight.Result{Val: s.fetchLive(context.Background(), url, deadline)} }()
-		ch = c
+	s.mu.Lock()
+	if f, ok := s.flights[url]; ok {
+		f.waiters = append(f.waiters, deliver)
+		s.mu.Unlock()
+		s.Stats.Coalesced.Add(1)
+		return
 	}
-	select {
-	case r := <-ch:
-		if r.Shared && !leader { // Shared is true for the leader too
-			s.Stats.Coalesced.Add(1)
+	f := &flight{waiters: []func([]int64, fetcher.Outcome){deliver}}
+	s.flights[url] = f
+	s.mu.Unlock()
+	go func() {
+		o := s.fetchLive(url, deadline)
+		s.mu.Lock()
+		delete(s.flights, url) // later requests start a new fetch
+		waiters := f.waiters
+		s.mu.Unlock()
+		nums, out := s.settle(url, o)
+		for _, d := range waiters {
+			d(nums, out)
 		}
-		return s.settle(url, r.Val.(outcome))
-	case <-ctx.Done():
-		// The fetch goes on alone, until its own deadline; DoChan's and our
-		// channel are buffered, so it never blocks on the departed caller.
-		return s.staleOr(url, fetcher.Timeout)
+	}()
+}
+
+// Stale returns a cache entry that may stand in for url when its live fetch
+// failed or is late, if there is one.
+func (s *Source) Stale(url string) ([]int64, bool) {
+	if s.cache == nil {
+		return nil, false
 	}
+	return s.cache.Stale(url)
 }
 
 // fetchLive fetches url until deadline, or until deadline plus the late
-// budget if a late place is free, or until parent is done, and stores a
-// success in the cache.
-func (s *Source) fetchLive(parent context.Context, url string, deadline time.Time) outcome {
+// budget if a late place is free, and stores a success in the cache.
+func (s *Source) fetchLive(url string, deadline time.Time) outcome {
 	s.Stats.Fetches.Add(1)
 	start := time.Now()
 	fetchDeadline := deadline
@@ -149,7 +176,7 @@ func (s *Source) fetchLive(parent context.Context, url string, deadline time.Tim
 		defer s.lateSem.Release(1)
 		fetchDeadline = deadline.Add(s.late)
 	}
-	ctx, cancel := context.WithDeadline(parent, fetchDeadline)
+	ctx, cancel := context.WithDeadline(context.Background(), fetchDeadline)
 	defer cancel()
 	r, err := s.fetch.Fetch(ctx, url)
 	if s.fetched != nil {
@@ -185,10 +212,8 @@ func (s *Source) settle(url string, o outcome) ([]int64, fetcher.Outcome) {
 // staleOr returns a stale cache entry for url if one may be served, else
 // failure as the outcome.
 func (s *Source) staleOr(url string, failure fetcher.Outcome) ([]int64, fetcher.Outcome) {
-	if s.cache != nil {
-		if nums, ok := s.cache.Stale(url); ok {
-			return nums, fetcher.Stale
-		}
+	if nums, ok := s.Stale(url); ok {
+		return nums, fetcher.Stale
 	}
 	return nil, failure
 }
