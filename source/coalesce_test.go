@@ -1,6 +1,7 @@
 package source_test
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -10,7 +11,8 @@ import (
 	"numbers/source"
 )
 
-// TestCoalescing: 100 concurrent callers of one slow URL share one fetch.
+// TestCoalescing: 100 concurrent requests for one slow URL share one fetch
+// and each is delivered its numbers.
 func TestCoalescing(t *testing.T) {
 	const callers = 100
 	for _, coalesce := range []bool{true, false} {
@@ -22,28 +24,26 @@ func TestCoalescing(t *testing.T) {
 			ctx, _ := deadline(t, 10*time.Second)
 
 			var wg sync.WaitGroup
-			outcomes := make(chan []int64, callers)
-			for range callers {
-				wg.Go(func() {
-					nums, o := s.Fetch(ctx, "http://a/slow")
-					if o != fetcher.OK {
-						t.Errorf("got %v, want ok", o)
-					}
-					outcomes <- nums
-				})
+			recs := make([]*recorder, callers)
+			for i := range callers {
+				wg.Go(func() { recs[i] = start(s, ctx, "http://a/slow") })
 			}
-			waitBlocked(t, callers)
-			close(f.release)
-			wg.Wait()
-			close(outcomes)
-			for nums := range outcomes {
-				if !slices.Equal(nums, []int64{1, 2, 3}) {
-					t.Fatalf("a caller got %v", nums)
-				}
-			}
+			wg.Wait() // Fetch does not block: every request has joined or started a fetch
 			wantCalls, wantCoalesced := int64(1), uint64(callers-1)
 			if !coalesce {
 				wantCalls, wantCoalesced = callers, 0
+			}
+			for range wantCalls {
+				<-f.started
+			}
+			if n := s.Stats.Coalesced.Load(); n != wantCoalesced {
+				t.Errorf("Stats.Coalesced = %d before the fetch ended, want %d", n, wantCoalesced)
+			}
+			close(f.release)
+			for _, r := range recs {
+				if d := <-r.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{1, 2, 3}) {
+					t.Fatalf("a request got %v %v, want ok [1 2 3]", d.nums, d.outcome)
+				}
 			}
 			if n := f.calls.Load(); n != wantCalls {
 				t.Errorf("fetcher called %d times, want %d", n, wantCalls)
@@ -59,31 +59,39 @@ func TestCoalescing(t *testing.T) {
 	}
 }
 
-// TestCoalescedCallerKeepsItsDeadline: a caller joining a flight whose
-// leader has a longer deadline still returns at its own.
+// TestCoalescedCallerKeepsItsDeadline: a request joining a flight whose
+// leader has a longer deadline stops waiting at its own; the flight still
+// delivers it the leader's numbers when it ends.
 func TestCoalescedCallerKeepsItsDeadline(t *testing.T) {
 	f := newFake(respond("max-age=60", 8))
 	f.release = make(chan struct{})
 	f.started = make(chan call, 1)
 	s := source.New(source.Config{Fetcher: f, Coalesce: true})
 	leaderCtx, _ := deadline(t, 10*time.Second)
-	leader := make(chan fetcher.Outcome, 1)
-	go func() {
-		_, o := s.Fetch(leaderCtx, "http://a/x")
-		leader <- o
-	}()
+	leader := start(s, leaderCtx, "http://a/x")
 	<-f.started
 
 	ctx, dl := deadline(t, 50*time.Millisecond)
-	if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.Timeout {
-		t.Fatalf("follower: %v, want timeout", o)
+	follower := newRecorder()
+	s.Fetch(ctx, "http://a/x", follower.deliver)
+	if n := s.Stats.Coalesced.Load(); n != 1 {
+		t.Fatalf("Stats.Coalesced = %d, want 1", n)
+	}
+	select {
+	case d := <-follower.ch:
+		t.Fatalf("follower delivered %v %v while the fetch was blocked", d.nums, d.outcome)
+	case <-ctx.Done():
 	}
 	if late := time.Since(dl); late > slack {
 		t.Fatalf("follower returned %v after its deadline", late)
 	}
 	close(f.release)
-	if o := <-leader; o != fetcher.OK {
-		t.Fatalf("leader: %v, want ok", o)
+	ld, fd := <-leader.ch, <-follower.ch
+	if ld.outcome != fetcher.OK || !slices.Equal(ld.nums, []int64{8}) {
+		t.Fatalf("leader: %v %v, want ok [8]", ld.nums, ld.outcome)
+	}
+	if fd.outcome != ld.outcome || !slices.Equal(fd.nums, ld.nums) {
+		t.Fatalf("follower: %v %v, want the leader's %v %v", fd.nums, fd.outcome, ld.nums, ld.outcome)
 	}
 	if n := f.calls.Load(); n != 1 {
 		t.Fatalf("fetcher called %d times, want 1", n)
@@ -91,14 +99,14 @@ func TestCoalescedCallerKeepsItsDeadline(t *testing.T) {
 	waitIdle(t, f)
 }
 
-// TestFlightsEnd: once a flight is over, whether its callers waited or gave
-// up, the next Fetch of the URL starts a new one: no key is left behind.
+// TestFlightsEnd: once a flight is over, whether its requests waited or gave
+// up, the next Fetch of the URL starts a new one: no entry is left behind.
 func TestFlightsEnd(t *testing.T) {
 	f := newFake(respond("max-age=60", 1))
 	s := source.New(source.Config{Fetcher: f, Coalesce: true, LateBudget: time.Second}) // no cache
 	ctx, _ := deadline(t, 5*time.Second)
 	for i := range 3 {
-		if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.OK {
+		if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
 			t.Fatalf("fetch %d: %v", i, o)
 		}
 	}
@@ -106,22 +114,65 @@ func TestFlightsEnd(t *testing.T) {
 		t.Fatalf("fetcher called %d times, want 3", n)
 	}
 
-	// A flight whose caller gave up, finished late.
+	// A flight whose request gave up, finished late.
 	f.release = make(chan struct{})
 	short, _ := deadline(t, 20*time.Millisecond)
-	if _, o := s.Fetch(short, "http://a/x"); o != fetcher.Timeout {
-		t.Fatalf("abandoned: %v, want timeout", o)
-	}
+	r := start(s, short, "http://a/x")
+	<-short.Done()
 	close(f.release)
-	waitIdle(t, f)
-	eventually(t, "the abandoned flight to end", func() bool {
-		// A Fetch that joins a still-registered flight is counted as coalesced;
-		// one that starts a new flight is not.
-		before := f.calls.Load()
-		s.Fetch(ctx, "http://a/x")
-		return f.calls.Load() == before+1
-	})
-	if n := s.Stats.Coalesced.Load(); n != 0 {
-		t.Fatalf("Stats.Coalesced = %d with sequential callers, want 0", n)
+	// The flight leaves the map before it delivers: once delivered, it is gone.
+	if d := <-r.ch; d.outcome != fetcher.OK {
+		t.Fatalf("late delivery: %v, want ok", d.outcome)
 	}
+	f.release = nil
+	if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
+		t.Fatalf("after the late flight: %v, want ok", o)
+	}
+	if n := f.calls.Load(); n != 5 {
+		t.Fatalf("fetcher called %d times, want 5: a Fetch joined an ended flight", n)
+	}
+	if n := s.Stats.Coalesced.Load(); n != 0 {
+		t.Fatalf("Stats.Coalesced = %d with sequential requests, want 0", n)
+	}
+}
+
+// TestJoinersParkNoGoroutine: 1,000 concurrent requests joining one blocked
+// flight leave no goroutine behind each: once they have all joined, the
+// flight's goroutine is the only one they added.
+func TestJoinersParkNoGoroutine(t *testing.T) {
+	const callers = 1000
+	f := newFake(respond("max-age=60", 4))
+	f.release = make(chan struct{})
+	f.started = make(chan call, 1)
+	s := source.New(source.Config{Fetcher: f, Coalesce: true, LateBudget: time.Second})
+	ctx, _ := deadline(t, 10*time.Second)
+	before := runtime.NumGoroutine()
+
+	recs := make([]*recorder, callers)
+	for i := range recs {
+		recs[i] = newRecorder()
+	}
+	var wg sync.WaitGroup
+	for _, r := range recs {
+		wg.Go(func() { s.Fetch(ctx, "http://a/slow", r.deliver) })
+	}
+	<-f.started
+	// Polled rather than after wg.Wait, so that a Fetch that blocked would
+	// fail the test instead of hanging it; the callers' goroutines exit as
+	// soon as they have joined.
+	eventually(t, "every request to join and its goroutine to exit", func() bool {
+		return s.Stats.Coalesced.Load() == callers-1 && runtime.NumGoroutine()-before < 50
+	})
+	wg.Wait()
+	t.Logf("goroutines: %d before, %d with %d requests joined", before, runtime.NumGoroutine(), callers)
+	close(f.release)
+	for _, r := range recs {
+		if d := <-r.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{4}) {
+			t.Fatalf("a request got %v %v, want ok [4]", d.nums, d.outcome)
+		}
+	}
+	if n := f.calls.Load(); n != 1 {
+		t.Fatalf("fetcher called %d times, want 1", n)
+	}
+	waitIdle(t, f)
 }

@@ -35,7 +35,7 @@ func TestDeadlineWhileFetchBlocks(t *testing.T) {
 				}
 				s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
 				ctx, dl := deadline(t, 50*time.Millisecond)
-				nums, o := s.Fetch(ctx, "http://a/x")
+				nums, o := fetchSync(t, s, ctx, "http://a/x")
 				if late := time.Since(dl); late > slack {
 					t.Errorf("returned %v after its deadline", late)
 				}
@@ -49,32 +49,24 @@ func TestDeadlineWhileFetchBlocks(t *testing.T) {
 	}
 }
 
-// TestCallerCancelled: a caller whose context is cancelled before its
-// deadline (the handler does so once it has answered) returns at once.
-func TestCallerCancelled(t *testing.T) {
+// TestCancelDoesNotEndFetch: cancelling a request's context before its
+// deadline does not end its fetch (nothing waits on the context any more):
+// the fetch runs on and delivers its result.
+func TestCancelDoesNotEndFetch(t *testing.T) {
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
 			f := newFake(respond("max-age=60", 1))
 			f.release = make(chan struct{})
 			f.started = make(chan call, 1)
 			s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: p.coalesce, LateBudget: p.late})
-			ctx, cancel := context.WithTimeout(context.Background(), 3*slack)
-			defer cancel()
-			done := make(chan fetcher.Outcome, 1)
-			go func() {
-				_, o := s.Fetch(ctx, "http://a/x")
-				done <- o
-			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			r := start(s, ctx, "http://a/x")
 			<-f.started
-			cancelled := time.Now()
 			cancel()
-			if o := <-done; o != fetcher.Timeout {
-				t.Errorf("got %v, want timeout", o)
-			}
-			if d := time.Since(cancelled); d > slack {
-				t.Errorf("returned %v after being cancelled", d)
-			}
 			close(f.release)
+			if d := <-r.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{1}) {
+				t.Fatalf("got %v %v, want ok [1]", d.nums, d.outcome)
+			}
 			waitIdle(t, f)
 		})
 	}
@@ -91,17 +83,28 @@ func TestLateCompletion(t *testing.T) {
 			c := cache.New(cache.Config{})
 			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: coalesce, LateBudget: 10 * time.Second})
 			ctx, dl := deadline(t, 50*time.Millisecond)
-			if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.Timeout {
-				t.Fatalf("first: %v, want timeout", o)
-			}
+			r := start(s, ctx, "http://a/x")
 			got := <-f.started
 			if want := dl.Add(10 * time.Second); !got.deadline.Equal(want) {
 				t.Fatalf("fetch deadline %v, want caller's plus the late budget %v", got.deadline, want)
 			}
+			<-ctx.Done()
+			if _, ok := s.Stale("http://a/x"); ok {
+				t.Fatal("Stale found an entry before the fetch ended")
+			}
+			select {
+			case d := <-r.ch:
+				t.Fatalf("delivered %v %v while the fetch was blocked", d.nums, d.outcome)
+			default:
+			}
 			close(f.release)
+			// The request's deliver is still called, after its deadline.
+			if d := <-r.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{5, 6}) {
+				t.Fatalf("late delivery: %v %v, want ok [5 6]", d.nums, d.outcome)
+			}
 			eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
 			ctx2, _ := deadline(t, 50*time.Millisecond)
-			if nums, o := s.Fetch(ctx2, "http://a/x"); o != fetcher.Cached || !slices.Equal(nums, []int64{5, 6}) {
+			if nums, o := fetchSync(t, s, ctx2, "http://a/x"); o != fetcher.Cached || !slices.Equal(nums, []int64{5, 6}) {
 				t.Fatalf("next: %v %v, want cached [5 6]", nums, o)
 			}
 			if n := f.calls.Load(); n != 1 {
@@ -122,7 +125,7 @@ func TestLateNoStore(t *testing.T) {
 	c := cache.New(cache.Config{})
 	s := source.New(source.Config{Fetcher: f, Cache: c, LateBudget: 10 * time.Second})
 	ctx, _ := deadline(t, 20*time.Millisecond)
-	s.Fetch(ctx, "http://a/x")
+	fetchSync(t, s, ctx, "http://a/x")
 	close(f.release)
 	waitIdle(t, f)
 	eventually(t, "the late response to reach the cache", func() bool { return c.Stats().Rejected == 1 })
@@ -140,7 +143,7 @@ func TestLateBudgetZero(t *testing.T) {
 			f.started = make(chan call, 1)
 			s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: coalesce})
 			ctx, dl := deadline(t, 50*time.Millisecond)
-			if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.Timeout {
+			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.Timeout {
 				t.Fatalf("got %v, want timeout", o)
 			}
 			if got := <-f.started; !got.hasDeadline || !got.deadline.Equal(dl) {
@@ -165,7 +168,7 @@ func TestMaxLate(t *testing.T) {
 	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: 10 * time.Second, MaxLate: 1})
 
 	ctxA, dlA := deadline(t, 50*time.Millisecond)
-	if _, o := s.Fetch(ctxA, "http://a/slow1"); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, ctxA, "http://a/slow1"); o != fetcher.Timeout {
 		t.Fatalf("first: %v, want timeout", o)
 	}
 	if got := <-f.started; !got.deadline.Equal(dlA.Add(10 * time.Second)) {
@@ -173,7 +176,7 @@ func TestMaxLate(t *testing.T) {
 	}
 
 	ctxB, dlB := deadline(t, 50*time.Millisecond)
-	if _, o := s.Fetch(ctxB, "http://a/slow2"); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, ctxB, "http://a/slow2"); o != fetcher.Timeout {
 		t.Fatalf("second: %v, want timeout", o)
 	}
 	if got := <-f.started; !got.deadline.Equal(dlB) {
@@ -191,7 +194,7 @@ func TestMaxLate(t *testing.T) {
 	// The place is free again.
 	f.release = nil
 	ctxC, _ := deadline(t, 5*time.Second)
-	if _, o := s.Fetch(ctxC, "http://a/slow2"); o != fetcher.OK {
+	if _, o := fetchSync(t, s, ctxC, "http://a/slow2"); o != fetcher.OK {
 		t.Fatalf("third: %v, want ok", o)
 	}
 }

@@ -1,9 +1,7 @@
 package source_test
 
 import (
-	"bytes"
 	"context"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"numbers/fetcher"
+	"numbers/source"
 )
 
 // TestMain checks that no test leaves a goroutine behind: every background
@@ -21,12 +20,16 @@ import (
 // the client's idle-connection cleaners, the dialer's address-cache cleaner
 // and the server's Date-header updater, which live as long as the process.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-	)
+	goleak.VerifyTestMain(m, fasthttpHelpers...)
+}
+
+// fasthttpHelpers are the goleak options that ignore fasthttp's
+// process-wide goroutines.
+var fasthttpHelpers = []goleak.Option{
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
 }
 
 // call is what the fake saw of one Fetch.
@@ -121,38 +124,51 @@ func waitIdle(t *testing.T, f *fake) {
 	eventually(t, "fetches to end", func() bool { return f.running.Load() == 0 })
 }
 
-// waitBlocked waits until n goroutines are blocked in the select of
-// Source.Fetch, waiting for a flight: the only way to know that every
-// caller has joined one, since singleflight does not tell.
-func waitBlocked(t *testing.T, n int) {
-	t.Helper()
-	buf := make([]byte, 1<<20)
-	eventually(t, "callers to block in Fetch", func() bool {
-		for {
-			m := runtime.Stack(buf, true)
-			if m < len(buf) {
-				return countBlocked(buf[:m]) >= n
-			}
-			buf = make([]byte, 2*len(buf))
-		}
-	})
+// delivery is one call of a Fetch's deliver callback.
+type delivery struct {
+	nums    []int64
+	outcome fetcher.Outcome
 }
 
-// countBlocked counts the goroutines of a runtime.Stack dump that wait in a
-// select inside Source.Fetch.
-func countBlocked(dump []byte) int {
-	n := 0
-	for g := range bytes.SplitSeq(dump, []byte("\n\n")) {
-		header, rest, _ := bytes.Cut(g, []byte("\n"))
-		if !bytes.Contains(header, []byte("[select")) {
-			continue
-		}
-		// The first frame is the function holding the select.
-		if bytes.HasPrefix(rest, []byte("numbers/source.(*Source).Fetch(")) {
-			n++
-		}
+// recorder is a deliver callback that counts its calls and keeps the first
+// delivery on ch; it never blocks, as Source.Fetch requires.
+type recorder struct {
+	calls atomic.Int64
+	ch    chan delivery
+}
+
+func newRecorder() *recorder { return &recorder{ch: make(chan delivery, 1)} }
+
+func (r *recorder) deliver(nums []int64, o fetcher.Outcome) {
+	r.calls.Add(1)
+	select {
+	case r.ch <- delivery{nums, o}:
+	default: // a second call: counted, not kept
 	}
-	return n
+}
+
+// start calls s.Fetch with a new recorder and returns it.
+func start(s *source.Source, ctx context.Context, url string) *recorder {
+	r := newRecorder()
+	s.Fetch(ctx, url, r.deliver)
+	return r
+}
+
+// fetchSync waits for the delivery of a Fetch of url, or for ctx's end, and
+// then does what the handler does at its deadline: it asks Stale for a
+// stand-in, Timeout without one. It is the old blocking Fetch.
+func fetchSync(t *testing.T, s *source.Source, ctx context.Context, url string) ([]int64, fetcher.Outcome) {
+	t.Helper()
+	r := start(s, ctx, url)
+	select {
+	case d := <-r.ch:
+		return d.nums, d.outcome
+	case <-ctx.Done():
+		if nums, ok := s.Stale(url); ok {
+			return nums, fetcher.Stale
+		}
+		return nil, fetcher.Timeout
+	}
 }
 
 // deadline returns a context ending after d, cancelled at the test's end.

@@ -11,9 +11,9 @@ import (
 	"numbers/source"
 )
 
-// paths are the configurations that take distinct code paths in Fetch: the
-// caller's own goroutine, a singleflight, a detached goroutine with a late
-// budget, and both.
+// paths are the configurations that take distinct code paths in Fetch: a
+// goroutine per fetch or a flight shared by a URL's requests, each with and
+// without a late budget.
 var paths = []struct {
 	name     string
 	coalesce bool
@@ -33,7 +33,7 @@ func TestFreshHitDoesNotFetch(t *testing.T) {
 			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
 			ctx, _ := deadline(t, 5*time.Second)
 
-			nums, o := s.Fetch(ctx, "http://a/x")
+			nums, o := fetchSync(t, s, ctx, "http://a/x")
 			if o != fetcher.OK || !slices.Equal(nums, []int64{3, 1, 2}) {
 				t.Fatalf("miss: got %v %v, want ok [3 1 2]", nums, o)
 			}
@@ -41,7 +41,7 @@ func TestFreshHitDoesNotFetch(t *testing.T) {
 				t.Fatalf("miss: cache has %d entries, want 1", c.Len())
 			}
 			for range 3 {
-				nums, o = s.Fetch(ctx, "http://a/x")
+				nums, o = fetchSync(t, s, ctx, "http://a/x")
 				if o != fetcher.Cached || !slices.Equal(nums, []int64{3, 1, 2}) {
 					t.Fatalf("hit: got %v %v, want cached [3 1 2]", nums, o)
 				}
@@ -90,11 +90,11 @@ func TestDirectives(t *testing.T) {
 			c := cache.New(cache.Config{MaxStale: tc.maxStale})
 			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
 			ctx, _ := deadline(t, 5*time.Second)
-			if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.OK {
+			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
 				t.Fatalf("first: %v, want ok", o)
 			}
 			f.setReply(failWith(fetcher.ErrStatus))
-			nums, o := s.Fetch(ctx, "http://a/x")
+			nums, o := fetchSync(t, s, ctx, "http://a/x")
 			if o != tc.second {
 				t.Fatalf("second: %v, want %v", o, tc.second)
 			}
@@ -128,16 +128,16 @@ func TestFailureOutcomes(t *testing.T) {
 				ctx, _ := deadline(t, 5*time.Second)
 				f := newFake(failWith(tc.kind))
 				s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: p.coalesce, LateBudget: p.late})
-				if nums, o := s.Fetch(ctx, "http://a/x"); o != tc.without || nums != nil {
+				if nums, o := fetchSync(t, s, ctx, "http://a/x"); o != tc.without || nums != nil {
 					t.Fatalf("without entry: %v %v, want %v", nums, o, tc.without)
 				}
 
 				f.setReply(respond("max-age=0, stale-if-error=600", 1))
-				if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.OK {
+				if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
 					t.Fatalf("storing: %v", o)
 				}
 				f.setReply(failWith(tc.kind))
-				nums, o := s.Fetch(ctx, "http://a/x")
+				nums, o := fetchSync(t, s, ctx, "http://a/x")
 				if o != tc.withEntry {
 					t.Fatalf("with entry: %v, want %v", o, tc.withEntry)
 				}
@@ -156,7 +156,7 @@ func TestNoCache(t *testing.T) {
 			f := newFake(respond("max-age=60", 1))
 			s := source.New(source.Config{Fetcher: f, Coalesce: p.coalesce, LateBudget: p.late})
 			for range 3 {
-				if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.OK {
+				if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
 					t.Fatalf("got %v, want ok", o)
 				}
 			}
@@ -164,7 +164,7 @@ func TestNoCache(t *testing.T) {
 				t.Fatalf("fetcher called %d times, want 3", n)
 			}
 			f.setReply(failWith(fetcher.ErrStatus))
-			if _, o := s.Fetch(ctx, "http://a/x"); o != fetcher.Failed {
+			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.Failed {
 				t.Fatalf("failure without cache: %v, want failed", o)
 			}
 		})
@@ -175,14 +175,14 @@ func TestNoDeadlineNeverFetches(t *testing.T) {
 	f := newFake(respond("max-age=0", 1))
 	c := cache.New(cache.Config{})
 	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
-	if _, o := s.Fetch(context.Background(), "http://a/x"); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, context.Background(), "http://a/x"); o != fetcher.Timeout {
 		t.Fatalf("no deadline, no entry: %v, want timeout", o)
 	}
 	if n := f.calls.Load(); n != 0 {
 		t.Fatalf("fetcher called %d times without a deadline", n)
 	}
 	c.Store("http://a/x", []int64{4}, cache.Header{CacheControl: "max-age=0"}, time.Now(), time.Now())
-	if nums, o := s.Fetch(context.Background(), "http://a/x"); o != fetcher.Stale || !slices.Equal(nums, []int64{4}) {
+	if nums, o := fetchSync(t, s, context.Background(), "http://a/x"); o != fetcher.Stale || !slices.Equal(nums, []int64{4}) {
 		t.Fatalf("no deadline, stale entry: %v %v, want stale [4]", nums, o)
 	}
 }
@@ -202,9 +202,9 @@ func TestFetchedIsToldEveryLiveFetch(t *testing.T) {
 					told.add()
 				},
 			})
-			s.Fetch(ctx, "http://a/x")
-			s.Fetch(ctx, "http://a/x") // cached: not told
-			s.Fetch(ctx, "http://a/y")
+			fetchSync(t, s, ctx, "http://a/x")
+			fetchSync(t, s, ctx, "http://a/x") // cached: not told
+			fetchSync(t, s, ctx, "http://a/y")
 			if n := told.load(); n != 2 {
 				t.Fatalf("Fetched told %d times, want 2", n)
 			}
@@ -223,7 +223,7 @@ func TestEviction(t *testing.T) {
 	url := func(i int) string { return "http://a/" + string(rune('a'+i%26)) + string(rune('a'+i/26)) }
 	const n = 100
 	for i := range n {
-		if _, o := s.Fetch(ctx, url(i)); o != fetcher.OK {
+		if _, o := fetchSync(t, s, ctx, url(i)); o != fetcher.OK {
 			t.Fatalf("%s: %v", url(i), o)
 		}
 		if b := c.Bytes(); b > maxBytes {
@@ -233,11 +233,11 @@ func TestEviction(t *testing.T) {
 	if c.Stats().Evictions == 0 || c.Len() >= n {
 		t.Fatalf("no eviction: %d entries, stats %+v", c.Len(), c.Stats())
 	}
-	if _, o := s.Fetch(ctx, url(n-1)); o != fetcher.Cached {
+	if _, o := fetchSync(t, s, ctx, url(n-1)); o != fetcher.Cached {
 		t.Fatalf("newest entry: %v, want cached", o)
 	}
 	calls := f.calls.Load()
-	if _, o := s.Fetch(ctx, url(0)); o != fetcher.OK || f.calls.Load() != calls+1 {
+	if _, o := fetchSync(t, s, ctx, url(0)); o != fetcher.OK || f.calls.Load() != calls+1 {
 		t.Fatalf("oldest entry: %v, want ok after a new fetch", o)
 	}
 	if b := c.Bytes(); b > maxBytes {

@@ -78,11 +78,11 @@ func TestSimulatorDirectives(t *testing.T) {
 			u := numbersURL(base, append([]string{"seed", strconv.Itoa(i + 1)}, tc.params...)...)
 			before := srv.Count("/numbers")
 			ctx, _ := deadline(t, 5*time.Second)
-			first, o := s.Fetch(ctx, u)
+			first, o := fetchSync(t, s, ctx, u)
 			if o != fetcher.OK || len(first) == 0 {
 				t.Fatalf("first: %v %v, want ok", first, o)
 			}
-			second, o := s.Fetch(ctx, u)
+			second, o := fetchSync(t, s, ctx, u)
 			want, fetches := fetcher.OK, uint64(2)
 			if tc.cached {
 				want, fetches = fetcher.Cached, 1
@@ -124,14 +124,14 @@ func TestSimulatorStaleIfError(t *testing.T) {
 			s := source.New(source.Config{Fetcher: client, Cache: cache.New(cache.Config{MaxStale: -1}), Coalesce: true, LateBudget: time.Second})
 			u := numbersURL(base, "cc", tc.cc)
 			ctx, _ := deadline(t, 5*time.Second)
-			first, o := s.Fetch(ctx, u)
+			first, o := fetchSync(t, s, ctx, u)
 			if o != fetcher.OK {
 				t.Fatalf("first: %v, want ok", o)
 			}
 			if err := srv.Shutdown(); err != nil {
 				t.Fatal(err)
 			}
-			nums, o := s.Fetch(ctx, u)
+			nums, o := fetchSync(t, s, ctx, u)
 			if o != tc.want {
 				t.Fatalf("after shutdown: %v, want %v", o, tc.want)
 			}
@@ -149,7 +149,7 @@ func TestSimulatorLate(t *testing.T) {
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 5 * time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
 	ctx, dl := deadline(t, 50*time.Millisecond)
-	if _, o := s.Fetch(ctx, u); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, ctx, u); o != fetcher.Timeout {
 		t.Fatalf("first: %v, want timeout", o)
 	}
 	if late := time.Since(dl); late > slack {
@@ -157,7 +157,7 @@ func TestSimulatorLate(t *testing.T) {
 	}
 	eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
 	ctx2, _ := deadline(t, 50*time.Millisecond)
-	if nums, o := s.Fetch(ctx2, u); o != fetcher.Cached || len(nums) == 0 {
+	if nums, o := fetchSync(t, s, ctx2, u); o != fetcher.Cached || len(nums) == 0 {
 		t.Fatalf("next: %v %v, want cached numbers", nums, o)
 	}
 	if n := srv.Count("/numbers"); n != 1 {
@@ -172,7 +172,7 @@ func TestSimulatorHang(t *testing.T) {
 	_, base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 100 * time.Millisecond})
 	ctx, dl := deadline(t, 50*time.Millisecond)
-	if _, o := s.Fetch(ctx, numbersURL(base, "mode", "hang")); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, ctx, numbersURL(base, "mode", "hang")); o != fetcher.Timeout {
 		t.Fatalf("got %v, want timeout", o)
 	}
 	if late := time.Since(dl); late > slack {
@@ -191,7 +191,7 @@ func TestSimulatorCoalescing(t *testing.T) {
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Go(func() {
-			if nums, o := s.Fetch(ctx, u); !o.Contributed() || len(nums) == 0 {
+			if nums, o := fetchSync(t, s, ctx, u); !o.Contributed() || len(nums) == 0 {
 				t.Errorf("got %v %v", nums, o)
 			}
 		})
