@@ -36,10 +36,12 @@ type Process struct {
 	err  error
 }
 
-// StartProcess starts path with args, its output going to out, and waits up to
-// wait for addr to accept TCP connections. On failure the child is stopped.
-func StartProcess(ctx context.Context, path string, args []string, out io.Writer, addr string, wait time.Duration) (*Process, error) {
+// StartProcess starts path with args and environment env (nil means this
+// process's), its output going to out, and waits up to wait for addr to accept
+// TCP connections. On failure the child is stopped.
+func StartProcess(ctx context.Context, path string, args, env []string, out io.Writer, addr string, wait time.Duration) (*Process, error) {
 	cmd := exec.Command(path, args...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%w: start %s: %w", ErrProcess, path, err)

@@ -35,6 +35,7 @@ type options struct {
 	rate, rampFrom                                        float64
 	duration, ramp, budget                                time.Duration
 	json, profile, withBaseline, quick, strict            bool
+	serviceCPUs                                           int
 }
 
 func main() {
@@ -54,6 +55,7 @@ func main() {
 	flag.DurationVar(&o.ramp, "ramp", 0, "ad-hoc run: ramp linearly from -ramp-from to -rate over this long")
 	flag.Float64Var(&o.rampFrom, "ramp-from", 0, "ad-hoc run: rate at the start of the ramp")
 	flag.StringVar(&o.admin, "admin", "", "ad-hoc run: the target's admin base URL, for -profile")
+	flag.IntVar(&o.serviceCPUs, "service-cpus", 1, "CPUs given to the service and to the baseline (each pinned there with taskset, GOMAXPROCS set); the generator and simulator get the rest; 0 shares every CPU")
 	flag.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve the baseline on this address")
 	flag.Parse()
 
@@ -158,6 +160,11 @@ func standard(ctx context.Context, o options) error {
 			return fmt.Errorf("build the service (run from the repository root): %w", err)
 		}
 	}
+	split, err := newCPUSplit(o.serviceCPUs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "bench:", split)
 	sim, simURL, err := upstream.Start(upstream.Config{}, "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -173,7 +180,7 @@ func standard(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	svc, err := startChild(ctx, dir, "service", bin, svcAddr,
+	svc, err := startChild(ctx, dir, "service", split, bin, svcAddr,
 		"-addr", svcAddr, "-admin", adminAddr, "-budget", o.budget.String())
 	if err != nil {
 		return err
@@ -189,7 +196,7 @@ func standard(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		base, err := startChild(ctx, dir, "baseline", self, baseAddr, "-serve-baseline", baseAddr, "-budget", o.budget.String())
+		base, err := startChild(ctx, dir, "baseline", split, self, baseAddr, "-serve-baseline", baseAddr, "-budget", o.budget.String())
 		if err != nil {
 			return err
 		}
@@ -218,12 +225,13 @@ func standard(ctx context.Context, o options) error {
 	return err
 }
 
-func startChild(ctx context.Context, dir, name, bin, addr string, args ...string) (*bench.Process, error) {
+func startChild(ctx context.Context, dir, name string, split cpuSplit, bin, addr string, args ...string) (*bench.Process, error) {
 	log, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	p, err := bench.StartProcess(ctx, bin, args, log, addr, 20*time.Second)
+	path, args, env := split.command(bin, args)
+	p, err := bench.StartProcess(ctx, path, args, env, log, addr, 20*time.Second)
 	if err != nil {
 		log.Close()
 		return nil, err
