@@ -161,4 +161,3 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}
 	b.StopTimer()
 }
-
