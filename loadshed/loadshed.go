@@ -1,20 +1,27 @@
 // Package loadshed decides when the service should refuse work because the
-// process itself is overloaded: its goroutines wait too long for a CPU.
+// process itself is overloaded: it has more work than CPU.
 //
-// The signal is the Go scheduler's own latency histogram
-// (runtime/metrics "/sched/latencies:seconds": how long goroutines sat
-// runnable before running). It rises when the process has more work than
-// CPU, and only then: a slow upstream makes requests wait but not the
-// scheduler, so slow upstreams never cause shedding. Every Interval a
-// Shedder reads the histogram's growth since the last read and adjusts a
-// shedding probability: up in proportion to how far the 99th percentile is
-// above Target, halved when it is near, dropped when it is well below. The request path only compares a
-// random number with that probability.
+// Two signals say so, and only CPU overload moves them (a slow upstream makes
+// requests wait, but uses no CPU):
+//
+//   - CPU use: the process's CPU time (getrusage) over the interval, as a
+//     share of GOMAXPROCS CPUs. Near 100% means work is arriving faster than
+//     it is done, and requests queue unread in socket buffers, where the
+//     runtime does not see them wait.
+//   - scheduling latency: the Go scheduler's histogram of how long runnable
+//     goroutines waited for a P (runtime/metrics "/sched/latencies:seconds"),
+//     which also rises when other processes starve this one of CPU.
+//
+// Every Interval a Shedder turns the worse of the two into a load (1 is the
+// limit) and adjusts a shedding probability: up in steps while over the
+// limit, down by a quarter while near it, to zero once well under it. The
+// request path only compares a random number with that probability.
 package loadshed
 
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"runtime/metrics"
 	"sync/atomic"
 	"time"
@@ -24,7 +31,7 @@ const schedLatencies = "/sched/latencies:seconds"
 
 // Config configures a Shedder.
 type Config struct {
-	// Interval is how often the scheduler latency is read; zero means 100ms.
+	// Interval is how often the signals are read; zero means 50ms.
 	Interval time.Duration
 	// Target is the 99th-percentile scheduling latency above which the
 	// process counts as overloaded; zero means 10ms.
@@ -32,6 +39,9 @@ type Config struct {
 	// MaxShare caps the share of requests shed; zero means 0.95, so that some
 	// requests always get through and show when the overload is over.
 	MaxShare float64
+	// MaxCPU is the share of GOMAXPROCS CPUs the process may use before it
+	// counts as overloaded; zero means 0.95.
+	MaxCPU float64
 }
 
 // Shedder tells whether to shed a request. Create it with Start; the zero
@@ -46,7 +56,10 @@ type Shedder struct {
 // Start returns a Shedder that watches the scheduler until Stop.
 func Start(cfg Config) *Shedder {
 	if cfg.Interval <= 0 {
-		cfg.Interval = 100 * time.Millisecond
+		cfg.Interval = 50 * time.Millisecond
+	}
+	if cfg.MaxCPU <= 0 {
+		cfg.MaxCPU = 0.95
 	}
 	if cfg.Target <= 0 {
 		cfg.Target = 10 * time.Millisecond
@@ -74,12 +87,14 @@ func (s *Shedder) Stop() {
 	<-s.done
 }
 
-// watch samples the scheduler latency every Interval and adjusts the share.
+// watch reads both signals every Interval and adjusts the share.
 func (s *Shedder) watch() {
 	defer close(s.done)
 	sample := []metrics.Sample{{Name: schedLatencies}}
 	metrics.Read(sample)
 	prev := copyCounts(sample[0].Value)
+	prevCPU, _ := cpuTime()
+	prevAt := time.Now()
 	tick := time.NewTicker(s.cfg.Interval)
 	defer tick.Stop()
 	for {
@@ -88,29 +103,37 @@ func (s *Shedder) watch() {
 			return
 		case <-tick.C:
 		}
+		var load float64
 		metrics.Read(sample)
 		h := sample[0].Value.Float64Histogram()
-		p99, ok := deltaQuantile(h.Buckets, prev, h.Counts, 0.99)
-		prev = append(prev[:0], h.Counts...)
-		if ok {
-			s.share.Store(math.Float64bits(next(s.Share(), p99/s.cfg.Target.Seconds(), s.cfg.MaxShare)))
+		if p99, ok := deltaQuantile(h.Buckets, prev, h.Counts, 0.99); ok {
+			load = p99 / s.cfg.Target.Seconds()
 		}
+		prev = append(prev[:0], h.Counts...)
+		now := time.Now()
+		if cpu, ok := cpuTime(); ok {
+			used := (cpu - prevCPU).Seconds() / (now.Sub(prevAt).Seconds() * float64(runtime.GOMAXPROCS(0)))
+			load = max(load, used/s.cfg.MaxCPU)
+			prevCPU = cpu
+		}
+		prevAt = now
+		s.share.Store(math.Float64bits(next(s.Share(), load, s.cfg.MaxShare)))
 	}
 }
 
-// next returns the share to shed after an interval whose 99th-percentile
-// scheduling latency was load times the target: raised by a tenth of the
-// excess (capped), halved while the latency is near the target, and dropped
-// at once when it is well under it, so that a service that has recovered
-// stops refusing work within one interval.
+// next returns the share to shed after an interval whose load (1 is the
+// limit) was load: raised by 5 points plus a tenth of the excess (capped)
+// while over the limit, lowered by a quarter while near it, and dropped at
+// once when well under it, so that a service that has recovered stops
+// refusing work within one interval.
 func next(share, load, maxShare float64) float64 {
 	switch {
 	case load > 1:
-		return min(maxShare, share+0.1*min(load-1, 5))
+		return min(maxShare, share+0.05+0.1*min(load-1, 5))
 	case load < 0.5:
 		return 0
 	}
-	if share /= 2; share < 0.01 {
+	if share *= 0.75; share < 0.01 {
 		return 0
 	}
 	return share

@@ -45,14 +45,15 @@ func TestNext(t *testing.T) {
 		share, load, want float64
 	}{
 		{"idle stays at zero", 0, 0.2, 0},
-		{"at the target is not overload", 0.4, 1, 0.2},
-		{"well under the target stops shedding at once", 0.9, 0.4, 0},
-		{"twice the target raises a tenth", 0, 2, 0.1},
-		{"far over is capped per step", 0, 100, 0.5},
-		{"infinite latency is capped per step", 0.2, math.Inf(1), 0.7},
+		{"at the limit is not overload", 0.4, 1, 0.3},
+		{"well under the limit stops shedding at once", 0.9, 0.4, 0},
+		{"just over the limit raises five points", 0, 1.0001, 0.05001},
+		{"twice the limit raises fifteen points", 0, 2, 0.15},
+		{"far over is capped per step", 0, 100, 0.55},
+		{"infinite latency is capped per step", 0.2, math.Inf(1), 0.75},
 		{"never above the cap", 0.9, 50, 0.95},
-		{"near the target halves", 0.8, 0.5, 0.4},
-		{"tiny shares drop to zero", 0.015, 0.5, 0},
+		{"near the limit lowers a quarter", 0.8, 0.5, 0.6},
+		{"tiny shares drop to zero", 0.012, 0.5, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
