@@ -5,7 +5,7 @@
 // requests wait, but uses no CPU):
 //
 //   - CPU use: the process's CPU time (getrusage) over the interval, as a
-//     share of GOMAXPROCS CPUs. Near 100% means work is arriving faster than
+//     share of GOMAXPROCS CPUs. Over 100% means work is arriving faster than
 //     it is done, and requests queue unread in socket buffers, where the
 //     runtime does not see them wait.
 //   - scheduling latency: the Go scheduler's histogram of how long runnable
@@ -40,7 +40,8 @@ type Config struct {
 	// requests always get through and show when the overload is over.
 	MaxShare float64
 	// MaxCPU is the share of GOMAXPROCS CPUs the process may use before it
-	// counts as overloaded; zero means 0.95.
+	// counts as overloaded; zero means 1 (all of them: with system time and
+	// the runtime's own threads a saturated process measures above 1).
 	MaxCPU float64
 }
 
@@ -59,7 +60,7 @@ func Start(cfg Config) *Shedder {
 		cfg.Interval = 50 * time.Millisecond
 	}
 	if cfg.MaxCPU <= 0 {
-		cfg.MaxCPU = 0.95
+		cfg.MaxCPU = 1
 	}
 	if cfg.Target <= 0 {
 		cfg.Target = 10 * time.Millisecond
