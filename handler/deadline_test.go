@@ -62,6 +62,26 @@ func TestDeadlineStaleStandsIn(t *testing.T) {
 	}
 }
 
+func TestDelayWidensTheMargin(t *testing.T) {
+	const budget = 10 * time.Second
+	f := newFake(map[string]canned{
+		"http://fast.test/": {numbers: []int64{8}},
+		"http://hang.test/": {block: true},
+	})
+	// A scheduling delay as long as the budget leaves no time to wait at all;
+	// without it this request would wait for the hanging upstream 10s.
+	h := New(Config{Fetcher: f, Budget: budget, Delay: func() time.Duration { return budget }})
+	ln := serve(t, h)
+	start := time.Now()
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://fast.test/", "http://hang.test/"))
+	if took := time.Since(start); took > slack {
+		t.Errorf("answered after %v; want at once", took)
+	}
+	if resp.StatusCode() != 200 || string(resp.Header.Peek("X-Numbers-Complete")) != "false" {
+		t.Fatalf("got %d, complete %q", resp.StatusCode(), resp.Header.Peek("X-Numbers-Complete"))
+	}
+}
+
 func TestDeadlineMarginOverBudget(t *testing.T) {
 	const budget = 20 * time.Millisecond
 	f := newFake(map[string]canned{"http://hang.test/": {block: true}})

@@ -58,6 +58,10 @@ type Config struct {
 	// MaxInFlight is how many /numbers requests may be served at once before
 	// new ones are shed with 503; zero means no limit.
 	MaxInFlight int
+	// Delay, when set, is added to the margin: how long a goroutine woken now
+	// may wait for a CPU (loadshed's scheduling latency), so that a saturated
+	// process starts writing earlier. Nil adds nothing.
+	Delay func() time.Duration
 	// Shed, when set, is asked before each /numbers request is served; true
 	// sheds it with 503 (the process is overloaded). Nil never sheds.
 	Shed func() bool
@@ -73,6 +77,7 @@ type Handler struct {
 	margin      Margin
 	maxInFlight int64
 	shed        func() bool
+	delay       func() time.Duration
 	observe     Observer
 
 	inFlight atomic.Int64
@@ -88,6 +93,7 @@ func New(cfg Config) *Handler {
 		margin:      cfg.Margin,
 		maxInFlight: int64(cfg.MaxInFlight),
 		shed:        cfg.Shed,
+		delay:       cfg.Delay,
 		observe:     cfg.Observer,
 	}
 	if h.fetch == nil {

@@ -95,7 +95,11 @@ func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, 
 	}
 
 	settled := make([]bool, len(urls))
-	flushAt := h.margin.flushTime(deadline, h.budget, 0)
+	margin := h.margin
+	if h.delay != nil {
+		margin.Base += h.delay()
+	}
+	flushAt := margin.flushTime(deadline, h.budget, 0)
 	timer := time.NewTimer(time.Until(flushAt))
 	defer timer.Stop()
 	for pending := len(urls); pending > 0; pending-- {
@@ -110,7 +114,7 @@ func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, 
 			// A bigger result takes longer to encode and write: flush earlier.
 			// Moves under timerSlack are not worth a timer reset; comparing
 			// with the timer's own target keeps them from adding up.
-			if next := h.margin.flushTime(deadline, h.budget, set.Len()); flushAt.Sub(next) > timerSlack {
+			if next := margin.flushTime(deadline, h.budget, set.Len()); flushAt.Sub(next) > timerSlack {
 				flushAt = next
 				timer.Reset(time.Until(flushAt))
 			}

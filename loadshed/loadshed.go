@@ -50,6 +50,7 @@ type Config struct {
 type Shedder struct {
 	cfg   Config
 	share atomic.Uint64 // math.Float64bits of the share of requests to shed
+	sched atomic.Int64  // the last interval's p99 scheduling latency, in nanoseconds
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -82,6 +83,10 @@ func (s *Shedder) Shed() bool {
 // Share returns the share of requests being shed, 0 to MaxShare.
 func (s *Shedder) Share() float64 { return math.Float64frombits(s.share.Load()) }
 
+// SchedLatency returns the 99th percentile of the scheduling latency in the
+// last interval: how long a goroutine woken now may wait for a CPU.
+func (s *Shedder) SchedLatency() time.Duration { return time.Duration(s.sched.Load()) }
+
 // Stop ends the watching goroutine; the Shedder then keeps its last share.
 func (s *Shedder) Stop() {
 	close(s.stop)
@@ -109,6 +114,7 @@ func (s *Shedder) watch() {
 		h := sample[0].Value.Float64Histogram()
 		if p99, ok := deltaQuantile(h.Buckets, prev, h.Counts, 0.99); ok {
 			load = p99 / s.cfg.Target.Seconds()
+			s.sched.Store(int64(min(p99, time.Hour.Seconds()) * 1e9)) // the last bucket is unbounded
 		}
 		prev = append(prev[:0], h.Counts...)
 		now := time.Now()

@@ -93,6 +93,7 @@ func TestShedsUnderCPUOverloadAndRecovers(t *testing.T) {
 		}()
 	}
 	waitFor(t, "shedding to start under overload", func() bool { return s.Share() > 0 })
+	waitFor(t, "a scheduling latency to be measured", func() bool { return s.SchedLatency() > 0 })
 	stop.Store(true)
 	wg.Wait()
 	waitFor(t, "shedding to stop after the overload", func() bool { return s.Share() == 0 })

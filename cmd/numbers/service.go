@@ -77,9 +77,10 @@ func newService(cfg config) (*service, error) {
 		margin = handler.Calibrate()
 	}
 	var shed func() bool
+	var delay func() time.Duration
 	if cfg.shedLatency > 0 {
 		shedder := loadshed.Start(loadshed.Config{Target: cfg.shedLatency})
-		shed = shedder.Shed
+		shed, delay = shedder.Shed, shedder.SchedLatency
 		metrics.Gauge("numbers_shed_share", "Share of /numbers requests being shed because the process is overloaded.", shedder.Share)
 	}
 	h := handler.New(handler.Config{
@@ -89,6 +90,7 @@ func newService(cfg config) (*service, error) {
 		Margin:      margin,
 		MaxInFlight: cfg.maxInFlight,
 		Shed:        shed,
+		Delay:       delay,
 		Observer:    metrics,
 	})
 	metrics.Gauge("numbers_in_flight_requests", "/numbers requests being served now.", func() float64 { return float64(h.InFlight()) })
