@@ -84,16 +84,8 @@ const (
 type Params struct {
 	valid bool // false only for the zero value
 
-	// payload
-	n        int
-	min, max int64
-	dup      float64
-	order    order
-	pretty   bool
-	key      string
-	seed     int64
-	hasSeed  bool
-	fixed    uint8 // index into classicLists; 0: generated
+	payload      // what the body holds
+	hasSeed bool // seed was given; otherwise the server's seed applies
 
 	// latency
 	dist          dist
@@ -119,7 +111,7 @@ type Params struct {
 }
 
 func defaultParams() Params {
-	return Params{valid: true, n: 20, max: 1000, key: "numbers", status: 503, prob: 1,
+	return Params{valid: true, payload: payload{n: 20, max: 1000, key: "numbers"}, status: 503, prob: 1,
 		every: 50 * time.Millisecond, size: 50_000_000, hops: 1}
 }
 

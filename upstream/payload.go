@@ -20,8 +20,9 @@ var classicLists = [...][]int64{
 	{5, 17, 3, 19, 76, 24, 1, 5, 10, 34, 8, 27, 7}, // /rand
 }
 
-// payloadKey is everything that determines a rendered body.
-type payloadKey struct {
+// payload is everything that determines a rendered body; it is also the key
+// of the body cache.
+type payload struct {
 	n        int
 	min, max int64
 	dup      float64
@@ -29,14 +30,15 @@ type payloadKey struct {
 	pretty   bool
 	key      string
 	seed     int64
-	fixed    uint8
+	fixed    uint8 // index into classicLists; 0: generated
 }
 
-func (p *Params) payloadKey(serverSeed int64) payloadKey {
-	k := payloadKey{n: p.n, min: p.min, max: p.max, dup: p.dup, order: p.order, pretty: p.pretty,
-		key: p.key, seed: serverSeed, fixed: p.fixed}
-	if p.hasSeed {
-		k.seed = p.seed
+// payloadKey returns the body cache key of p, with the server's seed when the
+// request gave none.
+func (p *Params) payloadKey(serverSeed int64) payload {
+	k := p.payload
+	if !p.hasSeed {
+		k.seed = serverSeed
 	}
 	if k.fixed != 0 { // generation parameters do not matter for a fixed list
 		k.n, k.min, k.max, k.dup = 0, 0, 0, 0
@@ -48,7 +50,7 @@ func (p *Params) payloadKey(serverSeed int64) payloadKey {
 }
 
 // numbers returns the list for k; deterministic in k.
-func (k *payloadKey) numbers() []int64 {
+func (k *payload) numbers() []int64 {
 	var pcg rand.PCG
 	h := uint64(k.n)*0x9e3779b97f4a7c15 ^ uint64(k.min)*0xbf58476d1ce4e5b9 ^ uint64(k.max)*0x94d049bb133111eb ^
 		uint64(k.dup*1e9) ^ uint64(k.order)<<56
@@ -99,7 +101,7 @@ func jsonString(s string) []byte {
 
 // render writes {"key":[...]} with each element produced by elem (nil: the integers themselves).
 // raw, when non-nil, replaces the whole array (for null or object payloads).
-func render(k *payloadKey, list []int64, elem func([]byte, int64) []byte, raw string) []byte {
+func render(k *payload, list []int64, elem func([]byte, int64) []byte, raw string) []byte {
 	buf := make([]byte, 0, 32+len(list)*6)
 	buf = append(buf, '{')
 	if k.pretty {
@@ -152,12 +154,12 @@ const (
 // atomic pointer); inserts copy the map under a mutex, which is cheap because it is small and
 // inserts stop once it is full.
 type bodyCache struct {
-	m     atomic.Pointer[map[payloadKey][]byte]
+	m     atomic.Pointer[map[payload][]byte]
 	mu    sync.Mutex
 	bytes int
 }
 
-func (c *bodyCache) get(k *payloadKey) []byte {
+func (c *bodyCache) get(k *payload) []byte {
 	if m := c.m.Load(); m != nil {
 		if b, ok := (*m)[*k]; ok {
 			return b
@@ -170,7 +172,7 @@ func (c *bodyCache) get(k *payloadKey) []byte {
 	return b
 }
 
-func (c *bodyCache) put(k *payloadKey, b []byte) {
+func (c *bodyCache) put(k *payload, b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.m.Load()
@@ -181,7 +183,7 @@ func (c *bodyCache) put(k *payloadKey, b []byte) {
 	if n >= cacheMaxEntries || c.bytes+len(b) > cacheMaxBytes {
 		return
 	}
-	m := make(map[payloadKey][]byte, n+1)
+	m := make(map[payload][]byte, n+1)
 	if old != nil {
 		for kk, v := range *old {
 			m[kk] = v
@@ -195,7 +197,7 @@ func (c *bodyCache) put(k *payloadKey, b []byte) {
 }
 
 // wrongBody renders the payload of mode=wrongtype.
-func wrongBody(k *payloadKey, t wrongType) []byte {
+func wrongBody(k *payload, t wrongType) []byte {
 	list := k.numbers()
 	switch t {
 	case typeFloat:
