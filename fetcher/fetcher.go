@@ -5,14 +5,15 @@
 // Every fetch is bounded by the deadline of its context: the dial, the DNS
 // look-up (when the configured dialer honours its timeout), the wait for a free
 // connection, every redirect hop and the reading of the body. There are no
-// retries beyond fasthttp's single retry of a request that failed on a reused
-// keep-alive connection, and that one retry stays within the same deadline.
+// retries beyond one retry of a request whose connection the upstream closed
+// before answering (a keep-alive race), within the same deadline.
 package fetcher
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -94,9 +95,13 @@ func New(cfg Config) *Client {
 			MaxConnWaitTimeout:  time.Minute,
 			MaxIdleConnDuration: idle,
 			MaxResponseBodySize: maxBody,
-			// One retry, only where fasthttp knows the request never reached the
-			// upstream (a reused connection closed under it); same deadline.
+			// One retry, only when the upstream closed the connection before
+			// the first response byte: the race of a keep-alive connection it
+			// had just closed as idle looks like that (so does an upstream
+			// that resets every connection: it is asked twice). Same
+			// deadline. A timeout or a bad response is never retried.
 			MaxIdemponentCallAttempts: 2,
+			RetryIfErr:                retryClosedConn,
 			DisablePathNormalizing:    true,
 			ReadBufferSize:            8 << 10,
 		},
@@ -190,6 +195,12 @@ func (c *Client) do(req *fasthttp.Request, resp *fasthttp.Response, deadline tim
 		}
 		resp.Reset()
 	}
+}
+
+// retryClosedConn allows fasthttp's one retry only for a connection closed
+// before the first response byte, and never resets the deadline.
+func retryClosedConn(_ *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
+	return false, errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)
 }
 
 // header returns a copy of the response header key, or "" without allocating.
