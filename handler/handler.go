@@ -12,6 +12,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -154,6 +155,7 @@ func HandleError(ctx *fasthttp.RequestCtx, err error) {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &small):
+		drain(ctx.Conn())
 		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge,
 			"request line and headers too large: send fewer or shorter u values")
 	case errors.As(err, &netErr) && netErr.Timeout():
@@ -162,6 +164,22 @@ func HandleError(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, fasthttp.StatusBadRequest, "malformed HTTP request")
 	}
 }
+
+// drain reads and discards what a client whose request was too large is still
+// sending, at most drainBytes for at most drainTime. fasthttp closes the
+// connection after the error answer; closing with unread data would send a
+// reset, which can destroy the answer before the client reads it.
+func drain(c net.Conn) {
+	if c == nil || c.SetReadDeadline(time.Now().Add(drainTime)) != nil {
+		return
+	}
+	io.CopyN(io.Discard, c, drainBytes) //nolint:errcheck // the deadline or the limit ends it; either is fine
+}
+
+const (
+	drainBytes = 1 << 20
+	drainTime  = 100 * time.Millisecond
+)
 
 // allowGetHead answers 405 unless the method is GET or HEAD.
 func allowGetHead(ctx *fasthttp.RequestCtx) bool {
