@@ -4,6 +4,7 @@ BIN      := bin
 ADDR     ?= :8080
 SIM_ADDR ?= 127.0.0.1:8090
 FUZZTIME ?= 10s
+BENCHFLAGS ?=
 
 .PHONY: build run test bench gobench fuzz lint clean
 
@@ -25,9 +26,9 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-## bench: the open-loop latency benchmark's standard scenario set (about 2 minutes)
+## bench: the open-loop latency benchmark's standard scenario set (about 2 minutes); BENCHFLAGS=-profile etc.
 bench:
-	$(GO) run ./cmd/bench
+	$(GO) run ./cmd/bench $(BENCHFLAGS)
 
 ## gobench: the Go micro-benchmarks (merge, encode, decode, handler overhead)
 gobench:
