@@ -176,3 +176,34 @@ func TestJoinersParkNoGoroutine(t *testing.T) {
 	}
 	waitIdle(t, f)
 }
+
+// TestFollowerOutlivesTheFlight: a request that joined a fetch started by a
+// request with an earlier deadline is not handed that fetch's timeout while it
+// still has time: it joins a new fetch, bounded by its own deadline.
+func TestFollowerOutlivesTheFlight(t *testing.T) {
+	f := newFake(respond("max-age=60", 9))
+	f.release = make(chan struct{})
+	f.started = make(chan call, 2)
+	s := source.New(source.Config{Fetcher: f, Coalesce: true}) // no late budget: fetches end at their leader's deadline
+	leaderCtx, _ := deadline(t, 100*time.Millisecond)
+	leader := start(s, leaderCtx, "http://a/x")
+	first := <-f.started
+
+	followerCtx, followerDeadline := deadline(t, 10*time.Second)
+	follower := start(s, followerCtx, "http://a/x")
+	if d := <-leader.ch; d.outcome != fetcher.Timeout {
+		t.Fatalf("leader: %v %v, want timeout", d.nums, d.outcome)
+	}
+	second := <-f.started // the follower's own fetch
+	if !second.deadline.Equal(followerDeadline) || !first.deadline.Before(second.deadline) {
+		t.Fatalf("second fetch deadline %v, want the follower's %v (first was %v)", second.deadline, followerDeadline, first.deadline)
+	}
+	close(f.release)
+	if d := <-follower.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{9}) {
+		t.Fatalf("follower: %v %v, want ok [9]", d.nums, d.outcome)
+	}
+	if n := f.calls.Load(); n != 2 {
+		t.Fatalf("fetcher called %d times, want 2", n)
+	}
+	waitIdle(t, f)
+}

@@ -80,7 +80,13 @@ type Source struct {
 
 // flight is one live fetch and the requests waiting for it.
 type flight struct {
-	waiters []func([]int64, fetcher.Outcome) // guarded by Source.mu until the flight is removed from the map
+	waiters []waiter // guarded by Source.mu until the flight is removed from the map
+}
+
+// waiter is a request waiting for a flight.
+type waiter struct {
+	deadline time.Time
+	deliver  func([]int64, fetcher.Outcome)
 }
 
 // New returns a Source for cfg.
@@ -103,10 +109,11 @@ func New(cfg Config) *Source {
 	}
 }
 
-// outcome is what a live fetch produced.
+// outcome is what a live fetch produced, and the deadline it had.
 type outcome struct {
 	numbers []int64
 	err     error
+	until   time.Time
 }
 
 // Fetch obtains the numbers of url for a request whose deadline is that of
@@ -129,31 +136,50 @@ func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, fe
 		deliver(s.staleOr(url, fetcher.Timeout))
 		return
 	}
+	s.join(url, waiter{deadline, deliver})
+}
+
+// join adds w to the flight under way for url, or starts one.
+func (s *Source) join(url string, w waiter) {
 	if !s.coalesce {
-		go func() { deliver(s.settle(url, s.fetchLive(url, deadline))) }()
+		go func() { w.deliver(s.settle(url, s.fetchLive(url, w.deadline))) }()
 		return
 	}
 	s.mu.Lock()
 	if f, ok := s.flights[url]; ok {
-		f.waiters = append(f.waiters, deliver)
+		f.waiters = append(f.waiters, w)
 		s.mu.Unlock()
 		s.Stats.Coalesced.Add(1)
 		return
 	}
-	f := &flight{waiters: []func([]int64, fetcher.Outcome){deliver}}
+	f := &flight{waiters: []waiter{w}}
 	s.flights[url] = f
 	s.mu.Unlock()
-	go func() {
-		o := s.fetchLive(url, deadline)
-		s.mu.Lock()
-		delete(s.flights, url) // later requests start a new fetch
-		waiters := f.waiters
-		s.mu.Unlock()
-		nums, out := s.settle(url, o)
-		for _, d := range waiters {
-			d(nums, out)
+	go s.fly(url, f, w.deadline)
+}
+
+// fly runs flight f, which ends by deadline (that of the request that
+// started it, plus the late budget if it gets a place), and hands its result
+// to every waiter. A waiter that joined later may have a later deadline than
+// the flight: if the fetch timed out at the flight's earlier deadline, that
+// waiter joins a new flight instead of taking the timeout, so sharing an
+// earlier request's fetch never makes a request give up early. (It ends: the
+// request that started a flight always takes its result.)
+func (s *Source) fly(url string, f *flight, deadline time.Time) {
+	o := s.fetchLive(url, deadline)
+	s.mu.Lock()
+	delete(s.flights, url) // later requests start a new fetch
+	waiters := f.waiters
+	s.mu.Unlock()
+	timedOut := fetcher.OutcomeOf(o.err) == fetcher.Timeout
+	nums, out := s.settle(url, o)
+	for _, w := range waiters {
+		if timedOut && o.until.Before(w.deadline) {
+			s.join(url, w)
+			continue
 		}
-	}()
+		w.deliver(nums, out)
+	}
 }
 
 // Stale returns a cache entry that may stand in for url when its live fetch
@@ -193,7 +219,7 @@ func (s *Source) fetchLive(url string, deadline time.Time) outcome {
 			s.Stats.LateStored.Add(1)
 		}
 	}
-	return outcome{r.Numbers, err}
+	return outcome{r.Numbers, err, fetchDeadline}
 }
 
 // settle turns a finished fetch into the caller's answer, falling back to a
