@@ -78,7 +78,7 @@ func TestZeroShedderNeverSheds(t *testing.T) {
 // milliseconds, and expects shedding to start; once the spinners stop it
 // expects shedding to end. Both waits are bounded.
 func TestShedsUnderCPUOverloadAndRecovers(t *testing.T) {
-	s := Start(Config{Interval: 20 * time.Millisecond, Target: time.Millisecond})
+	s := Start(Config{Interval: 20 * time.Millisecond, Target: 20 * time.Millisecond})
 	defer s.Stop()
 
 	var stop atomic.Bool
