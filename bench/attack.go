@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +22,8 @@ var ErrAttack = errors.New("bench: attack")
 type Attack struct {
 	// Name labels the Result.
 	Name string
-	// URL is requested with GET; it must be http and, by project rule, loopback.
+	// URL is requested with GET; it must be http on a loopback address
+	// (127.0.0.0/8, ::1 or localhost): load is never sent anywhere else.
 	URL string
 	// Pacer schedules the requests; Duration bounds the schedule. Both required.
 	Pacer    Pacer
@@ -50,6 +53,15 @@ type Progress struct {
 	ScheduledRate float64
 }
 
+// isLoopback reports whether host is localhost or a loopback IP literal.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
 // tick is one request's intended send time.
 type tick struct{ due time.Time }
 
@@ -63,6 +75,9 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 	u, err := url.Parse(a.URL)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("%w: target %q must be an http URL", ErrAttack, a.URL)
+	}
+	if !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("%w: target %q is not a loopback address (127.0.0.0/8, ::1 or localhost)", ErrAttack, a.URL)
 	}
 	budget := cmpOr(a.Budget, DefaultBudget)
 	timeout := cmpOr(a.Timeout, DefaultTimeout)

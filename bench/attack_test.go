@@ -58,6 +58,9 @@ func TestRunRejects(t *testing.T) {
 		{"no pacer", Attack{URL: "http://127.0.0.1:1/", Duration: time.Second}},
 		{"no duration", Attack{URL: "http://127.0.0.1:1/", Pacer: ConstantPacer{Freq: 1}}},
 		{"https", Attack{URL: "https://127.0.0.1:1/", Pacer: ConstantPacer{Freq: 1}, Duration: time.Second}},
+		{"private address", Attack{URL: "http://10.0.0.1:1/", Pacer: ConstantPacer{Freq: 1}, Duration: time.Second}},
+		{"public name", Attack{URL: "http://example.com/", Pacer: ConstantPacer{Freq: 1}, Duration: time.Second}},
+		{"unspecified address", Attack{URL: "http://0.0.0.0:1/", Pacer: ConstantPacer{Freq: 1}, Duration: time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Run(context.Background(), tc.a); !errors.Is(err, ErrAttack) {
