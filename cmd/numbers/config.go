@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"numbers/guard"
+	"numbers/handler"
 )
 
 // config is the effective configuration of the service, from flags and
@@ -126,8 +127,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 // validate rejects values and combinations the service cannot run with.
 func (c config) validate() error {
 	switch {
-	case c.budget < 10*time.Millisecond:
-		return fmt.Errorf("-budget %v is too small: at least 10ms", c.budget)
+	case c.budget < 2*handler.DefaultMargin.Base:
+		return fmt.Errorf("-budget %v is too small: at least %v, twice the %v safety margin", c.budget, 2*handler.DefaultMargin.Base, handler.DefaultMargin.Base)
 	case c.maxURLs < 1:
 		return fmt.Errorf("-max-urls must be at least 1, got %d", c.maxURLs)
 	case c.maxBody < 1:
