@@ -34,6 +34,23 @@ var percentileTicks = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
 	return ticks
 })
 
+// latencyTicks labels the log latency axis at 1, 2 and 5 times each power of
+// ten, so that even a range within one decade gets labels.
+var latencyTicks = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		for _, m := range []float64{1, 2, 5} {
+			if v := m * math.Pow(10, e); v >= lo && v <= hi {
+				ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
+			}
+		}
+	}
+	return ticks
+})
+
+// minLatency is the floor of the log latency axis, in milliseconds.
+const minLatency = 0.01
+
 // curve samples a result's histogram at percentiles spaced evenly on the log
 // axis, up to the resolution its sample count supports.
 func curve(r *Result) plotter.XYs {
@@ -49,9 +66,9 @@ func curve(r *Result) plotter.XYs {
 			break
 		}
 		p := 100 * (1 - 1/x)
-		pts = append(pts, plotter.XY{X: x, Y: ms(h.ValueAtQuantile(p))})
+		pts = append(pts, plotter.XY{X: x, Y: max(minLatency, ms(h.ValueAtQuantile(p)))})
 	}
-	return append(pts, plotter.XY{X: maxX, Y: ms(h.Max())})
+	return append(pts, plotter.XY{X: maxX, Y: max(minLatency, ms(h.Max()))})
 }
 
 // Plot draws the latency-by-percentile curves of the series into a PNG at path.
@@ -63,6 +80,10 @@ func Plot(path, title string, series []Series) error {
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = percentileTicks
 	p.X.Min = 1
+	// Latency on a log axis too, so that a 1 ms service and a 5 s baseline
+	// both stay readable in one plot.
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = latencyTicks
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	p.Legend.Left = true
