@@ -14,7 +14,8 @@
 //
 // Every Interval a Shedder turns the worse of the two into a load (1 is the
 // limit) and adjusts a shedding probability: up in steps while over the
-// limit, down by a quarter while near it, to zero once well under it. The
+// limit, held just under it, down by a quarter below that, to zero once
+// under half. The
 // request path only compares a random number with that probability.
 package loadshed
 
@@ -130,13 +131,16 @@ func (s *Shedder) watch() {
 
 // next returns the share to shed after an interval whose load (1 is the
 // limit) was load: raised by 5 points plus a tenth of the excess (capped)
-// while over the limit, lowered by a quarter while near it, and dropped at
-// once when well under it, so that a service that has recovered stops
+// while over the limit; held while just under it (from 0.9), so that the
+// requests queued meanwhile drain; lowered by a quarter below that; dropped
+// at once when under half, so that a service that has recovered stops
 // refusing work within one interval.
 func next(share, load, maxShare float64) float64 {
 	switch {
 	case load > 1:
 		return min(maxShare, share+0.05+0.1*min(load-1, 5))
+	case load >= 0.9:
+		return share // just under the limit: the queue drains, keep shedding
 	case load < 0.5:
 		return 0
 	}

@@ -45,7 +45,9 @@ func TestNext(t *testing.T) {
 		share, load, want float64
 	}{
 		{"idle stays at zero", 0, 0.2, 0},
-		{"at the limit is not overload", 0.4, 1, 0.3},
+		{"at the limit is not overload, and shedding holds", 0.4, 1, 0.4},
+		{"just under the limit holds", 0.4, 0.9, 0.4},
+		{"just under the limit does not start shedding", 0, 0.95, 0},
 		{"well under the limit stops shedding at once", 0.9, 0.4, 0},
 		{"just over the limit raises five points", 0, 1.0001, 0.05001},
 		{"twice the limit raises fifteen points", 0, 2, 0.15},
