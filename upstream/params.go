@@ -40,6 +40,8 @@ const (
 	orderRandom
 )
 
+var orderNames = [...]string{"", "asc", "desc", "random"} // orderDefault has no name
+
 type dist uint8
 
 const (
@@ -48,6 +50,8 @@ const (
 	distLognormal
 	distPareto
 )
+
+var distNames = [...]string{"fixed", "uniform", "lognormal", "pareto"}
 
 type mode uint8
 
@@ -76,6 +80,29 @@ const (
 	typeOverflow
 	typeObject
 )
+
+var typeNames = [...]string{"string", "float", "null", "overflow", "object"}
+
+// nameIndex returns the index of the non-empty name v in names, or -1.
+func nameIndex(v []byte, names []string) int {
+	for i, name := range names {
+		if name != "" && string(v) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// wantOneOf describes the accepted names for an error message.
+func wantOneOf(names []string) string {
+	var named []string
+	for _, n := range names {
+		if n != "" {
+			named = append(named, n)
+		}
+	}
+	return "want one of " + strings.Join(named, ", ")
+}
 
 // Params is the behaviour of one endpoint or one request: payload, latency, failure and caching
 // headers. Build it with ParseParams from a query string such as "dist=lognormal&p50=100ms&p99=900ms".
@@ -154,16 +181,11 @@ func (p *Params) apply(a *fasthttp.Args) error {
 			p.dup, err = parseFraction(v)
 			p.fixed = 0
 		case "order":
-			switch string(v) {
-			case "asc":
-				p.order = orderAsc
-			case "desc":
-				p.order = orderDesc
-			case "random":
-				p.order = orderRandom
-			default:
-				return badParam(k, v, "want asc, desc or random")
+			i := nameIndex(v, orderNames[:])
+			if i < 0 {
+				return badParam(k, v, wantOneOf(orderNames[:]))
 			}
+			p.order = order(i)
 		case "pretty":
 			p.pretty, err = parseBool(v)
 		case "key":
@@ -181,18 +203,11 @@ func (p *Params) apply(a *fasthttp.Args) error {
 			p.dist, sawDelay = distFixed, true
 		case "dist":
 			sawDist = true
-			switch string(v) {
-			case "fixed":
-				p.dist = distFixed
-			case "uniform":
-				p.dist = distUniform
-			case "lognormal":
-				p.dist = distLognormal
-			case "pareto":
-				p.dist = distPareto
-			default:
-				return badParam(k, v, "want fixed, uniform, lognormal or pareto")
+			i := nameIndex(v, distNames[:])
+			if i < 0 {
+				return badParam(k, v, wantOneOf(distNames[:]))
 			}
+			p.dist = dist(i)
 		case "lo":
 			p.lo, err = parseDuration(v, false)
 		case "hi":
@@ -210,36 +225,22 @@ func (p *Params) apply(a *fasthttp.Args) error {
 			st, err = parseInt(v, 100, 599)
 			p.status = int(st)
 		case "mode":
-			m := -1
-			for i, name := range modeNames {
-				if string(v) == name {
-					m = i
-				}
+			i := nameIndex(v, modeNames[:])
+			if i < 0 {
+				return badParam(k, v, wantOneOf(modeNames[:]))
 			}
-			if m < 0 {
-				return badParam(k, v, "want one of "+strings.Join(modeNames[:], ", "))
-			}
-			p.mode = mode(m)
+			p.mode = mode(i)
 		case "every":
 			p.every, err = parseDuration(v, false)
 			if err == nil && p.every <= 0 {
 				err = errors.New("must be positive")
 			}
 		case "types":
-			switch string(v) {
-			case "string":
-				p.types = typeString
-			case "float":
-				p.types = typeFloat
-			case "null":
-				p.types = typeNull
-			case "overflow":
-				p.types = typeOverflow
-			case "object":
-				p.types = typeObject
-			default:
-				return badParam(k, v, "want float, string, null, overflow or object")
+			i := nameIndex(v, typeNames[:])
+			if i < 0 {
+				return badParam(k, v, wantOneOf(typeNames[:]))
 			}
+			p.types = wrongType(i)
 		case "size":
 			p.size, err = parseSize(v)
 		case "hops":
