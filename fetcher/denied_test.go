@@ -3,6 +3,7 @@ package fetcher
 import (
 	"fmt"
 	"net/http"
+	"numbers/outcome"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,7 +52,7 @@ func TestFetchDenied(t *testing.T) {
 				}
 			} else {
 				wantKind(t, err, tc.kind)
-				if OutcomeOf(err) != Denied {
+				if OutcomeOf(err) != outcome.Denied {
 					t.Errorf("OutcomeOf = %v, want denied", OutcomeOf(err))
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"numbers/outcome"
 	"os"
 	"testing"
 
@@ -16,18 +17,18 @@ func TestOutcomeOf(t *testing.T) {
 	cases := []struct {
 		name string
 		err  error
-		want Outcome
+		want outcome.Outcome
 	}{
-		{"nil", nil, OK},
-		{"timeout", fail("u", ErrTimeout, context.DeadlineExceeded), Timeout},
-		{"denied", fail("u", ErrDenied, errors.New("private address")), Denied},
-		{"transport", fail("u", ErrTransport, io.ErrUnexpectedEOF), Failed},
-		{"status", fail("u", ErrStatus, errors.New("status 500")), Failed},
-		{"body", fail("u", ErrBody, errNull), Failed},
-		{"too large", fail("u", ErrTooLarge, fasthttp.ErrBodyTooLarge), Failed},
-		{"wrapped timeout", fmt.Errorf("handler: %w", fail("u", ErrTimeout, nil)), Timeout},
-		{"bare sentinel", ErrDenied, Denied},
-		{"foreign error", errors.New("something else"), Failed},
+		{"nil", nil, outcome.OK},
+		{"timeout", fail("u", ErrTimeout, context.DeadlineExceeded), outcome.Timeout},
+		{"denied", fail("u", ErrDenied, errors.New("private address")), outcome.Denied},
+		{"transport", fail("u", ErrTransport, io.ErrUnexpectedEOF), outcome.Failed},
+		{"status", fail("u", ErrStatus, errors.New("status 500")), outcome.Failed},
+		{"body", fail("u", ErrBody, errNull), outcome.Failed},
+		{"too large", fail("u", ErrTooLarge, fasthttp.ErrBodyTooLarge), outcome.Failed},
+		{"wrapped timeout", fmt.Errorf("handler: %w", fail("u", ErrTimeout, nil)), outcome.Timeout},
+		{"bare sentinel", ErrDenied, outcome.Denied},
+		{"foreign error", errors.New("something else"), outcome.Failed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,21 +36,6 @@ func TestOutcomeOf(t *testing.T) {
 				t.Errorf("OutcomeOf(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
-	}
-}
-
-func TestOutcomeStrings(t *testing.T) {
-	want := map[Outcome]string{OK: "ok", Cached: "cached", Stale: "stale", Failed: "failed",
-		Denied: "denied", Timeout: "timeout", Invalid: "invalid", NumOutcomes: "unknown"}
-	for o, s := range want {
-		if o.String() != s {
-			t.Errorf("Outcome(%d).String() = %q, want %q", o, o.String(), s)
-		}
-	}
-	for o := OK; o < NumOutcomes; o++ {
-		if got, want := o.Contributed(), o == OK || o == Cached || o == Stale; got != want {
-			t.Errorf("%v.Contributed() = %v, want %v", o, got, want)
-		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"net/http"
+	"numbers/outcome"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,7 @@ func TestFetchUpstreamFailures(t *testing.T) {
 			c := newClient(t, Config{})
 			resp, err := fetchWithin(t, c, srv.URL, budget)
 			wantKind(t, err, tc.kind)
-			if OutcomeOf(err) != Failed {
+			if OutcomeOf(err) != outcome.Failed {
 				t.Errorf("OutcomeOf = %v, want failed", OutcomeOf(err))
 			}
 			if resp.Numbers != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"numbers/outcome"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -100,7 +101,7 @@ func TestFetchTimeouts(t *testing.T) {
 			start := time.Now()
 			_, err := fetchWithin(t, c, url, deadline)
 			wantKind(t, err, ErrTimeout)
-			if OutcomeOf(err) != Timeout {
+			if OutcomeOf(err) != outcome.Timeout {
 				t.Errorf("OutcomeOf = %v, want timeout", OutcomeOf(err))
 			}
 			if took := time.Since(start); took > 2*time.Second {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"numbers/outcome"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -71,7 +72,7 @@ func TestFetchTransportFailures(t *testing.T) {
 			c := newClient(t, Config{})
 			_, err := fetchWithin(t, c, url, budget)
 			wantKind(t, err, ErrTransport)
-			if OutcomeOf(err) != Failed {
+			if OutcomeOf(err) != outcome.Failed {
 				t.Errorf("OutcomeOf = %v, want failed", OutcomeOf(err))
 			}
 		})

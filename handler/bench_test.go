@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"numbers/fetcher"
+	"numbers/outcome"
 	"numbers/source"
 	"numbers/telemetry"
 )
@@ -23,8 +24,8 @@ const benchUpstreams = 4
 // instant is a Fetcher that returns the same 20 numbers at once for any URL.
 type instant []int64
 
-func (n instant) Fetch(_ context.Context, _ string, deliver func([]int64, fetcher.Outcome)) {
-	deliver(n, fetcher.OK)
+func (n instant) Fetch(_ context.Context, _ string, deliver func([]int64, outcome.Outcome)) {
+	deliver(n, outcome.OK)
 }
 
 func (instant) Stale(string) ([]int64, bool) { return nil, false }

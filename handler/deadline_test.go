@@ -1,12 +1,11 @@
 package handler
 
 import (
+	"numbers/outcome"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"numbers/fetcher"
 )
 
 // slack is the generous allowance over a budget the tests set themselves.
@@ -30,7 +29,7 @@ func TestDeadlinePartialAnswer(t *testing.T) {
 	if got := string(resp.Header.Peek("X-Numbers-Complete")); got != "false" {
 		t.Errorf("X-Numbers-Complete %q; want false", got)
 	}
-	want := outcomes(map[fetcher.Outcome]int{fetcher.OK: 1, fetcher.Timeout: 1})
+	want := outcomes(map[outcome.Outcome]int{outcome.OK: 1, outcome.Timeout: 1})
 	if got := string(resp.Header.Peek("X-Numbers-Outcomes")); got != want {
 		t.Errorf("X-Numbers-Outcomes %q; want %q", got, want)
 	}
@@ -56,7 +55,7 @@ func TestDeadlineStaleStandsIn(t *testing.T) {
 	if got := string(resp.Header.Peek("X-Numbers-Complete")); got != "false" {
 		t.Errorf("X-Numbers-Complete %q; want false (stale is not fresh)", got)
 	}
-	want := outcomes(map[fetcher.Outcome]int{fetcher.OK: 1, fetcher.Stale: 1, fetcher.Timeout: 1})
+	want := outcomes(map[outcome.Outcome]int{outcome.OK: 1, outcome.Stale: 1, outcome.Timeout: 1})
 	if got := string(resp.Header.Peek("X-Numbers-Outcomes")); got != want {
 		t.Errorf("X-Numbers-Outcomes %q; want %q", got, want)
 	}

@@ -14,12 +14,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"numbers/outcome"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"numbers/fetcher"
 )
 
 // Fetcher is what the handler needs from the layer below (package source).
@@ -30,7 +29,7 @@ import (
 // fetch is still running at the deadline. The handler never modifies nor
 // retains the numbers it is given.
 type Fetcher interface {
-	Fetch(ctx context.Context, url string, deliver func([]int64, fetcher.Outcome))
+	Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome))
 	Stale(url string) ([]int64, bool)
 }
 
@@ -39,7 +38,7 @@ type Fetcher interface {
 // concurrent use.
 type Observer interface {
 	// Upstream reports one upstream's outcome.
-	Upstream(o fetcher.Outcome)
+	Upstream(o outcome.Outcome)
 	// Answered reports a /numbers answer: the time from the read of the
 	// request to the answer being ready, whether it was partial, and whether it
 	// was ready after the budget.
@@ -193,5 +192,5 @@ func allowGetHead(ctx *fasthttp.RequestCtx) bool {
 
 type nopObserver struct{}
 
-func (nopObserver) Upstream(fetcher.Outcome)           {}
+func (nopObserver) Upstream(outcome.Outcome)           {}
 func (nopObserver) Answered(time.Duration, bool, bool) {}

@@ -5,14 +5,13 @@ import (
 	"context"
 	"net"
 	"net/url"
+	"numbers/outcome"
 	"sync"
 	"testing"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 	"go.uber.org/goleak"
-
-	"numbers/fetcher"
 )
 
 // TestMain fails the package if any goroutine outlives the tests: abandoned
@@ -34,7 +33,7 @@ func TestMain(m *testing.M) {
 // context is done (or the fake is released).
 type canned struct {
 	numbers []int64
-	outcome fetcher.Outcome
+	outcome outcome.Outcome
 	block   bool
 }
 
@@ -57,7 +56,7 @@ func newFake(answers map[string]canned) *fake {
 	return &fake{answers: answers, calls: map[string]int{}, release: make(chan struct{})}
 }
 
-func (f *fake) Fetch(ctx context.Context, u string, deliver func([]int64, fetcher.Outcome)) {
+func (f *fake) Fetch(ctx context.Context, u string, deliver func([]int64, outcome.Outcome)) {
 	go func() { deliver(f.answer(ctx, u)) }()
 }
 
@@ -66,7 +65,7 @@ func (f *fake) Stale(u string) ([]int64, bool) {
 	return nums, ok
 }
 
-func (f *fake) answer(ctx context.Context, u string) ([]int64, fetcher.Outcome) {
+func (f *fake) answer(ctx context.Context, u string) ([]int64, outcome.Outcome) {
 	f.mu.Lock()
 	f.calls[u]++
 	f.mu.Unlock()
@@ -75,14 +74,14 @@ func (f *fake) answer(ctx context.Context, u string) ([]int64, fetcher.Outcome) 
 	}
 	a, ok := f.answers[u]
 	if !ok {
-		return nil, fetcher.Failed
+		return nil, outcome.Failed
 	}
 	if a.block {
 		select {
 		case <-ctx.Done():
-			return nil, fetcher.Timeout
+			return nil, outcome.Timeout
 		case <-f.release:
-			return nil, fetcher.Failed
+			return nil, outcome.Failed
 		}
 	}
 	return a.numbers, a.outcome

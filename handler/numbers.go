@@ -7,14 +7,14 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/aggregate"
-	"numbers/fetcher"
+	"numbers/outcome"
 )
 
 // result is one upstream's contribution, delivered by the layer below.
 type result struct {
 	index   int // of the URL in the request
 	numbers []int64
-	outcome fetcher.Outcome
+	outcome outcome.Outcome
 }
 
 // serveNumbers answers GET /numbers: validate, fan out, merge as results
@@ -40,9 +40,9 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	var counts [fetcher.NumOutcomes]int
+	var counts [outcome.Count]int
 	for range invalid {
-		h.count(&counts, fetcher.Invalid)
+		h.count(&counts, outcome.Invalid)
 	}
 
 	set := aggregate.AcquireSet()
@@ -53,7 +53,7 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 	writeNumbers(ctx, set.Numbers())
 	answered := time.Now()
 
-	complete := counts[fetcher.OK]+counts[fetcher.Cached] == len(urls)
+	complete := counts[outcome.OK]+counts[outcome.Cached] == len(urls)
 	if complete {
 		ctx.Response.Header.Set("X-Numbers-Complete", "true")
 	} else {
@@ -81,7 +81,7 @@ func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, msg string) 
 // still pending then contributes a stale cache entry if one may stand in;
 // otherwise it counts as a timeout. Its fetch is abandoned: its result goes
 // into a buffered channel that nobody reads, so the fetch never blocks.
-func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, counts *[fetcher.NumOutcomes]int) {
+func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, counts *[outcome.Count]int) {
 	if len(urls) == 0 {
 		return
 	}
@@ -89,7 +89,7 @@ func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, 
 	defer cancel()
 	results := make(chan result, len(urls))
 	for i, u := range urls {
-		h.fetch.Fetch(fctx, u, func(nums []int64, o fetcher.Outcome) {
+		h.fetch.Fetch(fctx, u, func(nums []int64, o outcome.Outcome) {
 			results <- result{i, nums, o}
 		})
 	}
@@ -124,10 +124,10 @@ func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, 
 					continue
 				}
 				if nums, ok := h.fetch.Stale(urls[i]); ok {
-					h.count(counts, fetcher.Stale)
+					h.count(counts, outcome.Stale)
 					set.Add(nums)
 				} else {
-					h.count(counts, fetcher.Timeout)
+					h.count(counts, outcome.Timeout)
 				}
 			}
 			return
@@ -141,7 +141,7 @@ func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, 
 const timerSlack = 100 * time.Microsecond
 
 // count records one upstream's outcome.
-func (h *Handler) count(counts *[fetcher.NumOutcomes]int, o fetcher.Outcome) {
+func (h *Handler) count(counts *[outcome.Count]int, o outcome.Outcome) {
 	counts[o]++
 	h.observe.Upstream(o)
 }

@@ -2,20 +2,19 @@ package handler
 
 import (
 	"fmt"
+	"numbers/outcome"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"numbers/fetcher"
 )
 
 // outcomes renders an X-Numbers-Outcomes value from counts by outcome name.
-func outcomes(counts map[fetcher.Outcome]int) string {
+func outcomes(counts map[outcome.Outcome]int) string {
 	var parts []string
-	for o := fetcher.Outcome(0); o < fetcher.NumOutcomes; o++ {
+	for o := outcome.Outcome(0); o < outcome.Count; o++ {
 		parts = append(parts, fmt.Sprintf("%s=%d", o, counts[o]))
 	}
 	return strings.Join(parts, ",")
@@ -26,10 +25,10 @@ func TestNumbers(t *testing.T) {
 		"http://a.test/x":  {numbers: []int64{1, 3, 5}},
 		"http://b.test/y":  {numbers: []int64{-7, 2, 3, 8}},
 		"http://c.test/":   {numbers: nil},
-		"http://d.test/":   {outcome: fetcher.Failed},
-		"http://e.test/":   {outcome: fetcher.Denied},
-		"http://f.test/":   {numbers: []int64{9}, outcome: fetcher.Cached},
-		"http://g.test/":   {numbers: []int64{4}, outcome: fetcher.Stale},
+		"http://d.test/":   {outcome: outcome.Failed},
+		"http://e.test/":   {outcome: outcome.Denied},
+		"http://f.test/":   {numbers: []int64{9}, outcome: outcome.Cached},
+		"http://g.test/":   {numbers: []int64{4}, outcome: outcome.Stale},
 		"http://big.test/": {numbers: []int64{-9223372036854775808, 9223372036854775807}},
 	}
 	tests := []struct {
@@ -37,33 +36,33 @@ func TestNumbers(t *testing.T) {
 		us       []string
 		body     string
 		complete string
-		counts   map[fetcher.Outcome]int
+		counts   map[outcome.Outcome]int
 		calls    map[string]int
 	}{
 		{"no u", nil, `{"numbers":[]}`, "true", nil, map[string]int{}},
 		{"one", []string{"http://a.test/x"}, `{"numbers":[1,3,5]}`, "true",
-			map[fetcher.Outcome]int{fetcher.OK: 1}, map[string]int{"http://a.test/x": 1}},
+			map[outcome.Outcome]int{outcome.OK: 1}, map[string]int{"http://a.test/x": 1}},
 		{"merged", []string{"http://a.test/x", "http://b.test/y", "http://c.test/"}, `{"numbers":[-7,1,2,3,5,8]}`, "true",
-			map[fetcher.Outcome]int{fetcher.OK: 3}, map[string]int{"http://a.test/x": 1, "http://b.test/y": 1, "http://c.test/": 1}},
+			map[outcome.Outcome]int{outcome.OK: 3}, map[string]int{"http://a.test/x": 1, "http://b.test/y": 1, "http://c.test/": 1}},
 		{"int64 extremes", []string{"http://big.test/"}, `{"numbers":[-9223372036854775808,9223372036854775807]}`, "true",
-			map[fetcher.Outcome]int{fetcher.OK: 1}, map[string]int{"http://big.test/": 1}},
+			map[outcome.Outcome]int{outcome.OK: 1}, map[string]int{"http://big.test/": 1}},
 		{"same URL twice fetched once", []string{"http://a.test/x", "http://a.test/x"}, `{"numbers":[1,3,5]}`, "true",
-			map[fetcher.Outcome]int{fetcher.OK: 1}, map[string]int{"http://a.test/x": 1}},
+			map[outcome.Outcome]int{outcome.OK: 1}, map[string]int{"http://a.test/x": 1}},
 		{"two spellings fetched once", []string{"http://a.test/x", "HTTP://A.Test:80/x#frag"}, `{"numbers":[1,3,5]}`, "true",
-			map[fetcher.Outcome]int{fetcher.OK: 1}, map[string]int{"http://a.test/x": 1}},
+			map[outcome.Outcome]int{outcome.OK: 1}, map[string]int{"http://a.test/x": 1}},
 		{"invalid counted never fetched", []string{"ftp://x", "", "::bad", "/rel", "http://a.test:0/", "http://a.test/x"}, `{"numbers":[1,3,5]}`, "true",
-			map[fetcher.Outcome]int{fetcher.OK: 1, fetcher.Invalid: 5}, map[string]int{"http://a.test/x": 1}},
+			map[outcome.Outcome]int{outcome.OK: 1, outcome.Invalid: 5}, map[string]int{"http://a.test/x": 1}},
 		{"only invalid", []string{"ftp://x"}, `{"numbers":[]}`, "true",
-			map[fetcher.Outcome]int{fetcher.Invalid: 1}, map[string]int{}},
+			map[outcome.Outcome]int{outcome.Invalid: 1}, map[string]int{}},
 		{"failed and denied", []string{"http://a.test/x", "http://d.test/", "http://e.test/"}, `{"numbers":[1,3,5]}`, "false",
-			map[fetcher.Outcome]int{fetcher.OK: 1, fetcher.Failed: 1, fetcher.Denied: 1},
+			map[outcome.Outcome]int{outcome.OK: 1, outcome.Failed: 1, outcome.Denied: 1},
 			map[string]int{"http://a.test/x": 1, "http://d.test/": 1, "http://e.test/": 1}},
 		{"all failed", []string{"http://d.test/"}, `{"numbers":[]}`, "false",
-			map[fetcher.Outcome]int{fetcher.Failed: 1}, map[string]int{"http://d.test/": 1}},
+			map[outcome.Outcome]int{outcome.Failed: 1}, map[string]int{"http://d.test/": 1}},
 		{"cached contributes", []string{"http://f.test/", "http://a.test/x"}, `{"numbers":[1,3,5,9]}`, "true",
-			map[fetcher.Outcome]int{fetcher.OK: 1, fetcher.Cached: 1}, map[string]int{"http://f.test/": 1, "http://a.test/x": 1}},
+			map[outcome.Outcome]int{outcome.OK: 1, outcome.Cached: 1}, map[string]int{"http://f.test/": 1, "http://a.test/x": 1}},
 		{"stale contributes, incomplete", []string{"http://g.test/"}, `{"numbers":[4]}`, "false",
-			map[fetcher.Outcome]int{fetcher.Stale: 1}, map[string]int{"http://g.test/": 1}},
+			map[outcome.Outcome]int{outcome.Stale: 1}, map[string]int{"http://g.test/": 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

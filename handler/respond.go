@@ -7,7 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/aggregate"
-	"numbers/fetcher"
+	"numbers/outcome"
 )
 
 const contentTypeJSON = "application/json"
@@ -43,8 +43,8 @@ func writeNumbers(ctx *fasthttp.RequestCtx, nums []int64) {
 const outcomesHeader = "X-Numbers-Outcomes"
 
 // appendOutcomes renders counts as "ok=3,cached=0,...".
-func appendOutcomes(dst []byte, counts *[fetcher.NumOutcomes]int) []byte {
-	for o := fetcher.Outcome(0); o < fetcher.NumOutcomes; o++ {
+func appendOutcomes(dst []byte, counts *[outcome.Count]int) []byte {
+	for o := outcome.Outcome(0); o < outcome.Count; o++ {
 		if o > 0 {
 			dst = append(dst, ',')
 		}

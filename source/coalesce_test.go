@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"numbers/fetcher"
+	"numbers/outcome"
 	"numbers/source"
 )
 
@@ -41,7 +41,7 @@ func TestCoalescing(t *testing.T) {
 			}
 			close(f.release)
 			for _, r := range recs {
-				if d := <-r.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{1, 2, 3}) {
+				if d := <-r.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{1, 2, 3}) {
 					t.Fatalf("a request got %v %v, want ok [1 2 3]", d.nums, d.outcome)
 				}
 			}
@@ -87,7 +87,7 @@ func TestCoalescedCallerKeepsItsDeadline(t *testing.T) {
 	}
 	close(f.release)
 	ld, fd := <-leader.ch, <-follower.ch
-	if ld.outcome != fetcher.OK || !slices.Equal(ld.nums, []int64{8}) {
+	if ld.outcome != outcome.OK || !slices.Equal(ld.nums, []int64{8}) {
 		t.Fatalf("leader: %v %v, want ok [8]", ld.nums, ld.outcome)
 	}
 	if fd.outcome != ld.outcome || !slices.Equal(fd.nums, ld.nums) {
@@ -106,7 +106,7 @@ func TestFlightsEnd(t *testing.T) {
 	s := source.New(source.Config{Fetcher: f, Coalesce: true, LateBudget: time.Second}) // no cache
 	ctx, _ := deadline(t, 5*time.Second)
 	for i := range 3 {
-		if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
+		if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.OK {
 			t.Fatalf("fetch %d: %v", i, o)
 		}
 	}
@@ -121,11 +121,11 @@ func TestFlightsEnd(t *testing.T) {
 	<-short.Done()
 	close(f.release)
 	// The flight leaves the map before it delivers: once delivered, it is gone.
-	if d := <-r.ch; d.outcome != fetcher.OK {
+	if d := <-r.ch; d.outcome != outcome.OK {
 		t.Fatalf("late delivery: %v, want ok", d.outcome)
 	}
 	f.release = nil
-	if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
+	if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.OK {
 		t.Fatalf("after the late flight: %v, want ok", o)
 	}
 	if n := f.calls.Load(); n != 5 {
@@ -167,7 +167,7 @@ func TestJoinersParkNoGoroutine(t *testing.T) {
 	t.Logf("goroutines: %d before, %d with %d requests joined", before, runtime.NumGoroutine(), callers)
 	close(f.release)
 	for _, r := range recs {
-		if d := <-r.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{4}) {
+		if d := <-r.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{4}) {
 			t.Fatalf("a request got %v %v, want ok [4]", d.nums, d.outcome)
 		}
 	}
@@ -191,7 +191,7 @@ func TestFollowerOutlivesTheFlight(t *testing.T) {
 
 	followerCtx, followerDeadline := deadline(t, 10*time.Second)
 	follower := start(s, followerCtx, "http://a/x")
-	if d := <-leader.ch; d.outcome != fetcher.Timeout {
+	if d := <-leader.ch; d.outcome != outcome.Timeout {
 		t.Fatalf("leader: %v %v, want timeout", d.nums, d.outcome)
 	}
 	second := <-f.started // the follower's own fetch
@@ -199,7 +199,7 @@ func TestFollowerOutlivesTheFlight(t *testing.T) {
 		t.Fatalf("second fetch deadline %v, want the follower's %v (first was %v)", second.deadline, followerDeadline, first.deadline)
 	}
 	close(f.release)
-	if d := <-follower.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{9}) {
+	if d := <-follower.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{9}) {
 		t.Fatalf("follower: %v %v, want ok [9]", d.nums, d.outcome)
 	}
 	if n := f.calls.Load(); n != 2 {

@@ -10,6 +10,7 @@ import (
 
 	"numbers/cache"
 	"numbers/fetcher"
+	"numbers/outcome"
 	"numbers/source"
 )
 
@@ -26,17 +27,17 @@ func TestDeliverOnce(t *testing.T) {
 		block bool          // the fetch waits for release
 		ttl   time.Duration // the requests' deadline; zero means none
 		sync  bool          // delivered before Fetch returns
-		want  fetcher.Outcome
+		want  outcome.Outcome
 		late  bool // with a late budget, the fetch outlives the deadline and delivers ok [1]
 		nums  []int64
 	}{
-		{name: "fresh hit", entry: "max-age=60", reply: respond("max-age=60", 1), ttl: 5 * time.Second, sync: true, want: fetcher.Cached, nums: []int64{9}},
-		{name: "no deadline", reply: respond("max-age=60", 1), sync: true, want: fetcher.Timeout},
-		{name: "no deadline, stale entry", entry: "max-age=0", reply: respond("max-age=60", 1), sync: true, want: fetcher.Stale, nums: []int64{9}},
-		{name: "live", reply: respond("max-age=60", 1), block: true, ttl: 5 * time.Second, want: fetcher.OK, nums: []int64{1}},
-		{name: "failure, stale entry", entry: "max-age=0", reply: failWith(fetcher.ErrStatus), block: true, ttl: 5 * time.Second, want: fetcher.Stale, nums: []int64{9}},
-		{name: "failure", reply: failWith(fetcher.ErrTransport), block: true, ttl: 5 * time.Second, want: fetcher.Failed},
-		{name: "past the deadline", reply: respond("max-age=60", 1), block: true, ttl: 30 * time.Millisecond, want: fetcher.Timeout, late: true},
+		{name: "fresh hit", entry: "max-age=60", reply: respond("max-age=60", 1), ttl: 5 * time.Second, sync: true, want: outcome.Cached, nums: []int64{9}},
+		{name: "no deadline", reply: respond("max-age=60", 1), sync: true, want: outcome.Timeout},
+		{name: "no deadline, stale entry", entry: "max-age=0", reply: respond("max-age=60", 1), sync: true, want: outcome.Stale, nums: []int64{9}},
+		{name: "live", reply: respond("max-age=60", 1), block: true, ttl: 5 * time.Second, want: outcome.OK, nums: []int64{1}},
+		{name: "failure, stale entry", entry: "max-age=0", reply: failWith(fetcher.ErrStatus), block: true, ttl: 5 * time.Second, want: outcome.Stale, nums: []int64{9}},
+		{name: "failure", reply: failWith(fetcher.ErrTransport), block: true, ttl: 5 * time.Second, want: outcome.Failed},
+		{name: "past the deadline", reply: respond("max-age=60", 1), block: true, ttl: 30 * time.Millisecond, want: outcome.Timeout, late: true},
 	}
 	for _, p := range paths {
 		for _, tc := range cases {
@@ -64,7 +65,7 @@ func TestDeliverOnce(t *testing.T) {
 				}
 				want, nums := tc.want, tc.nums
 				if tc.late && p.late > 0 {
-					want, nums = fetcher.OK, []int64{1}
+					want, nums = outcome.OK, []int64{1}
 				}
 				if tc.ttl > 0 && tc.ttl < time.Second {
 					<-ctx.Done()

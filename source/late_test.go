@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"numbers/cache"
-	"numbers/fetcher"
+	"numbers/outcome"
 	"numbers/source"
 )
 
@@ -22,9 +22,9 @@ func TestDeadlineWhileFetchBlocks(t *testing.T) {
 	for _, p := range paths {
 		for _, withEntry := range []bool{false, true} {
 			name := p.name + "/no entry"
-			want := fetcher.Timeout
+			want := outcome.Timeout
 			if withEntry {
-				name, want = p.name+"/stale entry", fetcher.Stale
+				name, want = p.name+"/stale entry", outcome.Stale
 			}
 			t.Run(name, func(t *testing.T) {
 				f := newFake(respond("max-age=60", 1))
@@ -64,7 +64,7 @@ func TestCancelDoesNotEndFetch(t *testing.T) {
 			<-f.started
 			cancel()
 			close(f.release)
-			if d := <-r.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{1}) {
+			if d := <-r.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{1}) {
 				t.Fatalf("got %v %v, want ok [1]", d.nums, d.outcome)
 			}
 			waitIdle(t, f)
@@ -99,12 +99,12 @@ func TestLateCompletion(t *testing.T) {
 			}
 			close(f.release)
 			// The request's deliver is still called, after its deadline.
-			if d := <-r.ch; d.outcome != fetcher.OK || !slices.Equal(d.nums, []int64{5, 6}) {
+			if d := <-r.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{5, 6}) {
 				t.Fatalf("late delivery: %v %v, want ok [5 6]", d.nums, d.outcome)
 			}
 			eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
 			ctx2, _ := deadline(t, 50*time.Millisecond)
-			if nums, o := fetchSync(t, s, ctx2, "http://a/x"); o != fetcher.Cached || !slices.Equal(nums, []int64{5, 6}) {
+			if nums, o := fetchSync(t, s, ctx2, "http://a/x"); o != outcome.Cached || !slices.Equal(nums, []int64{5, 6}) {
 				t.Fatalf("next: %v %v, want cached [5 6]", nums, o)
 			}
 			if n := f.calls.Load(); n != 1 {
@@ -143,7 +143,7 @@ func TestLateBudgetZero(t *testing.T) {
 			f.started = make(chan call, 1)
 			s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: coalesce})
 			ctx, dl := deadline(t, 50*time.Millisecond)
-			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.Timeout {
+			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.Timeout {
 				t.Fatalf("got %v, want timeout", o)
 			}
 			if got := <-f.started; !got.hasDeadline || !got.deadline.Equal(dl) {
@@ -168,7 +168,7 @@ func TestMaxLate(t *testing.T) {
 	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: 10 * time.Second, MaxLate: 1})
 
 	ctxA, dlA := deadline(t, 50*time.Millisecond)
-	if _, o := fetchSync(t, s, ctxA, "http://a/slow1"); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, ctxA, "http://a/slow1"); o != outcome.Timeout {
 		t.Fatalf("first: %v, want timeout", o)
 	}
 	if got := <-f.started; !got.deadline.Equal(dlA.Add(10 * time.Second)) {
@@ -176,7 +176,7 @@ func TestMaxLate(t *testing.T) {
 	}
 
 	ctxB, dlB := deadline(t, 50*time.Millisecond)
-	if _, o := fetchSync(t, s, ctxB, "http://a/slow2"); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, ctxB, "http://a/slow2"); o != outcome.Timeout {
 		t.Fatalf("second: %v, want timeout", o)
 	}
 	if got := <-f.started; !got.deadline.Equal(dlB) {
@@ -194,7 +194,7 @@ func TestMaxLate(t *testing.T) {
 	// The place is free again.
 	f.release = nil
 	ctxC, _ := deadline(t, 5*time.Second)
-	if _, o := fetchSync(t, s, ctxC, "http://a/slow2"); o != fetcher.OK {
+	if _, o := fetchSync(t, s, ctxC, "http://a/slow2"); o != outcome.OK {
 		t.Fatalf("third: %v, want ok", o)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"numbers/fetcher"
+	"numbers/outcome"
 	"numbers/source"
 )
 
@@ -127,7 +128,7 @@ func waitIdle(t *testing.T, f *fake) {
 // delivery is one call of a Fetch's deliver callback.
 type delivery struct {
 	nums    []int64
-	outcome fetcher.Outcome
+	outcome outcome.Outcome
 }
 
 // recorder is a deliver callback that counts its calls and keeps the first
@@ -139,7 +140,7 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{ch: make(chan delivery, 1)} }
 
-func (r *recorder) deliver(nums []int64, o fetcher.Outcome) {
+func (r *recorder) deliver(nums []int64, o outcome.Outcome) {
 	r.calls.Add(1)
 	select {
 	case r.ch <- delivery{nums, o}:
@@ -157,7 +158,7 @@ func start(s *source.Source, ctx context.Context, url string) *recorder {
 // fetchSync waits for the delivery of a Fetch of url, or for ctx's end, and
 // then does what the handler does at its deadline: it asks Stale for a
 // stand-in, Timeout without one. It is the old blocking Fetch.
-func fetchSync(t *testing.T, s *source.Source, ctx context.Context, url string) ([]int64, fetcher.Outcome) {
+func fetchSync(t *testing.T, s *source.Source, ctx context.Context, url string) ([]int64, outcome.Outcome) {
 	t.Helper()
 	r := start(s, ctx, url)
 	select {
@@ -165,9 +166,9 @@ func fetchSync(t *testing.T, s *source.Source, ctx context.Context, url string) 
 		return d.nums, d.outcome
 	case <-ctx.Done():
 		if nums, ok := s.Stale(url); ok {
-			return nums, fetcher.Stale
+			return nums, outcome.Stale
 		}
-		return nil, fetcher.Timeout
+		return nil, outcome.Timeout
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 
 	"numbers/cache"
 	"numbers/fetcher"
+	"numbers/outcome"
 )
 
 // Fetcher fetches one URL live; *fetcher.Client implements it.
@@ -86,7 +87,7 @@ type flight struct {
 // waiter is a request waiting for a flight.
 type waiter struct {
 	deadline time.Time
-	deliver  func([]int64, fetcher.Outcome)
+	deliver  func([]int64, outcome.Outcome)
 }
 
 // New returns a Source for cfg.
@@ -109,8 +110,8 @@ func New(cfg Config) *Source {
 	}
 }
 
-// outcome is what a live fetch produced, and the deadline it had.
-type outcome struct {
+// liveResult is what a live fetch produced, and the deadline it had.
+type liveResult struct {
 	numbers []int64
 	err     error
 	until   time.Time
@@ -124,16 +125,16 @@ type outcome struct {
 // not block; the numbers may be shared with other requests and the cache and
 // must not be modified. A request that stops waiting at its deadline may ask
 // Stale for a stand-in; the fetch goes on to its own deadline regardless.
-func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, fetcher.Outcome)) {
+func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome)) {
 	if s.cache != nil {
 		if nums, ok := s.cache.Fresh(url); ok {
-			deliver(nums, fetcher.Cached)
+			deliver(nums, outcome.Cached)
 			return
 		}
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deliver(s.staleOr(url, fetcher.Timeout))
+		deliver(s.staleOr(url, outcome.Timeout))
 		return
 	}
 	s.join(url, waiter{deadline, deliver})
@@ -171,7 +172,7 @@ func (s *Source) fly(url string, f *flight, deadline time.Time) {
 	delete(s.flights, url) // later requests start a new fetch
 	waiters := f.waiters
 	s.mu.Unlock()
-	timedOut := fetcher.OutcomeOf(o.err) == fetcher.Timeout
+	timedOut := fetcher.OutcomeOf(o.err) == outcome.Timeout
 	nums, out := s.settle(url, o)
 	for _, w := range waiters {
 		if timedOut && o.until.Before(w.deadline) {
@@ -193,7 +194,7 @@ func (s *Source) Stale(url string) ([]int64, bool) {
 
 // fetchLive fetches url until deadline, or until deadline plus the late
 // budget if a late place is free, and stores a success in the cache.
-func (s *Source) fetchLive(url string, deadline time.Time) outcome {
+func (s *Source) fetchLive(url string, deadline time.Time) liveResult {
 	s.Stats.Fetches.Add(1)
 	start := time.Now()
 	fetchDeadline := deadline
@@ -209,7 +210,7 @@ func (s *Source) fetchLive(url string, deadline time.Time) outcome {
 		s.fetched(time.Since(start))
 	}
 	switch {
-	case err != nil && s.late > 0 && !late && fetcher.OutcomeOf(err) == fetcher.Timeout:
+	case err != nil && s.late > 0 && !late && fetcher.OutcomeOf(err) == outcome.Timeout:
 		s.Stats.LateCancelled.Add(1)
 	case err == nil && s.cache != nil:
 		stored := s.cache.Store(url, r.Numbers, cache.Header{
@@ -219,27 +220,27 @@ func (s *Source) fetchLive(url string, deadline time.Time) outcome {
 			s.Stats.LateStored.Add(1)
 		}
 	}
-	return outcome{r.Numbers, err, fetchDeadline}
+	return liveResult{r.Numbers, err, fetchDeadline}
 }
 
 // settle turns a finished fetch into the caller's answer, falling back to a
 // stale cache entry when the fetch failed.
-func (s *Source) settle(url string, o outcome) ([]int64, fetcher.Outcome) {
+func (s *Source) settle(url string, o liveResult) ([]int64, outcome.Outcome) {
 	switch failure := fetcher.OutcomeOf(o.err); failure {
-	case fetcher.OK:
-	case fetcher.Denied:
+	case outcome.OK:
+	case outcome.Denied:
 		return nil, failure // policy, not a passing fault: never served stale
 	default:
 		return s.staleOr(url, failure)
 	}
-	return o.numbers, fetcher.OK
+	return o.numbers, outcome.OK
 }
 
 // staleOr returns a stale cache entry for url if one may be served, else
 // failure as the outcome.
-func (s *Source) staleOr(url string, failure fetcher.Outcome) ([]int64, fetcher.Outcome) {
+func (s *Source) staleOr(url string, failure outcome.Outcome) ([]int64, outcome.Outcome) {
 	if nums, ok := s.Stale(url); ok {
-		return nums, fetcher.Stale
+		return nums, outcome.Stale
 	}
 	return nil, failure
 }

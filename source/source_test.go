@@ -8,6 +8,7 @@ import (
 
 	"numbers/cache"
 	"numbers/fetcher"
+	"numbers/outcome"
 	"numbers/source"
 )
 
@@ -34,7 +35,7 @@ func TestFreshHitDoesNotFetch(t *testing.T) {
 			ctx, _ := deadline(t, 5*time.Second)
 
 			nums, o := fetchSync(t, s, ctx, "http://a/x")
-			if o != fetcher.OK || !slices.Equal(nums, []int64{3, 1, 2}) {
+			if o != outcome.OK || !slices.Equal(nums, []int64{3, 1, 2}) {
 				t.Fatalf("miss: got %v %v, want ok [3 1 2]", nums, o)
 			}
 			if c.Len() != 1 {
@@ -42,7 +43,7 @@ func TestFreshHitDoesNotFetch(t *testing.T) {
 			}
 			for range 3 {
 				nums, o = fetchSync(t, s, ctx, "http://a/x")
-				if o != fetcher.Cached || !slices.Equal(nums, []int64{3, 1, 2}) {
+				if o != outcome.Cached || !slices.Equal(nums, []int64{3, 1, 2}) {
 					t.Fatalf("hit: got %v %v, want cached [3 1 2]", nums, o)
 				}
 			}
@@ -64,25 +65,25 @@ func TestDirectives(t *testing.T) {
 		name     string
 		cc       string
 		maxStale time.Duration // cache.Config.MaxStale
-		second   fetcher.Outcome
+		second   outcome.Outcome
 		calls    int64
 	}{
-		{"max-age fresh", "max-age=60", 0, fetcher.Cached, 1},
-		{"s-maxage fresh", "s-maxage=60", 0, fetcher.Cached, 1},
-		{"s-maxage wins over max-age", "s-maxage=0, max-age=60", 0, fetcher.Failed, 2},
-		{"stale within max-stale", "max-age=0", 0, fetcher.Stale, 2},
-		{"stale-if-error without max-stale", "max-age=0, stale-if-error=60", -1, fetcher.Stale, 2},
-		{"stale, no allowance", "max-age=0", -1, fetcher.Failed, 2},
-		{"must-revalidate", "max-age=0, must-revalidate", 0, fetcher.Failed, 2},
-		{"must-revalidate beats stale-if-error", "max-age=0, must-revalidate, stale-if-error=60", 0, fetcher.Failed, 2},
-		{"proxy-revalidate", "max-age=0, proxy-revalidate", 0, fetcher.Failed, 2},
-		{"stale s-maxage", "s-maxage=0, stale-if-error=60", 0, fetcher.Failed, 2},
-		{"no-cache", "no-cache", 0, fetcher.Failed, 2},
-		{"no-cache with max-age", "no-cache, max-age=60", 0, fetcher.Failed, 2},
-		{"no-store", "no-store", 0, fetcher.Failed, 2},
-		{"no-store with max-age", "max-age=60, no-store", 0, fetcher.Failed, 2},
-		{"private", "private, max-age=60", 0, fetcher.Failed, 2},
-		{"no header", "", 0, fetcher.Stale, 2},
+		{"max-age fresh", "max-age=60", 0, outcome.Cached, 1},
+		{"s-maxage fresh", "s-maxage=60", 0, outcome.Cached, 1},
+		{"s-maxage wins over max-age", "s-maxage=0, max-age=60", 0, outcome.Failed, 2},
+		{"stale within max-stale", "max-age=0", 0, outcome.Stale, 2},
+		{"stale-if-error without max-stale", "max-age=0, stale-if-error=60", -1, outcome.Stale, 2},
+		{"stale, no allowance", "max-age=0", -1, outcome.Failed, 2},
+		{"must-revalidate", "max-age=0, must-revalidate", 0, outcome.Failed, 2},
+		{"must-revalidate beats stale-if-error", "max-age=0, must-revalidate, stale-if-error=60", 0, outcome.Failed, 2},
+		{"proxy-revalidate", "max-age=0, proxy-revalidate", 0, outcome.Failed, 2},
+		{"stale s-maxage", "s-maxage=0, stale-if-error=60", 0, outcome.Failed, 2},
+		{"no-cache", "no-cache", 0, outcome.Failed, 2},
+		{"no-cache with max-age", "no-cache, max-age=60", 0, outcome.Failed, 2},
+		{"no-store", "no-store", 0, outcome.Failed, 2},
+		{"no-store with max-age", "max-age=60, no-store", 0, outcome.Failed, 2},
+		{"private", "private, max-age=60", 0, outcome.Failed, 2},
+		{"no header", "", 0, outcome.Stale, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,7 +91,7 @@ func TestDirectives(t *testing.T) {
 			c := cache.New(cache.Config{MaxStale: tc.maxStale})
 			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
 			ctx, _ := deadline(t, 5*time.Second)
-			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
+			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.OK {
 				t.Fatalf("first: %v, want ok", o)
 			}
 			f.setReply(failWith(fetcher.ErrStatus))
@@ -112,15 +113,15 @@ func TestFailureOutcomes(t *testing.T) {
 	cases := []struct {
 		name      string
 		kind      error
-		withEntry fetcher.Outcome // with a stale-allowed entry
-		without   fetcher.Outcome
+		withEntry outcome.Outcome // with a stale-allowed entry
+		without   outcome.Outcome
 	}{
-		{"status", fetcher.ErrStatus, fetcher.Stale, fetcher.Failed},
-		{"transport", fetcher.ErrTransport, fetcher.Stale, fetcher.Failed},
-		{"body", fetcher.ErrBody, fetcher.Stale, fetcher.Failed},
-		{"too large", fetcher.ErrTooLarge, fetcher.Stale, fetcher.Failed},
-		{"timeout", fetcher.ErrTimeout, fetcher.Stale, fetcher.Timeout},
-		{"denied is never served stale", fetcher.ErrDenied, fetcher.Denied, fetcher.Denied},
+		{"status", fetcher.ErrStatus, outcome.Stale, outcome.Failed},
+		{"transport", fetcher.ErrTransport, outcome.Stale, outcome.Failed},
+		{"body", fetcher.ErrBody, outcome.Stale, outcome.Failed},
+		{"too large", fetcher.ErrTooLarge, outcome.Stale, outcome.Failed},
+		{"timeout", fetcher.ErrTimeout, outcome.Stale, outcome.Timeout},
+		{"denied is never served stale", fetcher.ErrDenied, outcome.Denied, outcome.Denied},
 	}
 	for _, p := range paths {
 		for _, tc := range cases {
@@ -133,7 +134,7 @@ func TestFailureOutcomes(t *testing.T) {
 				}
 
 				f.setReply(respond("max-age=0, stale-if-error=600", 1))
-				if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
+				if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.OK {
 					t.Fatalf("storing: %v", o)
 				}
 				f.setReply(failWith(tc.kind))
@@ -141,7 +142,7 @@ func TestFailureOutcomes(t *testing.T) {
 				if o != tc.withEntry {
 					t.Fatalf("with entry: %v, want %v", o, tc.withEntry)
 				}
-				if want := o == fetcher.Stale; want != (nums != nil) {
+				if want := o == outcome.Stale; want != (nums != nil) {
 					t.Fatalf("with entry: numbers %v with outcome %v", nums, o)
 				}
 			})
@@ -156,7 +157,7 @@ func TestNoCache(t *testing.T) {
 			f := newFake(respond("max-age=60", 1))
 			s := source.New(source.Config{Fetcher: f, Coalesce: p.coalesce, LateBudget: p.late})
 			for range 3 {
-				if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.OK {
+				if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.OK {
 					t.Fatalf("got %v, want ok", o)
 				}
 			}
@@ -164,7 +165,7 @@ func TestNoCache(t *testing.T) {
 				t.Fatalf("fetcher called %d times, want 3", n)
 			}
 			f.setReply(failWith(fetcher.ErrStatus))
-			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != fetcher.Failed {
+			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.Failed {
 				t.Fatalf("failure without cache: %v, want failed", o)
 			}
 		})
@@ -175,14 +176,14 @@ func TestNoDeadlineNeverFetches(t *testing.T) {
 	f := newFake(respond("max-age=0", 1))
 	c := cache.New(cache.Config{})
 	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
-	if _, o := fetchSync(t, s, context.Background(), "http://a/x"); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, context.Background(), "http://a/x"); o != outcome.Timeout {
 		t.Fatalf("no deadline, no entry: %v, want timeout", o)
 	}
 	if n := f.calls.Load(); n != 0 {
 		t.Fatalf("fetcher called %d times without a deadline", n)
 	}
 	c.Store("http://a/x", []int64{4}, cache.Header{CacheControl: "max-age=0"}, time.Now(), time.Now())
-	if nums, o := fetchSync(t, s, context.Background(), "http://a/x"); o != fetcher.Stale || !slices.Equal(nums, []int64{4}) {
+	if nums, o := fetchSync(t, s, context.Background(), "http://a/x"); o != outcome.Stale || !slices.Equal(nums, []int64{4}) {
 		t.Fatalf("no deadline, stale entry: %v %v, want stale [4]", nums, o)
 	}
 }
@@ -223,7 +224,7 @@ func TestEviction(t *testing.T) {
 	url := func(i int) string { return "http://a/" + string(rune('a'+i%26)) + string(rune('a'+i/26)) }
 	const n = 100
 	for i := range n {
-		if _, o := fetchSync(t, s, ctx, url(i)); o != fetcher.OK {
+		if _, o := fetchSync(t, s, ctx, url(i)); o != outcome.OK {
 			t.Fatalf("%s: %v", url(i), o)
 		}
 		if b := c.Bytes(); b > maxBytes {
@@ -233,11 +234,11 @@ func TestEviction(t *testing.T) {
 	if c.Stats().Evictions == 0 || c.Len() >= n {
 		t.Fatalf("no eviction: %d entries, stats %+v", c.Len(), c.Stats())
 	}
-	if _, o := fetchSync(t, s, ctx, url(n-1)); o != fetcher.Cached {
+	if _, o := fetchSync(t, s, ctx, url(n-1)); o != outcome.Cached {
 		t.Fatalf("newest entry: %v, want cached", o)
 	}
 	calls := f.calls.Load()
-	if _, o := fetchSync(t, s, ctx, url(0)); o != fetcher.OK || f.calls.Load() != calls+1 {
+	if _, o := fetchSync(t, s, ctx, url(0)); o != outcome.OK || f.calls.Load() != calls+1 {
 		t.Fatalf("oldest entry: %v, want ok after a new fetch", o)
 	}
 	if b := c.Bytes(); b > maxBytes {

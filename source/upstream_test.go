@@ -10,6 +10,7 @@ import (
 
 	"numbers/cache"
 	"numbers/fetcher"
+	"numbers/outcome"
 	"numbers/source"
 	"numbers/upstream"
 )
@@ -79,13 +80,13 @@ func TestSimulatorDirectives(t *testing.T) {
 			before := srv.Count("/numbers")
 			ctx, _ := deadline(t, 5*time.Second)
 			first, o := fetchSync(t, s, ctx, u)
-			if o != fetcher.OK || len(first) == 0 {
+			if o != outcome.OK || len(first) == 0 {
 				t.Fatalf("first: %v %v, want ok", first, o)
 			}
 			second, o := fetchSync(t, s, ctx, u)
-			want, fetches := fetcher.OK, uint64(2)
+			want, fetches := outcome.OK, uint64(2)
 			if tc.cached {
-				want, fetches = fetcher.Cached, 1
+				want, fetches = outcome.Cached, 1
 			}
 			if o != want || !slices.Equal(first, second) {
 				t.Fatalf("second: %v (numbers equal: %v), want %v", o, slices.Equal(first, second), want)
@@ -105,13 +106,13 @@ func TestSimulatorStaleIfError(t *testing.T) {
 	cases := []struct {
 		name string
 		cc   string
-		want fetcher.Outcome
+		want outcome.Outcome
 	}{
-		{"stale-if-error", "max-age=0, stale-if-error=60", fetcher.Stale},
-		{"no stale-if-error", "max-age=0", fetcher.Failed},
-		{"must-revalidate", "max-age=0, must-revalidate, stale-if-error=60", fetcher.Failed},
-		{"no-cache", "no-cache, stale-if-error=60", fetcher.Failed},
-		{"no-store", "no-store, stale-if-error=60", fetcher.Failed},
+		{"stale-if-error", "max-age=0, stale-if-error=60", outcome.Stale},
+		{"no stale-if-error", "max-age=0", outcome.Failed},
+		{"must-revalidate", "max-age=0, must-revalidate, stale-if-error=60", outcome.Failed},
+		{"no-cache", "no-cache, stale-if-error=60", outcome.Failed},
+		{"no-store", "no-store, stale-if-error=60", outcome.Failed},
 	}
 	client := fetcher.New(fetcher.Config{})
 	for _, tc := range cases {
@@ -125,7 +126,7 @@ func TestSimulatorStaleIfError(t *testing.T) {
 			u := numbersURL(base, "cc", tc.cc)
 			ctx, _ := deadline(t, 5*time.Second)
 			first, o := fetchSync(t, s, ctx, u)
-			if o != fetcher.OK {
+			if o != outcome.OK {
 				t.Fatalf("first: %v, want ok", o)
 			}
 			if err := srv.Shutdown(); err != nil {
@@ -135,7 +136,7 @@ func TestSimulatorStaleIfError(t *testing.T) {
 			if o != tc.want {
 				t.Fatalf("after shutdown: %v, want %v", o, tc.want)
 			}
-			if o == fetcher.Stale && !slices.Equal(nums, first) {
+			if o == outcome.Stale && !slices.Equal(nums, first) {
 				t.Fatalf("stale numbers %v, want %v", nums, first)
 			}
 		})
@@ -149,7 +150,7 @@ func TestSimulatorLate(t *testing.T) {
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 5 * time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
 	ctx, dl := deadline(t, 50*time.Millisecond)
-	if _, o := fetchSync(t, s, ctx, u); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, ctx, u); o != outcome.Timeout {
 		t.Fatalf("first: %v, want timeout", o)
 	}
 	if late := time.Since(dl); late > slack {
@@ -157,7 +158,7 @@ func TestSimulatorLate(t *testing.T) {
 	}
 	eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
 	ctx2, _ := deadline(t, 50*time.Millisecond)
-	if nums, o := fetchSync(t, s, ctx2, u); o != fetcher.Cached || len(nums) == 0 {
+	if nums, o := fetchSync(t, s, ctx2, u); o != outcome.Cached || len(nums) == 0 {
 		t.Fatalf("next: %v %v, want cached numbers", nums, o)
 	}
 	if n := srv.Count("/numbers"); n != 1 {
@@ -172,7 +173,7 @@ func TestSimulatorHang(t *testing.T) {
 	_, base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 100 * time.Millisecond})
 	ctx, dl := deadline(t, 50*time.Millisecond)
-	if _, o := fetchSync(t, s, ctx, numbersURL(base, "mode", "hang")); o != fetcher.Timeout {
+	if _, o := fetchSync(t, s, ctx, numbersURL(base, "mode", "hang")); o != outcome.Timeout {
 		t.Fatalf("got %v, want timeout", o)
 	}
 	if late := time.Since(dl); late > slack {

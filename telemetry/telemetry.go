@@ -10,6 +10,7 @@ package telemetry
 
 import (
 	"net/http"
+	"numbers/outcome"
 	"strconv"
 	"time"
 
@@ -17,8 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
-
-	"numbers/fetcher"
 )
 
 // routes are the route labels; any other path is counted as "other", so that
@@ -36,7 +35,7 @@ type Metrics struct {
 	requests     *prometheus.CounterVec
 	hot          [len(routes)][len(statuses)]prometheus.Counter
 	responseTime prometheus.Histogram
-	upstreams    [fetcher.NumOutcomes]prometheus.Counter
+	upstreams    [outcome.Count]prometheus.Counter
 	fetchTime    prometheus.Histogram
 	partial      prometheus.Counter
 	late         prometheus.Counter
@@ -67,7 +66,7 @@ func New(budget time.Duration) *Metrics {
 		Name: "numbers_upstreams_total",
 		Help: "Upstream URLs of answered requests, by outcome (ok, cached, stale, failed, denied, timeout, invalid).",
 	}, []string{"outcome"})
-	for o := range fetcher.NumOutcomes {
+	for o := range outcome.Count {
 		m.upstreams[o] = upstreams.WithLabelValues(o.String())
 	}
 	m.fetchTime = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -104,7 +103,7 @@ func BudgetBuckets(budget time.Duration) []float64 {
 }
 
 // Upstream counts one upstream's outcome (handler.Observer).
-func (m *Metrics) Upstream(o fetcher.Outcome) { m.upstreams[o].Inc() }
+func (m *Metrics) Upstream(o outcome.Outcome) { m.upstreams[o].Inc() }
 
 // Answered records one /numbers answer (handler.Observer).
 func (m *Metrics) Answered(elapsed time.Duration, partial, late bool) {

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"net/http/httptest"
+	"numbers/outcome"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +10,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/valyala/fasthttp"
-
-	"numbers/fetcher"
 )
 
 // scrape returns the parsed metric families the handler serves.
@@ -45,9 +44,9 @@ func scrape(t *testing.T, m *Metrics) map[string]float64 {
 
 func TestMetricsRecordAndParse(t *testing.T) {
 	m := New(500 * time.Millisecond)
-	m.Upstream(fetcher.OK)
-	m.Upstream(fetcher.OK)
-	m.Upstream(fetcher.Timeout)
+	m.Upstream(outcome.OK)
+	m.Upstream(outcome.OK)
+	m.Upstream(outcome.Timeout)
 	m.Answered(120*time.Millisecond, true, false)
 	m.Answered(3*time.Millisecond, false, false)
 	m.Fetched(10 * time.Millisecond)
@@ -131,7 +130,7 @@ func BenchmarkRecord(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for range 4 {
-			m.Upstream(fetcher.OK)
+			m.Upstream(outcome.OK)
 		}
 		m.Answered(time.Millisecond, false, false)
 		handle(&ctx)
