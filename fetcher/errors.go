@@ -13,7 +13,8 @@ import (
 
 // The kinds of failure. Every error returned by Fetch wraps exactly one.
 var (
-	// ErrTimeout: the deadline passed before the body was read.
+	// ErrTimeout: the deadline passed, or the context was cancelled, before
+	// the body was read.
 	ErrTimeout = errors.New("fetcher: timeout")
 	// ErrDenied: the upstream's host or address is refused by policy.
 	ErrDenied = errors.New("fetcher: upstream denied by policy")
@@ -48,7 +49,8 @@ func classify(err error) error {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		return ErrTooLarge
 	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():
 		return ErrTimeout
 	default:

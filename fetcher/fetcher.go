@@ -4,9 +4,11 @@
 //
 // Every fetch is bounded by the deadline of its context: the dial, the DNS
 // look-up (when the configured dialer honours its timeout), the wait for a free
-// connection, every redirect hop and the reading of the body. There are no
-// retries beyond one retry of a request whose connection the upstream closed
-// before answering (a keep-alive race), within the same deadline.
+// connection, every redirect hop and the reading of the body. Cancelling the
+// context ends the fetch at once while it writes the request or reads the
+// response (see transport). There are no retries beyond one retry of a request
+// whose connection the upstream closed before answering (a keep-alive race),
+// within the same deadline.
 package fetcher
 
 import (
@@ -104,6 +106,7 @@ func New(cfg Config) *Client {
 			RetryIfErr:                retryClosedConn,
 			DisablePathNormalizing:    true,
 			ReadBufferSize:            8 << 10,
+			Transport:                 transport{},
 		},
 		maxRedirects: redirects,
 		userAgent:    ua,
@@ -112,9 +115,11 @@ func New(cfg Config) *Client {
 }
 
 // Fetch GETs url and returns its numbers, sorted and unique. The fetch ends by
-// the deadline of ctx; without a deadline it fails at once with ErrTimeout, so
-// that no fetch can run unbounded. On failure the error wraps exactly one of
-// ErrTimeout, ErrDenied, ErrTransport, ErrStatus, ErrBody or ErrTooLarge.
+// the deadline of ctx, or when ctx is cancelled; without a deadline it fails at
+// once with ErrTimeout, so that no fetch can run unbounded. On failure the
+// error wraps exactly one of ErrTimeout, ErrDenied, ErrTransport, ErrStatus,
+// ErrBody or ErrTooLarge; a fetch ended by its context is an ErrTimeout that
+// also wraps ctx.Err().
 func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok || ctx.Err() != nil {
@@ -128,9 +133,10 @@ func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
 	req.SetRequestURI(url)
 	req.Header.SetUserAgent(c.userAgent)
 	req.Header.Set("Accept", "application/json")
+	req.SetUserValue(ctxKey{}, ctx)
 
 	sent := time.Now()
-	if err := c.do(req, resp, deadline); err != nil {
+	if err := c.do(ctx, req, resp, deadline); err != nil {
 		return Response{}, fail(url, classify(err), err)
 	}
 	if code := resp.StatusCode(); code < 200 || code > 299 {
@@ -165,9 +171,12 @@ func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
 }
 
 // do performs req, following redirects itself so that every hop is vetted and
-// shares the one deadline.
-func (c *Client) do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+// shares the one deadline and context.
+func (c *Client) do(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
 	for hops := 0; ; hops++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if c.allowHost != nil {
 			if err := c.allowHost(string(req.URI().Host())); err != nil {
 				return err
