@@ -21,14 +21,14 @@ import (
 // benchUpstreams is how many upstreams a benchmark request names.
 const benchUpstreams = 4
 
-// instant is a Fetcher that returns the same 20 numbers at once for any URL.
+// instant is a Source that returns the same 20 numbers at once for any URL.
 type instant []int64
 
 func (n instant) Fetch(_ context.Context, _ string, deliver func([]int64, outcome.Outcome)) {
 	deliver(n, outcome.OK)
 }
 
-func (instant) Stale(string) ([]int64, bool) { return nil, false }
+func (instant) Abandon(string) ([]int64, outcome.Outcome) { return nil, outcome.Timeout }
 
 func twenty(offset int64) []int64 {
 	nums := make([]int64, 20)
@@ -54,12 +54,12 @@ func benchURI() string {
 // measure what they cost.
 func BenchmarkHandle(b *testing.B) {
 	b.Run("metrics=off", func(b *testing.B) {
-		h := New(Config{Fetcher: instant(twenty(7)), Budget: time.Hour})
+		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour})
 		benchHandle(b, h.Handle)
 	})
 	b.Run("metrics=on", func(b *testing.B) {
 		m := telemetry.New(time.Hour)
-		h := New(Config{Fetcher: instant(twenty(7)), Budget: time.Hour, Observer: m})
+		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Observer: m})
 		benchHandle(b, m.Wrap(h.Handle))
 	})
 }
@@ -133,7 +133,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			return ln.Dial()
 		},
 	})
-	h := New(Config{Fetcher: source.New(source.Config{Fetcher: client}), Budget: 10 * time.Second})
+	h := New(Config{Source: source.New(source.Config{Fetcher: client}), Budget: 10 * time.Second})
 	ln := serve(b, h)
 	c, err := ln.Dial()
 	if err != nil {

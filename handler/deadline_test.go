@@ -1,9 +1,12 @@
 package handler
 
 import (
-	"numbers/outcome"
+	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"numbers/outcome"
 
 	"github.com/valyala/fasthttp"
 )
@@ -17,7 +20,7 @@ func TestDeadlinePartialAnswer(t *testing.T) {
 		"http://fast.test/": {numbers: []int64{3, 1e9}},
 		"http://hang.test/": {block: true},
 	})
-	ln := serve(t, New(Config{Fetcher: f, Budget: budget}))
+	ln := serve(t, New(Config{Source: f, Budget: budget}))
 	start := time.Now()
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://fast.test/", "http://hang.test/"))
 	if took := time.Since(start); took > budget+slack {
@@ -43,7 +46,7 @@ func TestDeadlineStaleStandsIn(t *testing.T) {
 		"http://hang2.test/": {block: true},
 	})
 	f.stale = map[string][]int64{"http://hang.test/": {2, 5, 7}}
-	ln := serve(t, New(Config{Fetcher: f, Budget: budget}))
+	ln := serve(t, New(Config{Source: f, Budget: budget}))
 	start := time.Now()
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://fast.test/", "http://hang.test/", "http://hang2.test/"))
 	if took := time.Since(start); took > budget+slack {
@@ -69,7 +72,7 @@ func TestDelayWidensTheMargin(t *testing.T) {
 	})
 	// A scheduling delay as long as the budget leaves no time to wait at all;
 	// without it this request would wait for the hanging upstream 10s.
-	h := New(Config{Fetcher: f, Budget: budget, Delay: func() time.Duration { return budget }})
+	h := New(Config{Source: f, Budget: budget, Delay: func() time.Duration { return budget }})
 	ln := serve(t, h)
 	start := time.Now()
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://fast.test/", "http://hang.test/"))
@@ -81,11 +84,29 @@ func TestDelayWidensTheMargin(t *testing.T) {
 	}
 }
 
+// TestAnswerCancelsPendingFetches: when the handler answers at its flush
+// time, well before the deadline, it cancels the request's context, so the
+// fetch it no longer waits for ends then, not at the deadline.
+func TestAnswerCancelsPendingFetches(t *testing.T) {
+	const budget = 3 * time.Second
+	f := newFake(map[string]canned{"http://hang.test/": {block: true}})
+	f.ended = make(chan error, 1)
+	// Flush 2.5s before the deadline: the cancellation comes long before it.
+	ln := serve(t, New(Config{Source: f, Budget: budget, Margin: Margin{Base: 2500 * time.Millisecond}}))
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
+	if resp.StatusCode() != 200 {
+		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
+	}
+	if err := <-f.ended; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the pending fetch ended with %v, want context.Canceled (the answer cancels it)", err)
+	}
+}
+
 func TestDeadlineMarginOverBudget(t *testing.T) {
 	const budget = 20 * time.Millisecond
 	f := newFake(map[string]canned{"http://hang.test/": {block: true}})
 	f.entered = make(chan string, 1)
-	ln := serve(t, New(Config{Fetcher: f, Budget: budget, Margin: Margin{Base: 50 * time.Millisecond}}))
+	ln := serve(t, New(Config{Source: f, Budget: budget, Margin: Margin{Base: 50 * time.Millisecond}}))
 	start := time.Now()
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
 	if took := time.Since(start); took > budget+slack {
@@ -192,7 +213,7 @@ func TestHandleError(t *testing.T) {
 // TestRequestTooLarge sends a request line bigger than the server's read
 // buffer: fasthttp reports ErrSmallBuffer and HandleError answers 431.
 func TestRequestTooLarge(t *testing.T) {
-	ln := serve(t, New(Config{Fetcher: newFake(nil)}))
+	ln := serve(t, New(Config{Source: newFake(nil)}))
 	long := make([]byte, 16<<10)
 	for i := range long {
 		long[i] = 'a'

@@ -3,10 +3,13 @@
 // integers within a hard budget, and the health endpoints.
 //
 // The deadline flows one way. It is computed once per request, from the moment
-// fasthttp finished reading the request, as that moment plus the budget. The
-// fetches get a context with that deadline; the handler itself answers at the
+// fasthttp finished reading the request, as that moment plus the budget, and
+// becomes the request's context: the one context every fetch of the request
+// runs in, down to the upstream connection. The handler answers at the
 // deadline less a margin sized to the result (see Margin), or as soon as every
-// fetch has settled, whichever is first.
+// fetch has settled, whichever is first, and then cancels the context, which
+// ends the fetches it no longer waits for (except those that background
+// completion detached, see package source).
 package handler
 
 import (
@@ -21,16 +24,17 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Fetcher is what the handler needs from the layer below (package source).
+// Source is what the handler needs from the layer below (package source).
 // Fetch starts obtaining the numbers of one upstream for a request whose
-// deadline is that of ctx and calls deliver once, from any goroutine, with
-// them (sorted ascending and unique) and how the upstream fared; deliver
-// never blocks. Stale returns numbers that may stand in for an upstream whose
-// fetch is still running at the deadline. The handler never modifies nor
-// retains the numbers it is given.
-type Fetcher interface {
+// context is ctx (its deadline bounds the fetch, its cancellation ends it)
+// and calls deliver once, from any goroutine, with them (sorted ascending and
+// unique) and how the upstream fared; deliver never blocks. Abandon returns
+// what stands in for an upstream whose fetch is still running when the
+// handler stops waiting: a stale entry, or a timeout. The handler never
+// modifies nor retains the numbers it is given.
+type Source interface {
 	Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome))
-	Stale(url string) ([]int64, bool)
+	Abandon(url string) ([]int64, outcome.Outcome)
 }
 
 // Observer is told what happened to each request; metrics implement it. Its
@@ -47,8 +51,8 @@ type Observer interface {
 
 // Config configures a Handler.
 type Config struct {
-	// Fetcher fetches upstreams; required.
-	Fetcher Fetcher
+	// Source obtains the upstreams' numbers; required.
+	Source Source
 	// Budget is the whole time allowed for an answer; zero means 500ms.
 	Budget time.Duration
 	// MaxURLs is the most distinct valid URLs one request may name; zero means 64.
@@ -71,7 +75,7 @@ type Config struct {
 
 // Handler serves the public endpoints. Create it with New.
 type Handler struct {
-	fetch       Fetcher
+	source      Source
 	budget      time.Duration
 	maxURLs     int
 	margin      Margin
@@ -87,7 +91,7 @@ type Handler struct {
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
 	h := &Handler{
-		fetch:       cfg.Fetcher,
+		source:      cfg.Source,
 		budget:      cfg.Budget,
 		maxURLs:     cfg.MaxURLs,
 		margin:      cfg.Margin,
@@ -96,8 +100,8 @@ func New(cfg Config) *Handler {
 		delay:       cfg.Delay,
 		observe:     cfg.Observer,
 	}
-	if h.fetch == nil {
-		panic("handler: Config.Fetcher is required")
+	if h.source == nil {
+		panic("handler: Config.Source is required")
 	}
 	if h.budget <= 0 {
 		h.budget = 500 * time.Millisecond

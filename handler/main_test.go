@@ -37,16 +37,17 @@ type canned struct {
 	block   bool
 }
 
-// fake is a Fetcher with canned answers per canonical URL. It counts calls per
+// fake is a Source with canned answers per canonical URL. It counts calls per
 // URL, signals entered (when set) on every call, and delivers from a goroutine
 // of its own, as package source does; its blocking answers deliver at
 // ctx.Done with Timeout, or at release with Failed. URLs with no canned
-// answer fail. stale holds the entries Stale offers.
+// answer fail. stale holds the entries Abandon offers.
 type fake struct {
 	answers map[string]canned
 	stale   map[string][]int64
 	entered chan string
 	release chan struct{}
+	ended   chan error // when set, a blocking answer sends its context's error on it
 
 	mu    sync.Mutex
 	calls map[string]int
@@ -60,9 +61,11 @@ func (f *fake) Fetch(ctx context.Context, u string, deliver func([]int64, outcom
 	go func() { deliver(f.answer(ctx, u)) }()
 }
 
-func (f *fake) Stale(u string) ([]int64, bool) {
-	nums, ok := f.stale[u]
-	return nums, ok
+func (f *fake) Abandon(u string) ([]int64, outcome.Outcome) {
+	if nums, ok := f.stale[u]; ok {
+		return nums, outcome.Stale
+	}
+	return nil, outcome.Timeout
 }
 
 func (f *fake) answer(ctx context.Context, u string) ([]int64, outcome.Outcome) {
@@ -79,6 +82,9 @@ func (f *fake) answer(ctx context.Context, u string) ([]int64, outcome.Outcome) 
 	if a.block {
 		select {
 		case <-ctx.Done():
+			if f.ended != nil {
+				f.ended <- ctx.Err()
+			}
 			return nil, outcome.Timeout
 		case <-f.release:
 			return nil, outcome.Failed

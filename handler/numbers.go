@@ -78,18 +78,22 @@ func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, msg string) 
 // gather fetches urls in parallel and merges each result into set as it
 // arrives. It returns when every fetch has settled, or at the deadline less
 // the margin for the numbers merged so far, whichever is first. An upstream
-// still pending then contributes a stale cache entry if one may stand in;
-// otherwise it counts as a timeout. Its fetch is abandoned: its result goes
-// into a buffered channel that nobody reads, so the fetch never blocks.
+// still pending then contributes what the source says stands in for it (a
+// stale entry, or nothing and a timeout), and its fetch is cancelled with the
+// request's context; a late result goes into a buffered channel that nobody
+// reads, so the fetch never blocks.
 func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, counts *[outcome.Count]int) {
 	if len(urls) == 0 {
 		return
 	}
-	fctx, cancel := context.WithDeadline(context.Background(), deadline)
+	// The request's context, made once: every fetch below runs in it. It
+	// does not derive from the fasthttp.RequestCtx, which must not outlive
+	// this call.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	results := make(chan result, len(urls))
 	for i, u := range urls {
-		h.fetch.Fetch(fctx, u, func(nums []int64, o outcome.Outcome) {
+		h.source.Fetch(ctx, u, func(nums []int64, o outcome.Outcome) {
 			results <- result{i, nums, o}
 		})
 	}
@@ -123,12 +127,9 @@ func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, 
 				if done {
 					continue
 				}
-				if nums, ok := h.fetch.Stale(urls[i]); ok {
-					h.count(counts, outcome.Stale)
-					set.Add(nums)
-				} else {
-					h.count(counts, outcome.Timeout)
-				}
+				nums, o := h.source.Abandon(urls[i])
+				h.count(counts, o)
+				set.Add(nums)
 			}
 			return
 		}

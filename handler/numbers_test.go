@@ -67,7 +67,7 @@ func TestNumbers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(answers)
-			ln := serve(t, New(Config{Fetcher: f, Budget: 5 * time.Second}))
+			ln := serve(t, New(Config{Source: f, Budget: 5 * time.Second}))
 			for _, method := range []string{fasthttp.MethodGet, fasthttp.MethodHead} {
 				resp := roundTrip(t, ln, method, numbersURI(tt.us...))
 				if resp.StatusCode() != 200 {
@@ -107,7 +107,7 @@ func TestNumbers(t *testing.T) {
 
 func TestNumbersTooManyURLs(t *testing.T) {
 	f := newFake(nil)
-	ln := serve(t, New(Config{Fetcher: f, MaxURLs: 64}))
+	ln := serve(t, New(Config{Source: f, MaxURLs: 64}))
 	var us []string
 	for i := range 65 {
 		us = append(us, fmt.Sprintf("http://h%d.test/", i))
@@ -148,7 +148,7 @@ func TestEndpoints(t *testing.T) {
 		{"readyz", "GET", "/readyz", 200, `{"status":"ready"}`, ""},
 		{"no u direct", "GET", "/numbers", 200, `{"numbers":[]}`, ""},
 	}
-	h := New(Config{Fetcher: newFake(nil)})
+	h := New(Config{Source: newFake(nil)})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := direct(h, tt.method, tt.uri)
@@ -166,7 +166,7 @@ func TestEndpoints(t *testing.T) {
 }
 
 func TestReadyzDrain(t *testing.T) {
-	h := New(Config{Fetcher: newFake(nil)})
+	h := New(Config{Source: newFake(nil)})
 	if ctx := direct(h, "GET", "/readyz"); ctx.Response.StatusCode() != 200 {
 		t.Fatalf("before Drain: %d", ctx.Response.StatusCode())
 	}
@@ -183,7 +183,7 @@ func TestReadyzDrain(t *testing.T) {
 func TestMaxInFlight(t *testing.T) {
 	f := newFake(map[string]canned{"http://slow.test/": {block: true}})
 	f.entered = make(chan string, 1)
-	h := New(Config{Fetcher: f, Budget: 10 * time.Second, MaxInFlight: 1})
+	h := New(Config{Source: f, Budget: 10 * time.Second, MaxInFlight: 1})
 	ln := serve(t, h)
 
 	var wg sync.WaitGroup
@@ -248,7 +248,7 @@ func TestMaxInFlight(t *testing.T) {
 func TestShed(t *testing.T) {
 	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
 	shed := true
-	h := New(Config{Fetcher: f, Shed: func() bool { return shed }})
+	h := New(Config{Source: f, Shed: func() bool { return shed }})
 	ln := serve(t, h)
 
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/"))

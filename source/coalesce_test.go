@@ -1,6 +1,7 @@
 package source_test
 
 import (
+	"context"
 	"runtime"
 	"slices"
 	"sync"
@@ -178,32 +179,43 @@ func TestJoinersParkNoGoroutine(t *testing.T) {
 }
 
 // TestFollowerOutlivesTheFlight: a request that joined a fetch started by a
-// request with an earlier deadline is not handed that fetch's timeout while it
+// request that stopped waiting earlier (its deadline passed, or it answered
+// and cancelled its context) is not handed that fetch's timeout while it
 // still has time: it joins a new fetch, bounded by its own deadline.
 func TestFollowerOutlivesTheFlight(t *testing.T) {
-	f := newFake(respond("max-age=60", 9))
-	f.release = make(chan struct{})
-	f.started = make(chan call, 2)
-	s := source.New(source.Config{Fetcher: f, Coalesce: true}) // no late budget: fetches end at their leader's deadline
-	leaderCtx, _ := deadline(t, 100*time.Millisecond)
-	leader := start(s, leaderCtx, "http://a/x")
-	first := <-f.started
+	for _, leaderEnds := range []string{"deadline", "cancel"} {
+		t.Run(leaderEnds, func(t *testing.T) {
+			f := newFake(respond("max-age=60", 9))
+			f.release = make(chan struct{})
+			f.started = make(chan call, 2)
+			s := source.New(source.Config{Fetcher: f, Coalesce: true}) // no late budget: fetches end with their leader
+			leaderCtx, _ := deadline(t, 100*time.Millisecond)
+			var cancel context.CancelFunc = func() {}
+			if leaderEnds == "cancel" {
+				leaderCtx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+			}
+			leader := start(s, leaderCtx, "http://a/x")
+			first := <-f.started
 
-	followerCtx, followerDeadline := deadline(t, 10*time.Second)
-	follower := start(s, followerCtx, "http://a/x")
-	if d := <-leader.ch; d.outcome != outcome.Timeout {
-		t.Fatalf("leader: %v %v, want timeout", d.nums, d.outcome)
+			followerCtx, followerDeadline := deadline(t, 10*time.Second)
+			follower := start(s, followerCtx, "http://a/x")
+			cancel()
+			if d := <-leader.ch; d.outcome != outcome.Timeout {
+				t.Fatalf("leader: %v %v, want timeout", d.nums, d.outcome)
+			}
+			second := <-f.started // the follower's own fetch
+			if !second.deadline.Equal(followerDeadline) || !first.deadline.Before(second.deadline) {
+				t.Fatalf("second fetch deadline %v, want the follower's %v (first was %v)", second.deadline, followerDeadline, first.deadline)
+			}
+			close(f.release)
+			if d := <-follower.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{9}) {
+				t.Fatalf("follower: %v %v, want ok [9]", d.nums, d.outcome)
+			}
+			if n := f.calls.Load(); n != 2 {
+				t.Fatalf("fetcher called %d times, want 2", n)
+			}
+			waitIdle(t, f)
+		})
 	}
-	second := <-f.started // the follower's own fetch
-	if !second.deadline.Equal(followerDeadline) || !first.deadline.Before(second.deadline) {
-		t.Fatalf("second fetch deadline %v, want the follower's %v (first was %v)", second.deadline, followerDeadline, first.deadline)
-	}
-	close(f.release)
-	if d := <-follower.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{9}) {
-		t.Fatalf("follower: %v %v, want ok [9]", d.nums, d.outcome)
-	}
-	if n := f.calls.Load(); n != 2 {
-		t.Fatalf("fetcher called %d times, want 2", n)
-	}
-	waitIdle(t, f)
 }

@@ -106,9 +106,9 @@ func TestDeliverOnce(t *testing.T) {
 	}
 }
 
-// TestStale: Stale answers from the cache whatever the state of a fetch,
-// and finds nothing without a cache or an entry that may stand in.
-func TestStale(t *testing.T) {
+// TestAbandon: Abandon answers from the cache whatever the state of a fetch,
+// and is a timeout without a cache or an entry that may stand in.
+func TestAbandon(t *testing.T) {
 	cases := []struct {
 		name  string
 		cache bool
@@ -131,12 +131,15 @@ func TestStale(t *testing.T) {
 				}
 			}
 			s := source.New(cfg)
-			nums, ok := s.Stale("http://a/x")
-			if ok != tc.ok || (ok && !slices.Equal(nums, []int64{9})) || (!ok && nums != nil) {
-				t.Fatalf("Stale = %v %v, want %v", nums, ok, tc.ok)
+			nums, o := s.Abandon("http://a/x")
+			if tc.ok && (o != outcome.Stale || !slices.Equal(nums, []int64{9})) {
+				t.Fatalf("Abandon = %v %v, want stale [9]", nums, o)
+			}
+			if !tc.ok && (o != outcome.Timeout || nums != nil) {
+				t.Fatalf("Abandon = %v %v, want timeout and no numbers", nums, o)
 			}
 			if n := s.Stats.Fetches.Load(); n != 0 {
-				t.Fatalf("Stale started %d fetches", n)
+				t.Fatalf("Abandon started %d fetches", n)
 			}
 		})
 	}

@@ -49,23 +49,36 @@ func TestDeadlineWhileFetchBlocks(t *testing.T) {
 	}
 }
 
-// TestCancelDoesNotEndFetch: cancelling a request's context before its
-// deadline does not end its fetch (nothing waits on the context any more):
-// the fetch runs on and delivers its result.
-func TestCancelDoesNotEndFetch(t *testing.T) {
+// TestCancelEndsFetch: cancelling a request's context before its deadline
+// ends its fetch at once (the request has stopped waiting), unless the fetch
+// got a late place: then it is detached from the request and runs on to
+// deliver and store its result.
+func TestCancelEndsFetch(t *testing.T) {
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
 			f := newFake(respond("max-age=60", 1))
 			f.release = make(chan struct{})
 			f.started = make(chan call, 1)
-			s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: p.coalesce, LateBudget: p.late})
+			c := cache.New(cache.Config{})
+			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			r := start(s, ctx, "http://a/x")
 			<-f.started
 			cancel()
+			if p.late == 0 {
+				if d := <-r.ch; d.outcome != outcome.Timeout || d.nums != nil {
+					t.Fatalf("got %v %v, want timeout: the fetch ends with its request", d.nums, d.outcome)
+				}
+				close(f.release)
+				waitIdle(t, f)
+				return
+			}
 			close(f.release)
 			if d := <-r.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{1}) {
-				t.Fatalf("got %v %v, want ok [1]", d.nums, d.outcome)
+				t.Fatalf("got %v %v, want ok [1]: a late fetch outlives its request", d.nums, d.outcome)
+			}
+			if _, ok := c.Fresh("http://a/x"); !ok {
+				t.Fatal("the late fetch's result is not in the cache")
 			}
 			waitIdle(t, f)
 		})
@@ -89,8 +102,8 @@ func TestLateCompletion(t *testing.T) {
 				t.Fatalf("fetch deadline %v, want caller's plus the late budget %v", got.deadline, want)
 			}
 			<-ctx.Done()
-			if _, ok := s.Stale("http://a/x"); ok {
-				t.Fatal("Stale found an entry before the fetch ended")
+			if _, o := s.Abandon("http://a/x"); o != outcome.Timeout {
+				t.Fatalf("Abandon = %v before the fetch ended, want timeout", o)
 			}
 			select {
 			case d := <-r.ch:

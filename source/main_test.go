@@ -156,8 +156,8 @@ func start(s *source.Source, ctx context.Context, url string) *recorder {
 }
 
 // fetchSync waits for the delivery of a Fetch of url, or for ctx's end, and
-// then does what the handler does at its deadline: it asks Stale for a
-// stand-in, Timeout without one. It is the old blocking Fetch.
+// then does what the handler does when it stops waiting: it asks Abandon
+// what stands in. It is the old blocking Fetch.
 func fetchSync(t *testing.T, s *source.Source, ctx context.Context, url string) ([]int64, outcome.Outcome) {
 	t.Helper()
 	r := start(s, ctx, url)
@@ -165,10 +165,7 @@ func fetchSync(t *testing.T, s *source.Source, ctx context.Context, url string) 
 	case d := <-r.ch:
 		return d.nums, d.outcome
 	case <-ctx.Done():
-		if nums, ok := s.Stale(url); ok {
-			return nums, outcome.Stale
-		}
-		return nil, outcome.Timeout
+		return s.Abandon(url)
 	}
 }
 

@@ -86,8 +86,8 @@ type flight struct {
 
 // waiter is a request waiting for a flight.
 type waiter struct {
-	deadline time.Time
-	deliver  func([]int64, outcome.Outcome)
+	ctx     context.Context // the request's: its deadline, and whether it still waits
+	deliver func([]int64, outcome.Outcome)
 }
 
 // New returns a Source for cfg.
@@ -110,21 +110,21 @@ func New(cfg Config) *Source {
 	}
 }
 
-// liveResult is what a live fetch produced, and the deadline it had.
+// liveResult is what a live fetch produced.
 type liveResult struct {
 	numbers []int64
 	err     error
-	until   time.Time
 }
 
-// Fetch obtains the numbers of url for a request whose deadline is that of
-// ctx, and calls deliver once with them, sorted and unique, and how the
-// upstream fared: at once from a fresh cache entry or when the request has no
-// deadline, otherwise when the live fetch (its own or one it joined) ends.
-// deliver is called from any goroutine, possibly after the deadline, and must
-// not block; the numbers may be shared with other requests and the cache and
-// must not be modified. A request that stops waiting at its deadline may ask
-// Stale for a stand-in; the fetch goes on to its own deadline regardless.
+// Fetch obtains the numbers of url for a request whose context is ctx, and
+// calls deliver once with them, sorted and unique, and how the upstream
+// fared: at once from a fresh cache entry or when ctx has no deadline,
+// otherwise when the live fetch (its own or one it joined) ends. The fetch
+// ends by the deadline of ctx or when ctx is cancelled, unless it gets a late
+// place (see Config.LateBudget). deliver is called from any goroutine,
+// possibly after the deadline, and must not block; the numbers may be shared
+// with other requests and the cache and must not be modified. A request that
+// stops waiting asks Abandon what stands in.
 func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome)) {
 	if s.cache != nil {
 		if nums, ok := s.cache.Fresh(url); ok {
@@ -132,18 +132,17 @@ func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, ou
 			return
 		}
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deliver(s.staleOr(url, outcome.Timeout))
+	if _, ok := ctx.Deadline(); !ok {
+		deliver(s.Abandon(url))
 		return
 	}
-	s.join(url, waiter{deadline, deliver})
+	s.join(url, waiter{ctx, deliver})
 }
 
 // join adds w to the flight under way for url, or starts one.
 func (s *Source) join(url string, w waiter) {
 	if !s.coalesce {
-		go func() { w.deliver(s.settle(url, s.fetchLive(url, w.deadline))) }()
+		go func() { w.deliver(s.settle(url, s.fetchLive(w.ctx, url))) }()
 		return
 	}
 	s.mu.Lock()
@@ -156,26 +155,26 @@ func (s *Source) join(url string, w waiter) {
 	f := &flight{waiters: []waiter{w}}
 	s.flights[url] = f
 	s.mu.Unlock()
-	go s.fly(url, f, w.deadline)
+	go s.fly(url, f, w.ctx)
 }
 
-// fly runs flight f, which ends by deadline (that of the request that
-// started it, plus the late budget if it gets a place), and hands its result
-// to every waiter. A waiter that joined later may have a later deadline than
-// the flight: if the fetch timed out at the flight's earlier deadline, that
-// waiter joins a new flight instead of taking the timeout, so sharing an
-// earlier request's fetch never makes a request give up early. (It ends: the
-// request that started a flight always takes its result.)
-func (s *Source) fly(url string, f *flight, deadline time.Time) {
-	o := s.fetchLive(url, deadline)
+// fly runs flight f, which ends with ctx (that of the request that started
+// it, detached if it gets a late place), and hands its result to every
+// waiter. A waiter that joined later may still be waiting when the flight
+// timed out or was cancelled with the request that started it: that waiter
+// joins a new flight, which it starts, instead of taking the timeout, so
+// sharing an earlier request's fetch never makes a request give up early.
+// (It ends: the request that started a flight always takes its result.)
+func (s *Source) fly(url string, f *flight, ctx context.Context) {
+	r := s.fetchLive(ctx, url)
 	s.mu.Lock()
 	delete(s.flights, url) // later requests start a new fetch
 	waiters := f.waiters
 	s.mu.Unlock()
-	timedOut := fetcher.OutcomeOf(o.err) == outcome.Timeout
-	nums, out := s.settle(url, o)
-	for _, w := range waiters {
-		if timedOut && o.until.Before(w.deadline) {
+	timedOut := fetcher.OutcomeOf(r.err) == outcome.Timeout
+	nums, out := s.settle(url, r)
+	for i, w := range waiters {
+		if timedOut && i > 0 && w.ctx.Err() == nil {
 			s.join(url, w)
 			continue
 		}
@@ -183,28 +182,27 @@ func (s *Source) fly(url string, f *flight, deadline time.Time) {
 	}
 }
 
-// Stale returns a cache entry that may stand in for url when its live fetch
-// failed or is late, if there is one.
-func (s *Source) Stale(url string) ([]int64, bool) {
-	if s.cache == nil {
-		return nil, false
-	}
-	return s.cache.Stale(url)
+// Abandon returns what stands in for url when its request stops waiting for
+// it: a cache entry that may be served stale (outcome Stale), else no numbers
+// and outcome Timeout. The fetch goes on to its own end regardless.
+func (s *Source) Abandon(url string) ([]int64, outcome.Outcome) {
+	return s.staleOr(url, outcome.Timeout)
 }
 
-// fetchLive fetches url until deadline, or until deadline plus the late
-// budget if a late place is free, and stores a success in the cache.
-func (s *Source) fetchLive(url string, deadline time.Time) liveResult {
+// fetchLive fetches url within ctx, or, if a late place is free, detached
+// from ctx until its deadline plus the late budget; a success is stored in
+// the cache.
+func (s *Source) fetchLive(ctx context.Context, url string) liveResult {
 	s.Stats.Fetches.Add(1)
 	start := time.Now()
-	fetchDeadline := deadline
+	deadline, _ := ctx.Deadline()
 	late := s.late > 0 && s.lateSem.TryAcquire(1)
 	if late {
 		defer s.lateSem.Release(1)
-		fetchDeadline = deadline.Add(s.late)
+		var cancel context.CancelFunc
+		ctx, cancel = s.detach(ctx, deadline)
+		defer cancel()
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), fetchDeadline)
-	defer cancel()
 	r, err := s.fetch.Fetch(ctx, url)
 	if s.fetched != nil {
 		s.fetched(time.Since(start))
@@ -220,7 +218,14 @@ func (s *Source) fetchLive(url string, deadline time.Time) liveResult {
 			s.Stats.LateStored.Add(1)
 		}
 	}
-	return liveResult{r.Numbers, err, fetchDeadline}
+	return liveResult{r.Numbers, err}
+}
+
+// detach is background completion, the one place where a fetch leaves its
+// request's context: the fetch keeps the request's values but not its
+// cancellation, and ends at the request's deadline plus the late budget.
+func (s *Source) detach(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(s.late))
 }
 
 // settle turns a finished fetch into the caller's answer, falling back to a
@@ -237,10 +242,13 @@ func (s *Source) settle(url string, o liveResult) ([]int64, outcome.Outcome) {
 }
 
 // staleOr returns a stale cache entry for url if one may be served, else
-// failure as the outcome.
+// failure as the outcome. It is the one place that decides the stale
+// fallback, for failed fetches and abandoned ones alike.
 func (s *Source) staleOr(url string, failure outcome.Outcome) ([]int64, outcome.Outcome) {
-	if nums, ok := s.Stale(url); ok {
-		return nums, outcome.Stale
+	if s.cache != nil {
+		if nums, ok := s.cache.Stale(url); ok {
+			return nums, outcome.Stale
+		}
 	}
 	return nil, failure
 }
