@@ -1,7 +1,8 @@
 // Package telemetry keeps the service's Prometheus metrics: requests by route
 // and status, response times with buckets dense around the budget, upstream
 // fetches by outcome and their latency, partial and late answers, requests in
-// flight, cache and coalescing counters, and the Go runtime's own metrics.
+// flight, cache, coalescing and shedding, and the Go runtime's own metrics.
+// Every metric the service exports is defined here.
 //
 // Recording is lock-free (atomic adds on metrics created up front), so the
 // request path pays a few nanoseconds per event. The registry is exposed on
@@ -10,7 +11,6 @@ package telemetry
 
 import (
 	"net/http"
-	"numbers/outcome"
 	"strconv"
 	"time"
 
@@ -18,6 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
+
+	"numbers/cache"
+	"numbers/outcome"
+	"numbers/source"
 )
 
 // routes are the route labels; any other path is counted as "other", so that
@@ -119,13 +123,45 @@ func (m *Metrics) Answered(elapsed time.Duration, partial, late bool) {
 // Fetched records the duration of one live upstream fetch.
 func (m *Metrics) Fetched(d time.Duration) { m.fetchTime.Observe(d.Seconds()) }
 
-// Gauge registers a gauge read from f at each scrape.
-func (m *Metrics) Gauge(name, help string, f func() float64) {
+// WatchCache exports the size of the upstream cache and its evictions, read
+// at each scrape.
+func (m *Metrics) WatchCache(c *cache.Cache) {
+	m.gauge("numbers_cache_bytes", "Bytes held by the upstream cache.", func() float64 { return float64(c.Bytes()) })
+	m.gauge("numbers_cache_entries", "Entries in the upstream cache.", func() float64 { return float64(c.Len()) })
+	m.counter("numbers_cache_evictions_total", "Cache entries evicted to stay within -cache-bytes.",
+		func() float64 { return float64(c.Stats().Evictions) })
+}
+
+// WatchSource exports the counters of the source: live fetches, coalescing
+// and background completion.
+func (m *Metrics) WatchSource(st *source.Stats) {
+	m.counter("numbers_upstream_requests_total", "Live upstream fetches started (coalesced callers share one).",
+		func() float64 { return float64(st.Fetches.Load()) })
+	m.counter("numbers_coalesced_total", "Callers that shared another request's upstream fetch.",
+		func() float64 { return float64(st.Coalesced.Load()) })
+	m.counter("numbers_late_stored_total", "Fetches finished in the background after their answer was sent, and cached.",
+		func() float64 { return float64(st.LateStored.Load()) })
+	m.counter("numbers_late_cancelled_total", "Fetches cut at their caller's deadline because -max-late places were all taken.",
+		func() float64 { return float64(st.LateCancelled.Load()) })
+}
+
+// WatchShedding exports share(), the share of /numbers requests being shed.
+func (m *Metrics) WatchShedding(share func() float64) {
+	m.gauge("numbers_shed_share", "Share of /numbers requests being shed because the process is overloaded.", share)
+}
+
+// WatchInFlight exports n(), the /numbers requests being served now.
+func (m *Metrics) WatchInFlight(n func() int64) {
+	m.gauge("numbers_in_flight_requests", "/numbers requests being served now.", func() float64 { return float64(n()) })
+}
+
+// gauge registers a gauge read from f at each scrape.
+func (m *Metrics) gauge(name, help string, f func() float64) {
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
-// Counter registers a counter read from f at each scrape.
-func (m *Metrics) Counter(name, help string, f func() float64) {
+// counter registers a counter read from f at each scrape.
+func (m *Metrics) counter(name, help string, f func() float64) {
 	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 }
 

@@ -2,10 +2,13 @@ package telemetry
 
 import (
 	"net/http/httptest"
-	"numbers/outcome"
 	"strings"
 	"testing"
 	"time"
+
+	"numbers/cache"
+	"numbers/outcome"
+	"numbers/source"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -50,9 +53,17 @@ func TestMetricsRecordAndParse(t *testing.T) {
 	m.Answered(120*time.Millisecond, true, false)
 	m.Answered(3*time.Millisecond, false, false)
 	m.Fetched(10 * time.Millisecond)
-	inFlight := 7.0
-	m.Gauge("numbers_test_in_flight", "test gauge", func() float64 { return inFlight })
-	m.Counter("numbers_test_total", "test counter", func() float64 { return 42 })
+	m.WatchInFlight(func() int64 { return 7 })
+	m.WatchShedding(func() float64 { return 0.25 })
+	c := cache.New(cache.Config{})
+	c.Store("http://a/", []int64{1, 2}, cache.Header{CacheControl: "max-age=60"}, time.Now(), time.Now())
+	m.WatchCache(c)
+	var st source.Stats
+	st.Fetches.Add(5)
+	st.Coalesced.Add(4)
+	st.LateStored.Add(3)
+	st.LateCancelled.Add(2)
+	m.WatchSource(&st)
 
 	handle := m.Wrap(func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Path()) == "/numbers" {
@@ -78,13 +89,22 @@ func TestMetricsRecordAndParse(t *testing.T) {
 		"numbers_upstream_fetch_seconds,count":             1,
 		"numbers_requests_total,route=/numbers,status=200": 2,
 		"numbers_requests_total,route=other,status=418":    1,
-		"numbers_test_in_flight":                           7,
-		"numbers_test_total":                               42,
+		"numbers_in_flight_requests":                       7,
+		"numbers_shed_share":                               0.25,
+		"numbers_cache_entries":                            1,
+		"numbers_cache_evictions_total":                    0,
+		"numbers_upstream_requests_total":                  5,
+		"numbers_coalesced_total":                          4,
+		"numbers_late_stored_total":                        3,
+		"numbers_late_cancelled_total":                     2,
 	}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
 		}
+	}
+	if got["numbers_cache_bytes"] <= 0 {
+		t.Errorf("numbers_cache_bytes = %v with one entry, want > 0", got["numbers_cache_bytes"])
 	}
 	if _, ok := got["go_goroutines"]; !ok {
 		t.Error("Go runtime metrics missing (go_goroutines)")

@@ -53,6 +53,7 @@ func run(cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer svc.close()
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err

@@ -23,6 +23,15 @@ type service struct {
 	metrics *telemetry.Metrics
 	margin  handler.Margin
 	handle  fasthttp.RequestHandler
+	stop    []func() // what close stops, in order
+}
+
+// close stops what the service started besides its requests (the shedder's
+// watch); call it after the server has shut down.
+func (s *service) close() {
+	for _, stop := range s.stop {
+		stop()
+	}
 }
 
 // newService wires the parts as cfg says.
@@ -50,10 +59,7 @@ func newService(cfg config) (*service, error) {
 			maxStale = -1 // only stale-if-error windows
 		}
 		store = cache.New(cache.Config{MaxBytes: int64(cfg.cacheBytes), MaxStale: maxStale})
-		metrics.Gauge("numbers_cache_bytes", "Bytes held by the upstream cache.", func() float64 { return float64(store.Bytes()) })
-		metrics.Gauge("numbers_cache_entries", "Entries in the upstream cache.", func() float64 { return float64(store.Len()) })
-		metrics.Counter("numbers_cache_evictions_total", "Cache entries evicted to stay within -cache-bytes.",
-			func() float64 { return float64(store.Stats().Evictions) })
+		metrics.WatchCache(store)
 	}
 	src := source.New(source.Config{
 		Fetcher:    client,
@@ -63,14 +69,7 @@ func newService(cfg config) (*service, error) {
 		MaxLate:    int64(cfg.maxLate),
 		Fetched:    metrics.Fetched,
 	})
-	metrics.Counter("numbers_upstream_requests_total", "Live upstream fetches started (coalesced callers share one).",
-		func() float64 { return float64(src.Stats.Fetches.Load()) })
-	metrics.Counter("numbers_coalesced_total", "Callers that shared another request's upstream fetch.",
-		func() float64 { return float64(src.Stats.Coalesced.Load()) })
-	metrics.Counter("numbers_late_stored_total", "Fetches finished in the background after their answer was sent, and cached.",
-		func() float64 { return float64(src.Stats.LateStored.Load()) })
-	metrics.Counter("numbers_late_cancelled_total", "Fetches cut at their caller's deadline because -max-late places were all taken.",
-		func() float64 { return float64(src.Stats.LateCancelled.Load()) })
+	metrics.WatchSource(&src.Stats)
 
 	margin := handler.DefaultMargin
 	if cfg.calibrate {
@@ -78,13 +77,15 @@ func newService(cfg config) (*service, error) {
 	}
 	var shed func() bool
 	var delay func() time.Duration
+	var stop []func()
 	if cfg.shedLatency > 0 {
 		shedder := loadshed.Start(loadshed.Config{Target: cfg.shedLatency})
 		shed, delay = shedder.Shed, shedder.SchedLatency
-		metrics.Gauge("numbers_shed_share", "Share of /numbers requests being shed because the process is overloaded.", shedder.Share)
+		stop = append(stop, shedder.Stop)
+		metrics.WatchShedding(shedder.Share)
 	}
 	h := handler.New(handler.Config{
-		Fetcher:     src,
+		Source:      src,
 		Budget:      cfg.budget,
 		MaxURLs:     cfg.maxURLs,
 		Margin:      margin,
@@ -93,13 +94,13 @@ func newService(cfg config) (*service, error) {
 		Delay:       delay,
 		Observer:    metrics,
 	})
-	metrics.Gauge("numbers_in_flight_requests", "/numbers requests being served now.", func() float64 { return float64(h.InFlight()) })
+	metrics.WatchInFlight(h.InFlight)
 
 	handle := metrics.Wrap(h.Handle)
 	if cfg.accessLog {
 		handle = accessLog(handle, newLogger(cfg))
 	}
-	return &service{handler: h, metrics: metrics, margin: margin, handle: handle}, nil
+	return &service{handler: h, metrics: metrics, margin: margin, handle: handle, stop: stop}, nil
 }
 
 // accessLog returns next, logging one line per request after it is answered.
