@@ -64,10 +64,14 @@ func cleanEnv(extra ...string) []string {
 var listenRE = regexp.MustCompile(`msg="numbers listening" addr=(\S+)`)
 
 // start runs the binary on a loopback port with args and waits until it logs
-// its address. The process is killed by PID at cleanup if still running.
+// its address. The process is killed by PID at cleanup if still running. The
+// load shedder is off unless args turn it on: these tests are not about
+// overload, and a test machine that is merely busy must not get 503s
+// (package loadshed tests the shedder itself).
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, append([]string{"-addr", "127.0.0.1:0", "-admin", ""}, args...)...), exited: make(chan struct{})}
+	args = append([]string{"-addr", "127.0.0.1:0", "-admin", "", "-shed-latency", "0"}, args...)
+	p := &proc{cmd: exec.Command(binary, args...), exited: make(chan struct{})}
 	p.cmd.Env = cleanEnv()
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
