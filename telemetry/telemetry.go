@@ -1,8 +1,8 @@
 // Package telemetry keeps the service's Prometheus metrics: requests by route
 // and status, response times with buckets dense around the budget, upstream
 // fetches by outcome and their latency, partial and late answers, requests in
-// flight, cache, coalescing and shedding, and the Go runtime's own metrics.
-// Every metric the service exports is defined here.
+// flight, cache, coalescing, admission and shedding, and the Go runtime's own
+// metrics. Every metric the service exports is defined here.
 //
 // Recording is lock-free (atomic adds on metrics created up front), so the
 // request path pays a few nanoseconds per event. The registry is exposed on
@@ -28,6 +28,11 @@ import (
 // callers cannot grow the label set.
 var routes = [...]string{"/numbers", "/healthz", "/readyz", "other"}
 
+// shedReasons are the reasons a /numbers request is refused with 503 before
+// any work starts (handler.Refused*), with a counter made up front; others
+// are looked up by label on use.
+var shedReasons = [...]string{"queue", "deadline", "in_flight", "cpu"}
+
 // statuses are the status codes with a counter made up front; others are
 // looked up by label on use.
 var statuses = [...]int{200, 400, 404, 405, 503}
@@ -43,6 +48,8 @@ type Metrics struct {
 	fetchTime    prometheus.Histogram
 	partial      prometheus.Counter
 	late         prometheus.Counter
+	shed         *prometheus.CounterVec
+	hotShed      [len(shedReasons)]prometheus.Counter
 }
 
 // New returns Metrics whose response-time buckets are dense around budget.
@@ -86,7 +93,14 @@ func New(budget time.Duration) *Metrics {
 		Name: "numbers_late_responses_total",
 		Help: "Answers ready after the budget. Must stay 0.",
 	})
-	m.registry.MustRegister(m.requests, m.responseTime, upstreams, m.fetchTime, m.partial, m.late)
+	m.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "numbers_shed_total",
+		Help: "/numbers requests refused with 503 before any work started, by reason (queue, deadline, in_flight, cpu).",
+	}, []string{"reason"})
+	for i, r := range shedReasons {
+		m.hotShed[i] = m.shed.WithLabelValues(r)
+	}
+	m.registry.MustRegister(m.requests, m.responseTime, upstreams, m.fetchTime, m.partial, m.late, m.shed)
 	return m
 }
 
@@ -120,6 +134,18 @@ func (m *Metrics) Answered(elapsed time.Duration, partial, late bool) {
 	}
 }
 
+// Refused counts one /numbers request refused with 503 before any work
+// started (handler.Observer).
+func (m *Metrics) Refused(reason string) {
+	for i, r := range shedReasons {
+		if r == reason {
+			m.hotShed[i].Inc()
+			return
+		}
+	}
+	m.shed.WithLabelValues(reason).Inc()
+}
+
 // Fetched records the duration of one live upstream fetch.
 func (m *Metrics) Fetched(d time.Duration) { m.fetchTime.Observe(d.Seconds()) }
 
@@ -148,6 +174,14 @@ func (m *Metrics) WatchSource(st *source.Stats) {
 // WatchShedding exports share(), the share of /numbers requests being shed.
 func (m *Metrics) WatchShedding(share func() float64) {
 	m.gauge("numbers_shed_share", "Share of /numbers requests being shed because the process is overloaded.", share)
+}
+
+// WatchQueue exports sojourn(), the queueing delay admission control sees:
+// the smallest time from arrival to pickup of the last interval
+// (admission.CoDel.Sojourn).
+func (m *Metrics) WatchQueue(sojourn func() time.Duration) {
+	m.gauge("numbers_queue_delay_seconds", "Smallest wait of a /numbers request between its arrival and the handler in the last admission interval; above -admit-target the service is backed up and sheds requests that waited long.",
+		func() float64 { return sojourn().Seconds() })
 }
 
 // WatchInFlight exports n(), the /numbers requests being served now.

@@ -55,6 +55,11 @@ func TestMetricsRecordAndParse(t *testing.T) {
 	m.Fetched(10 * time.Millisecond)
 	m.WatchInFlight(func() int64 { return 7 })
 	m.WatchShedding(func() float64 { return 0.25 })
+	m.WatchQueue(func() time.Duration { return 12 * time.Millisecond })
+	m.Refused("queue")
+	m.Refused("queue")
+	m.Refused("deadline")
+	m.Refused("cpu")
 	c := cache.New(cache.Config{})
 	c.Store("http://a/", []int64{1, 2}, cache.Header{CacheControl: "max-age=60"}, time.Now(), time.Now())
 	m.WatchCache(c)
@@ -91,6 +96,11 @@ func TestMetricsRecordAndParse(t *testing.T) {
 		"numbers_requests_total,route=other,status=418":    1,
 		"numbers_in_flight_requests":                       7,
 		"numbers_shed_share":                               0.25,
+		"numbers_queue_delay_seconds":                      0.012,
+		"numbers_shed_total,reason=queue":                  2,
+		"numbers_shed_total,reason=deadline":               1,
+		"numbers_shed_total,reason=in_flight":              0,
+		"numbers_shed_total,reason=cpu":                    1,
 		"numbers_cache_entries":                            1,
 		"numbers_cache_evictions_total":                    0,
 		"numbers_upstream_requests_total":                  5,
