@@ -55,16 +55,33 @@ func benchURI() string {
 func BenchmarkHandle(b *testing.B) {
 	b.Run("metrics=off", func(b *testing.B) {
 		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour})
-		benchHandle(b, h.Handle)
+		benchHandle(b, h.Handle, fasthttp.StatusOK)
 	})
 	b.Run("metrics=on", func(b *testing.B) {
 		m := telemetry.New(time.Hour)
 		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Observer: m})
-		benchHandle(b, m.Wrap(h.Handle))
+		benchHandle(b, m.Wrap(h.Handle), fasthttp.StatusOK)
 	})
 }
 
-func benchHandle(b *testing.B, handle fasthttp.RequestHandler) {
+// BenchmarkReject measures the refusal path, to compare with BenchmarkHandle:
+// the same request, refused by admission with 503 before any other work.
+func BenchmarkReject(b *testing.B) {
+	refuse := func(time.Time, time.Duration) bool { return false }
+	b.Run("metrics=off", func(b *testing.B) {
+		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Admit: refuse})
+		benchHandle(b, h.Handle, fasthttp.StatusServiceUnavailable)
+	})
+	b.Run("metrics=on", func(b *testing.B) {
+		m := telemetry.New(time.Hour)
+		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Admit: refuse, Observer: m})
+		benchHandle(b, m.Wrap(h.Handle), fasthttp.StatusServiceUnavailable)
+	})
+}
+
+// benchHandle runs handle b.N times on one request and checks that the last
+// answer had status (and, for 200, the numbers).
+func benchHandle(b *testing.B, handle fasthttp.RequestHandler, status int) {
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
@@ -75,7 +92,7 @@ func benchHandle(b *testing.B, handle fasthttp.RequestHandler) {
 				handle(ctx)
 			}
 			b.StopTimer()
-			if ctx.Response.StatusCode() != 200 || !strings.HasPrefix(string(ctx.Response.Body()), `{"numbers":[7,`) {
+			if ctx.Response.StatusCode() != status || status == 200 && !strings.HasPrefix(string(ctx.Response.Body()), `{"numbers":[7,`) {
 				b.Errorf("got %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
 			}
 		},

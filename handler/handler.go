@@ -47,6 +47,10 @@ type Observer interface {
 	// request to the answer being ready, whether it was partial, and whether it
 	// was ready after the budget.
 	Answered(elapsed time.Duration, partial, late bool)
+	// Refused reports a /numbers request refused with 503 before any work
+	// started, and why: RefusedQueue, RefusedDeadline, RefusedInFlight or
+	// RefusedCPU. Answered is told about it too.
+	Refused(reason string)
 }
 
 // Config configures a Handler.
@@ -66,8 +70,14 @@ type Config struct {
 	// may wait for a CPU (loadshed's scheduling latency), so that a saturated
 	// process starts writing earlier. Nil adds nothing.
 	Delay func() time.Duration
-	// Shed, when set, is asked before each /numbers request is served; true
-	// sheds it with 503 (the process is overloaded). Nil never sheds.
+	// Admit, when set, is told how long each /numbers request waited between
+	// its arrival and the handler picking it up at now, before anything else
+	// is done with it; false refuses it with 503 (admission.CoDel.Admit). Nil
+	// admits every request.
+	Admit func(now time.Time, sojourn time.Duration) bool
+	// Shed, when set, is asked before each admitted /numbers request is
+	// served; true sheds it with 503 (the process is overloaded). Nil never
+	// sheds.
 	Shed func() bool
 	// Observer is told about every request and upstream; nil means nobody.
 	Observer Observer
@@ -80,6 +90,7 @@ type Handler struct {
 	maxURLs     int
 	margin      Margin
 	maxInFlight int64
+	admit       func(time.Time, time.Duration) bool
 	shed        func() bool
 	delay       func() time.Duration
 	observe     Observer
@@ -96,6 +107,7 @@ func New(cfg Config) *Handler {
 		maxURLs:     cfg.MaxURLs,
 		margin:      cfg.Margin,
 		maxInFlight: int64(cfg.MaxInFlight),
+		admit:       cfg.Admit,
 		shed:        cfg.Shed,
 		delay:       cfg.Delay,
 		observe:     cfg.Observer,
@@ -198,3 +210,4 @@ type nopObserver struct{}
 
 func (nopObserver) Upstream(outcome.Outcome)           {}
 func (nopObserver) Answered(time.Duration, bool, bool) {}
+func (nopObserver) Refused(string)                     {}

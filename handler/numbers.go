@@ -17,19 +17,42 @@ type result struct {
 	outcome outcome.Outcome
 }
 
-// serveNumbers answers GET /numbers: validate, fan out, merge as results
-// arrive, answer when all settled or at the flush time, whichever is first.
+// serveNumbers answers GET /numbers: admit, validate, fan out, merge as
+// results arrive, answer when all settled or at the flush time, whichever is
+// first.
+//
+// What is refused with 503 is refused before any work starts, cheapest check
+// first: a request that waited too long in a backed-up service (Admit), one
+// with too little of its budget left, then the in-flight limit and the CPU
+// shedder.
 func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
+	now := time.Now()
 	start := ctx.Time() // when fasthttp finished reading the request
-	deadline := start.Add(h.budget)
+	if h.admit != nil && !h.admit(now, now.Sub(start)) {
+		h.refuse(ctx, start, &refusedQueue)
+		return
+	}
+	budget := h.budget
+	deadline := start.Add(budget)
+	margin := h.margin
+	if h.delay != nil {
+		margin.Base += h.delay()
+	}
+	// Never start what cannot be answered in time: with less than minWait
+	// left once the margin is kept back, nothing but a cached result could
+	// arrive, and the answer would be due at once or already late.
+	if deadline.Sub(now)-margin.Base < minWait {
+		h.refuse(ctx, start, &refusedDeadline)
+		return
+	}
 
 	defer h.inFlight.Add(-1)
 	if n := h.inFlight.Add(1); h.maxInFlight > 0 && n > h.maxInFlight {
-		h.refuse(ctx, start, "overloaded: too many requests in flight, retry later")
+		h.refuse(ctx, start, &refusedInFlight)
 		return
 	}
 	if h.shed != nil && h.shed() {
-		h.refuse(ctx, start, "overloaded: the service is shedding load, retry later")
+		h.refuse(ctx, start, &refusedCPU)
 		return
 	}
 
@@ -47,7 +70,7 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 
 	set := aggregate.AcquireSet()
 	defer aggregate.ReleaseSet(set)
-	h.gather(urls, deadline, set, &counts)
+	h.gather(urls, deadline, budget, margin, set, &counts)
 	ready := time.Now()
 
 	writeNumbers(ctx, set.Numbers())
@@ -65,13 +88,18 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 		millis(ready.Sub(start)), millis(answered.Sub(ready)), millis(answered.Sub(start))))
 
 	elapsed := answered.Sub(start)
-	h.observe.Answered(elapsed, !complete, elapsed > h.budget)
+	h.observe.Answered(elapsed, !complete, elapsed > budget)
 }
 
-// refuse answers 503 with Retry-After: the service is overloaded.
-func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, msg string) {
-	ctx.Response.Header.Set("Retry-After", "1")
-	writeError(ctx, fasthttp.StatusServiceUnavailable, msg)
+// minWait is the least time a request must have left for its upstreams, once
+// the margin is kept back, to be started: with less, nothing could arrive in
+// time but what is already cached.
+const minWait = time.Millisecond
+
+// refuse answers 503 with Retry-After and r's pre-built body.
+func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, r *refusal) {
+	writeRefusal(ctx, r)
+	h.observe.Refused(r.reason)
 	h.observe.Answered(time.Since(start), false, false)
 }
 
@@ -82,7 +110,7 @@ func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, msg string) 
 // stale entry, or nothing and a timeout), and its fetch is cancelled with the
 // request's context; a late result goes into a buffered channel that nobody
 // reads, so the fetch never blocks.
-func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, counts *[outcome.Count]int) {
+func (h *Handler) gather(urls []string, deadline time.Time, budget time.Duration, margin Margin, set *aggregate.Set, counts *[outcome.Count]int) {
 	if len(urls) == 0 {
 		return
 	}
@@ -99,11 +127,7 @@ func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, 
 	}
 
 	settled := make([]bool, len(urls))
-	margin := h.margin
-	if h.delay != nil {
-		margin.Base += h.delay()
-	}
-	flushAt := margin.flushTime(deadline, h.budget, 0)
+	flushAt := margin.flushTime(deadline, budget, 0)
 	timer := time.NewTimer(time.Until(flushAt))
 	defer timer.Stop()
 	for pending := len(urls); pending > 0; pending-- {
@@ -118,7 +142,7 @@ func (h *Handler) gather(urls []string, deadline time.Time, set *aggregate.Set, 
 			// A bigger result takes longer to encode and write: flush earlier.
 			// Moves under timerSlack are not worth a timer reset; comparing
 			// with the timer's own target keeps them from adding up.
-			if next := margin.flushTime(deadline, h.budget, set.Len()); flushAt.Sub(next) > timerSlack {
+			if next := margin.flushTime(deadline, budget, set.Len()); flushAt.Sub(next) > timerSlack {
 				flushAt = next
 				timer.Reset(time.Until(flushAt))
 			}

@@ -16,10 +16,53 @@ const contentTypeJSON = "application/json"
 func writeError(ctx *fasthttp.RequestCtx, status int, msg string) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType(contentTypeJSON)
+	ctx.SetBody(errorBody(msg))
+}
+
+// errorBody returns {"error":msg}.
+func errorBody(msg string) []byte {
 	b, _ := json.Marshal(struct {
 		Error string `json:"error"`
 	}{msg}) // a struct of one string cannot fail to encode
-	ctx.SetBody(b)
+	return b
+}
+
+// refusal is a reason to refuse a /numbers request with 503 before any work
+// starts, and its body, built once: refusing copies it into the response's
+// buffer and allocates nothing.
+type refusal struct {
+	reason string // as told to Observer.Refused
+	body   []byte
+}
+
+// The reasons a /numbers request is refused with 503 and Retry-After, as told
+// to Observer.Refused, in the order they are checked.
+const (
+	// RefusedQueue: the service is backed up (CoDel, see package admission)
+	// and the request waited too long before the handler picked it up.
+	RefusedQueue = "queue"
+	// RefusedDeadline: too little of the request's budget is left, once the
+	// margin is kept back, to fetch anything.
+	RefusedDeadline = "deadline"
+	// RefusedInFlight: MaxInFlight requests are being served.
+	RefusedInFlight = "in_flight"
+	// RefusedCPU: the load shedder (Config.Shed) said so.
+	RefusedCPU = "cpu"
+)
+
+var (
+	refusedQueue    = refusal{RefusedQueue, errorBody("overloaded: requests wait too long to be served, retry later")}
+	refusedDeadline = refusal{RefusedDeadline, errorBody("overloaded: too little of the budget is left to answer in time, retry later")}
+	refusedInFlight = refusal{RefusedInFlight, errorBody("overloaded: too many requests in flight, retry later")}
+	refusedCPU      = refusal{RefusedCPU, errorBody("overloaded: the service is shedding load, retry later")}
+)
+
+// writeRefusal answers 503 with Retry-After: 1 and r's body.
+func writeRefusal(ctx *fasthttp.RequestCtx, r *refusal) {
+	ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.Response.Header.Set("Retry-After", "1")
+	ctx.SetBody(r.body)
 }
 
 // writeStatus answers status with a fixed JSON body.

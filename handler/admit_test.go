@@ -1,0 +1,162 @@
+package handler
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"numbers/outcome"
+)
+
+// recorder is an Observer that keeps what it is told.
+type recorder struct {
+	mu       sync.Mutex
+	refused  []string
+	answered int
+	late     int
+}
+
+func (r *recorder) Upstream(outcome.Outcome) {}
+
+func (r *recorder) Answered(_ time.Duration, _, late bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.answered++
+	if late {
+		r.late++
+	}
+}
+
+func (r *recorder) Refused(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refused = append(r.refused, reason)
+}
+
+func (r *recorder) counts() (refused []string, answered, late int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.refused...), r.answered, r.late
+}
+
+// wantRefused checks that resp is a 503 with Retry-After: 1 and r's body.
+func wantRefused(t *testing.T, resp *fasthttp.Response, r *refusal) {
+	t.Helper()
+	if resp.StatusCode() != fasthttp.StatusServiceUnavailable {
+		t.Fatalf("status %d %s; want 503", resp.StatusCode(), resp.Body())
+	}
+	if got := string(resp.Header.Peek("Retry-After")); got != "1" {
+		t.Errorf("Retry-After %q; want 1", got)
+	}
+	if got := string(resp.Header.ContentType()); got != contentTypeJSON {
+		t.Errorf("Content-Type %q", got)
+	}
+	if string(resp.Body()) != string(r.body) {
+		t.Errorf("body %s; want %s", resp.Body(), r.body)
+	}
+}
+
+// TestAdmitRefuses: when admission says no, the request is refused with 503
+// before anything else is looked at (even a malformed caller budget), no
+// upstream is asked, and the refusal is counted.
+func TestAdmitRefuses(t *testing.T) {
+	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
+	var mu sync.Mutex
+	var sojourns []time.Duration
+	admit := false
+	obs := &recorder{}
+	h := New(Config{Source: f, Observer: obs, Admit: func(now time.Time, sojourn time.Duration) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		sojourns = append(sojourns, sojourn)
+		return admit
+	}})
+	ln := serve(t, h)
+
+	wantRefused(t, roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")), &refusedQueue)
+	wantRefused(t, roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")), &refusedQueue)
+	if got := f.callCounts()["http://a.test/"]; got != 0 {
+		t.Errorf("refused requests fetched %d times", got)
+	}
+	if h.InFlight() != 0 {
+		t.Errorf("InFlight = %d after refusals", h.InFlight())
+	}
+	if resp := roundTrip(t, ln, fasthttp.MethodGet, "http://numbers.test/healthz"); resp.StatusCode() != 200 {
+		t.Errorf("healthz while refusing: %d", resp.StatusCode())
+	}
+
+	mu.Lock()
+	admit = true
+	mu.Unlock()
+	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
+		t.Fatalf("admitted request: %d %s", resp.StatusCode(), resp.Body())
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sojourns) != 3 {
+		t.Fatalf("Admit called %d times; want 3, once per /numbers request", len(sojourns))
+	}
+	for _, s := range sojourns {
+		if s < 0 || s > slack {
+			t.Errorf("sojourn %v; want from 0 to %v", s, slack)
+		}
+	}
+	refused, answered, _ := obs.counts()
+	if len(refused) != 2 || refused[0] != RefusedQueue || refused[1] != RefusedQueue {
+		t.Errorf("Refused told %q; want queue twice", refused)
+	}
+	if answered != 3 {
+		t.Errorf("Answered told %d times; want 3", answered)
+	}
+}
+
+// TestRefusedWithoutTimeLeft: a request with less than minWait left once the
+// margin is kept back is refused at once, never started.
+func TestRefusedWithoutTimeLeft(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"delay as long as the budget", Config{Budget: 10 * time.Second, Delay: func() time.Duration { return 10 * time.Second }}},
+		{"margin over the budget", Config{Budget: 20 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}},
+		{"margin equal to the budget", Config{Budget: 50 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(map[string]canned{"http://hang.test/": {block: true}})
+			obs := &recorder{}
+			tt.cfg.Source, tt.cfg.Observer = f, obs
+			h := New(tt.cfg)
+			ln := serve(t, h)
+			start := time.Now()
+			var resp *fasthttp.Response
+			resp = roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
+			if took := time.Since(start); took > slack {
+				t.Errorf("refused after %v; want at once", took)
+			}
+			wantRefused(t, resp, &refusedDeadline)
+			if got := f.callCounts()["http://hang.test/"]; got != 0 {
+				t.Errorf("refused request fetched %d times", got)
+			}
+			if refused, _, _ := obs.counts(); len(refused) != 1 || refused[0] != RefusedDeadline {
+				t.Errorf("Refused told %q; want deadline", refused)
+			}
+		})
+	}
+}
+
+// TestJustEnoughTimeLeft: with 100ms left past the margin the request is
+// served, and answered then with what arrived.
+func TestJustEnoughTimeLeft(t *testing.T) {
+	f := newFake(map[string]canned{"http://hang.test/": {block: true}})
+	const budget = 10 * time.Second
+	h := New(Config{Source: f, Budget: budget, Margin: Margin{Base: budget - 100*time.Millisecond}})
+	ln := serve(t, h)
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
+	if resp.StatusCode() != 200 || string(resp.Body()) != `{"numbers":[]}` {
+		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
+	}
+}
