@@ -76,7 +76,7 @@ func TestAdmitRefuses(t *testing.T) {
 	ln := serve(t, h)
 
 	wantRefused(t, roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")), &refusedQueue)
-	wantRefused(t, roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")), &refusedQueue)
+	wantRefused(t, roundTripHeader(t, ln, numbersURI("http://a.test/"), grpcTimeoutHeader, "nope"), &refusedQueue)
 	if got := f.callCounts()["http://a.test/"]; got != 0 {
 		t.Errorf("refused requests fetched %d times", got)
 	}
@@ -117,12 +117,14 @@ func TestAdmitRefuses(t *testing.T) {
 // margin is kept back is refused at once, never started.
 func TestRefusedWithoutTimeLeft(t *testing.T) {
 	tests := []struct {
-		name string
-		cfg  Config
+		name   string
+		cfg    Config
+		header string // grpc-timeout, if any
 	}{
-		{"delay as long as the budget", Config{Budget: 10 * time.Second, Delay: func() time.Duration { return 10 * time.Second }}},
-		{"margin over the budget", Config{Budget: 20 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}},
-		{"margin equal to the budget", Config{Budget: 50 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}},
+		{"delay as long as the budget", Config{Budget: 10 * time.Second, Delay: func() time.Duration { return 10 * time.Second }}, ""},
+		{"margin over the budget", Config{Budget: 20 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}, ""},
+		{"margin equal to the budget", Config{Budget: 50 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}, ""},
+		{"caller's budget taken by the delay", Config{Budget: 10 * time.Second, Delay: func() time.Duration { return 2 * time.Second }}, "2S"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +135,11 @@ func TestRefusedWithoutTimeLeft(t *testing.T) {
 			ln := serve(t, h)
 			start := time.Now()
 			var resp *fasthttp.Response
-			resp = roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
+			if tt.header != "" {
+				resp = roundTripHeader(t, ln, numbersURI("http://hang.test/"), grpcTimeoutHeader, tt.header)
+			} else {
+				resp = roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
+			}
 			if took := time.Since(start); took > slack {
 				t.Errorf("refused after %v; want at once", took)
 			}

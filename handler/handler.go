@@ -3,8 +3,8 @@
 // integers within a hard budget, and the health endpoints.
 //
 // The deadline flows one way. It is computed once per request, from the moment
-// fasthttp finished reading the request, as that moment plus the budget, and
-// becomes the request's context: the one context every fetch of the request
+// fasthttp finished reading the request, as that moment plus the budget (the
+// caller's, if it asked for less), and becomes the request's context: the one context every fetch of the request
 // runs in, down to the upstream connection. The handler answers at the
 // deadline less a margin sized to the result (see Margin), or as soon as every
 // fetch has settled, whichever is first, and then cancels the context, which
@@ -45,7 +45,7 @@ type Observer interface {
 	Upstream(o outcome.Outcome)
 	// Answered reports a /numbers answer: the time from the read of the
 	// request to the answer being ready, whether it was partial, and whether it
-	// was ready after the budget.
+	// was ready after the budget (the request's own, see Config.Budget).
 	Answered(elapsed time.Duration, partial, late bool)
 	// Refused reports a /numbers request refused with 503 before any work
 	// started, and why: RefusedQueue, RefusedDeadline, RefusedInFlight or
@@ -57,7 +57,9 @@ type Observer interface {
 type Config struct {
 	// Source obtains the upstreams' numbers; required.
 	Source Source
-	// Budget is the whole time allowed for an answer; zero means 500ms.
+	// Budget is the whole time allowed for an answer; zero means 500ms. A
+	// caller may ask for less with grpc-timeout or
+	// x-envoy-expected-rq-timeout-ms, never for more (see budgetFor).
 	Budget time.Duration
 	// MaxURLs is the most distinct valid URLs one request may name; zero means 64.
 	MaxURLs int

@@ -160,6 +160,26 @@ func roundTripConn(t testing.TB, c net.Conn, method, uri string) *fasthttp.Respo
 	return resp
 }
 
+// roundTripHeader sends GET uri with one extra request header over a fresh
+// connection to ln.
+func roundTripHeader(t testing.TB, ln *fasthttputil.InmemoryListener, uri, key, value string) *fasthttp.Response {
+	t.Helper()
+	c, err := ln.Dial()
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	var req fasthttp.Request
+	req.SetRequestURI(uri)
+	req.Header.Set(key, value)
+	req.SetConnectionClose()
+	resp := new(fasthttp.Response)
+	if err := fasthttpDo(c, &req, resp); err != nil {
+		t.Fatalf("%s %s: %s: %v", uri, key, value, err)
+	}
+	return resp
+}
+
 // numbersURI returns the request URI of GET /numbers for the u values.
 func numbersURI(us ...string) string {
 	if len(us) == 0 {

@@ -32,7 +32,12 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 		h.refuse(ctx, start, &refusedQueue)
 		return
 	}
-	budget := h.budget
+	budget, err := h.budgetFor(&ctx.Request.Header)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		h.observe.Answered(time.Since(start), false, false)
+		return
+	}
 	deadline := start.Add(budget)
 	margin := h.margin
 	if h.delay != nil {
