@@ -28,6 +28,9 @@ type config struct {
 	shedLatency time.Duration
 	calibrate   bool
 
+	admitTarget   time.Duration
+	admitInterval time.Duration
+
 	readTimeout    time.Duration
 	writeTimeout   time.Duration
 	idleTimeout    time.Duration
@@ -75,6 +78,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.IntVar(&c.maxConns, "max-conns-per-host", 4096, "keep-alive connections kept per upstream host")
 	fs.IntVar(&c.maxInFlight, "max-in-flight", 8192, "requests served at once before shedding with 503 and Retry-After; 0 means no limit")
 	fs.DurationVar(&c.shedLatency, "shed-latency", 50*time.Millisecond, "shed requests with 503 while the Go scheduler's p99 latency (goroutines waiting for a CPU) is above this; 0 disables")
+	fs.DurationVar(&c.admitTarget, "admit-target", 5*time.Millisecond, "admission control (CoDel): once every request of an -admit-interval waited longer than this between arrival and handling, refuse with 503 those that waited over twice this; 0 disables")
+	fs.DurationVar(&c.admitInterval, "admit-interval", 100*time.Millisecond, "how long admission control watches the shortest wait before it decides again; longer than -admit-target")
 	fs.BoolVar(&c.calibrate, "calibrate", true, "measure encode and write cost at start to size the safety margin (false: built-in constants)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 5*time.Second, "time allowed to read a request, headers included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Second, "time allowed to write a response")
@@ -137,6 +142,10 @@ func (c config) validate() error {
 		return fmt.Errorf("-max-conns-per-host must be at least 1, got %d", c.maxConns)
 	case c.shedLatency < 0:
 		return errors.New("-shed-latency must not be negative")
+	case c.admitTarget < 0:
+		return errors.New("-admit-target must not be negative")
+	case c.admitTarget > 0 && c.admitInterval <= c.admitTarget:
+		return fmt.Errorf("-admit-interval %v must be longer than -admit-target %v", c.admitInterval, c.admitTarget)
 	case c.maxInFlight < 0:
 		return fmt.Errorf("-max-in-flight must not be negative, got %d", c.maxInFlight)
 	case c.readTimeout <= 0 || c.writeTimeout <= 0 || c.idleTimeout <= 0:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"numbers/admission"
 	"numbers/cache"
 	"numbers/fetcher"
 	"numbers/guard"
@@ -16,8 +17,8 @@ import (
 	"numbers/telemetry"
 )
 
-// service is the wired request path: guard, fetcher, cache, source, handler
-// and the metrics that watch them.
+// service is the wired request path: guard, fetcher, cache, source,
+// admission, handler and the metrics that watch them.
 type service struct {
 	handler *handler.Handler
 	metrics *telemetry.Metrics
@@ -84,12 +85,19 @@ func newService(cfg config) (*service, error) {
 		stop = append(stop, shedder.Stop)
 		metrics.WatchShedding(shedder.Share)
 	}
+	var admit func(time.Time, time.Duration) bool
+	if cfg.admitTarget > 0 {
+		codel := admission.New(admission.Config{Target: cfg.admitTarget, Interval: cfg.admitInterval})
+		admit = codel.Admit
+		metrics.WatchQueue(codel.Sojourn)
+	}
 	h := handler.New(handler.Config{
 		Source:      src,
 		Budget:      cfg.budget,
 		MaxURLs:     cfg.maxURLs,
 		Margin:      margin,
 		MaxInFlight: cfg.maxInFlight,
+		Admit:       admit,
 		Shed:        shed,
 		Delay:       delay,
 		Observer:    metrics,
