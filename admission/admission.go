@@ -20,6 +20,13 @@
 // kernel's and the Go scheduler's), so the cutoff gives it the same effect by
 // other means: while backed up, fresh requests are served and stale ones are
 // refused at once, which is what LIFO would have done with them.
+//
+// A sojourn is only as good as the arrival it is measured from. fasthttp
+// dates a request (RequestCtx.Time) just before it calls the handler, so
+// measured from there the sojourn is all but zero, whatever the queue: the
+// requests wait before that, unread in the kernel's socket buffers, while the
+// process is too busy to read them. Listen dates them from the kernel
+// instead, on Linux: when their last bytes reached the host.
 package admission
 
 import (

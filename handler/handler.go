@@ -2,14 +2,19 @@
 // fasthttp: GET /numbers, which fans out to upstreams and merges their
 // integers within a hard budget, and the health endpoints.
 //
-// The deadline flows one way. It is computed once per request, from the moment
-// fasthttp finished reading the request, as that moment plus the budget (the
-// caller's, if it asked for less), and becomes the request's context: the one context every fetch of the request
-// runs in, down to the upstream connection. The handler answers at the
-// deadline less a margin sized to the result (see Margin), or as soon as every
-// fetch has settled, whichever is first, and then cancels the context, which
-// ends the fetches it no longer waits for (except those that background
-// completion detached, see package source).
+// The deadline flows one way. It is computed once per request, from the
+// request's arrival (when fasthttp finished reading it, or earlier when the
+// kernel says its bytes arrived before, see arrival), as that moment plus the
+// budget (the caller's, if it asked for less), and becomes the request's
+// context: the one context every fetch of the request runs in, down to the
+// upstream connection. The handler answers at the deadline less a margin
+// sized to the result (see Margin), or as soon as every fetch has settled,
+// whichever is first, and then cancels the context, which ends the fetches it
+// no longer waits for (except those that background completion detached, see
+// package source).
+//
+// A request that cannot be answered in time is refused with 503 before any
+// work starts (see serveNumbers).
 package handler
 
 import (
@@ -43,7 +48,7 @@ type Source interface {
 type Observer interface {
 	// Upstream reports one upstream's outcome.
 	Upstream(o outcome.Outcome)
-	// Answered reports a /numbers answer: the time from the read of the
+	// Answered reports a /numbers answer: the time from the arrival of the
 	// request to the answer being ready, whether it was partial, and whether it
 	// was ready after the budget (the request's own, see Config.Budget).
 	Answered(elapsed time.Duration, partial, late bool)

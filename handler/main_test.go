@@ -109,7 +109,18 @@ func (f *fake) callCounts() map[string]int {
 // down at cleanup.
 func serve(t testing.TB, h *Handler) *fasthttputil.InmemoryListener {
 	t.Helper()
+	return serveVia(t, h, nil)
+}
+
+// serveVia is serve with the listener the server accepts from wrapped by
+// wrap, if not nil.
+func serveVia(t testing.TB, h *Handler, wrap func(net.Listener) net.Listener) *fasthttputil.InmemoryListener {
+	t.Helper()
 	ln := fasthttputil.NewInmemoryListener()
+	var accept net.Listener = ln
+	if wrap != nil {
+		accept = wrap(ln)
+	}
 	srv := &fasthttp.Server{
 		Handler:              h.Handle,
 		ErrorHandler:         HandleError,
@@ -117,7 +128,7 @@ func serve(t testing.TB, h *Handler) *fasthttputil.InmemoryListener {
 		ReadBufferSize:       8 << 10,
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- srv.Serve(accept) }()
 	t.Cleanup(func() {
 		if err := srv.Shutdown(); err != nil {
 			t.Errorf("shutdown: %v", err)

@@ -27,7 +27,7 @@ type result struct {
 // shedder.
 func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 	now := time.Now()
-	start := ctx.Time() // when fasthttp finished reading the request
+	start := arrival(ctx, now)
 	if h.admit != nil && !h.admit(now, now.Sub(start)) {
 		h.refuse(ctx, start, &refusedQueue)
 		return
@@ -94,6 +94,30 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 
 	elapsed := answered.Sub(start)
 	h.observe.Answered(elapsed, !complete, elapsed > budget)
+}
+
+// sinceReceiver is a connection that knows how long ago the host last
+// received data on it (admission.Listen's, on Linux).
+type sinceReceiver interface {
+	SinceReceived() (time.Duration, bool)
+}
+
+// arrival returns when the request arrived: when fasthttp finished reading
+// it, or earlier if its connection can tell when its last bytes reached the
+// host, so that the time it waited unread in a socket buffer, which the
+// process cannot otherwise see, counts against its budget and in its
+// sojourn. The earlier of the two is taken: the kernel counts in whole ticks,
+// and a pipelined request that arrived since can make its count shorter.
+func arrival(ctx *fasthttp.RequestCtx, now time.Time) time.Time {
+	read := ctx.Time()
+	if c, ok := ctx.Conn().(sinceReceiver); ok {
+		if d, ok := c.SinceReceived(); ok {
+			if received := now.Add(-d); received.Before(read) {
+				return received
+			}
+		}
+	}
+	return read
 }
 
 // minWait is the least time a request must have left for its upstreams, once

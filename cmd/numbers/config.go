@@ -30,6 +30,7 @@ type config struct {
 
 	admitTarget   time.Duration
 	admitInterval time.Duration
+	kernelArrival bool
 
 	readTimeout    time.Duration
 	writeTimeout   time.Duration
@@ -80,6 +81,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.shedLatency, "shed-latency", 50*time.Millisecond, "shed requests with 503 while the Go scheduler's p99 latency (goroutines waiting for a CPU) is above this; 0 disables")
 	fs.DurationVar(&c.admitTarget, "admit-target", 5*time.Millisecond, "admission control (CoDel): once every request of an -admit-interval waited longer than this between arrival and handling, refuse with 503 those that waited over twice this; 0 disables")
 	fs.DurationVar(&c.admitInterval, "admit-interval", 100*time.Millisecond, "how long admission control watches the shortest wait before it decides again; longer than -admit-target")
+	fs.BoolVar(&c.kernelArrival, "kernel-arrival", true, "on Linux, date a request from when its last bytes reached the host (TCP_INFO), if before it was read, so that time spent unread in socket buffers counts against the budget and in admission control")
 	fs.BoolVar(&c.calibrate, "calibrate", true, "measure encode and write cost at start to size the safety margin (false: built-in constants)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 5*time.Second, "time allowed to read a request, headers included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Second, "time allowed to write a response")

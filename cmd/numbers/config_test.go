@@ -45,6 +45,24 @@ func TestConfigAdmission(t *testing.T) {
 	}
 }
 
+func TestConfigKernelArrival(t *testing.T) {
+	tests := []struct {
+		args, env []string
+		want      bool
+	}{
+		{nil, nil, true},
+		{[]string{"-kernel-arrival=false"}, nil, false},
+		{nil, []string{"NUMBERS_KERNEL_ARRIVAL=false"}, false},
+		{[]string{"-kernel-arrival"}, []string{"NUMBERS_KERNEL_ARRIVAL=false"}, true},
+	}
+	for _, tt := range tests {
+		c, err := parseConfig(tt.args, env(tt.env...), io.Discard)
+		if err != nil || c.kernelArrival != tt.want {
+			t.Errorf("args %q env %q: kernel arrival %v, %v; want %v", tt.args, tt.env, c.kernelArrival, err, tt.want)
+		}
+	}
+}
+
 func TestConfigAdmissionInvalid(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -74,7 +92,7 @@ func TestConfigHelpDocumentsAdmission(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("parseConfig(-h) = %v; want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"  -admit-target duration\n", "(default 5ms)", "  -admit-interval duration\n", "(default 100ms)"} {
+	for _, want := range []string{"  -admit-target duration\n", "(default 5ms)", "  -admit-interval duration\n", "(default 100ms)", "  -kernel-arrival\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("-h does not say %q", want)
 		}

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,4 +83,91 @@ func TestAdmissionMetrics(t *testing.T) {
 			t.Errorf("/metrics has no %s", want)
 		}
 	}
+}
+
+// TestKernelArrival pipelines two requests on one connection: the second is
+// sent while the first waits 300ms on a hanging upstream, so it waits unread
+// in the kernel for nearly that long. Dated from the kernel, that wait counts:
+// in its Server-Timing, and against a caller's budget shorter than the wait,
+// which is refused at once rather than answered late.
+func TestKernelArrival(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the kernel's arrival time is read on Linux only")
+	}
+	p := start(t, "-budget", "2s")
+	entered := make(chan struct{}, 2)
+	hang := upstream(t, hanging(entered))
+	good := upstream(t, numbersBody(`{"numbers":[7]}`))
+	tests := []struct {
+		name   string
+		header string // of the second request
+		status int
+	}{
+		{"served, the wait counted", "", 200},
+		{"refused: the caller's budget went by in the kernel", "grpc-timeout: 100m\r\n", 503},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A URL of its own: a fetch of the last one may still be going on
+			// in the background, and a new request would join it.
+			hang := fmt.Sprintf("%s/?case=%d", hang, i)
+			c, err := net.Dial("tcp", p.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: numbers\r\ngrpc-timeout: 300m\r\n\r\n", query(hang)); err != nil {
+				t.Fatal(err)
+			}
+			select { // the first request is being served: the server reads nothing more until it is answered
+			case <-entered:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the first request never reached its upstream")
+			}
+			if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: numbers\r\n%sConnection: close\r\n\r\n", query(good), tt.header); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			for i, want := range []int{200, tt.status} {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("response %d: %v", i+1, err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode != want {
+					t.Fatalf("response %d: %d %s; want %d", i+1, resp.StatusCode, body, want)
+				}
+				if i == 0 {
+					continue
+				}
+				switch want {
+				case 200:
+					// The first request is answered about 290ms after it arrived, and
+					// the second arrived right after it; allow for the kernel's tick.
+					if total := serverTimingTotal(t, resp.Header.Get("Server-Timing")); total < 150*time.Millisecond {
+						t.Errorf("Server-Timing total %v; want the ~290ms it waited in the kernel", total)
+					}
+				case 503:
+					if resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(body), "too little of the budget") {
+						t.Errorf("Retry-After %q, body %s", resp.Header.Get("Retry-After"), body)
+					}
+				}
+			}
+		})
+	}
+}
+
+// serverTimingTotal returns the total;dur= of a Server-Timing value.
+func serverTimingTotal(t *testing.T, v string) time.Duration {
+	t.Helper()
+	_, ms, ok := strings.Cut(v, "total;dur=")
+	f, err := strconv.ParseFloat(ms, 64)
+	if !ok || err != nil {
+		t.Fatalf("Server-Timing %q has no total", v)
+	}
+	return time.Duration(f * float64(time.Millisecond))
 }

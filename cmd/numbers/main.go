@@ -16,6 +16,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"numbers/admission"
 	"numbers/handler"
 )
 
@@ -57,6 +58,9 @@ func run(cfg config, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
+	}
+	if cfg.kernelArrival {
+		ln = admission.Listen(ln)
 	}
 	var admin *adminServer
 	if cfg.admin != "" {
@@ -110,7 +114,7 @@ func logStart(log *slog.Logger, cfg config, svc *service, addr net.Addr, admin *
 	log.Info("numbers listening", "addr", addr.String(), "admin", adminAddr, "version", version,
 		"budget", cfg.budget, "margin_base", svc.margin.Base, "margin_ns_per_number", svc.margin.PerNumber,
 		"max_urls", cfg.maxURLs, "max_body", int(cfg.maxBody), "max_conns_per_host", cfg.maxConns,
-		"max_in_flight", cfg.maxInFlight, "admit_target", cfg.admitTarget, "admit_interval", cfg.admitInterval, "shed_latency", cfg.shedLatency, "read_timeout", cfg.readTimeout, "write_timeout", cfg.writeTimeout,
+		"max_in_flight", cfg.maxInFlight, "admit_target", cfg.admitTarget, "admit_interval", cfg.admitInterval, "kernel_arrival", cfg.kernelArrival, "shed_latency", cfg.shedLatency, "read_timeout", cfg.readTimeout, "write_timeout", cfg.writeTimeout,
 		"idle_timeout", cfg.idleTimeout, "max_header_bytes", int(cfg.maxHeaderBytes),
 		"allow_hosts", cfg.allowHosts, "deny_hosts", cfg.denyHosts, "allow_nets", cfg.allowNets, "deny_nets", cfg.denyNets,
 		"cache_bytes", int(cfg.cacheBytes), "max_stale", cfg.maxStale, "late_budget", cfg.lateBudget,

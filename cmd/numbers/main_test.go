@@ -65,12 +65,13 @@ var listenRE = regexp.MustCompile(`msg="numbers listening" addr=(\S+)`)
 
 // start runs the binary on a loopback port with args and waits until it logs
 // its address. The process is killed by PID at cleanup if still running. The
-// load shedder is off unless args turn it on: these tests are not about
-// overload, and a test machine that is merely busy must not get 503s
-// (package loadshed tests the shedder itself).
+// load shedder and admission control are off unless args turn them on: these
+// tests are not about overload, and a test machine that is merely busy must
+// not get 503s (packages loadshed and admission test them, and handler the
+// refusals).
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	args = append([]string{"-addr", "127.0.0.1:0", "-admin", "", "-shed-latency", "0"}, args...)
+	args = append([]string{"-addr", "127.0.0.1:0", "-admin", "", "-shed-latency", "0", "-admit-target", "0"}, args...)
 	p := &proc{cmd: exec.Command(binary, args...), exited: make(chan struct{})}
 	p.cmd.Env = cleanEnv()
 	stderr, err := p.cmd.StderrPipe()

@@ -1,0 +1,41 @@
+package admission
+
+import (
+	"net"
+	"time"
+)
+
+// Listen returns ln, whose accepted TCP connections also tell how long ago
+// the host last received data on them (SinceReceiver), on Linux: there the
+// arrival of a request is known from the kernel, not only from the moment
+// the server read it, so that the time it waited unread in a socket buffer
+// (when the process is too busy to read) counts against its budget and in
+// its sojourn. Elsewhere, and for connections that are not TCP, the accepted
+// connections are returned as they are.
+func Listen(ln net.Listener) net.Listener {
+	if !kernelArrival {
+		return ln
+	}
+	return listener{ln}
+}
+
+type listener struct{ net.Listener }
+
+func (l listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return c, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		if kc := newConn(tc); kc != nil {
+			return kc, nil
+		}
+	}
+	return c, nil
+}
+
+// SinceReceiver is what a connection accepted by Listen offers: how long ago
+// the host last received data on it. ok is false when that is not known.
+type SinceReceiver interface {
+	SinceReceived() (d time.Duration, ok bool)
+}

@@ -1,0 +1,9 @@
+//go:build !(linux && (amd64 || arm64 || riscv64 || ppc64le || loong64))
+
+package admission
+
+import "net"
+
+const kernelArrival = false
+
+func newConn(*net.TCPConn) net.Conn { return nil }

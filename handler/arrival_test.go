@@ -1,0 +1,150 @@
+package handler
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"numbers/admission"
+)
+
+// aged makes a listener whose connections say their last bytes reached the
+// host age ago, as admission.Listen's do from the kernel.
+func aged(age time.Duration) func(net.Listener) net.Listener {
+	return func(ln net.Listener) net.Listener { return agedListener{ln, age} }
+}
+
+type agedListener struct {
+	net.Listener
+	age time.Duration
+}
+
+func (l agedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return agedConn{c, l.age}, nil
+}
+
+type agedConn struct {
+	net.Conn
+	age time.Duration
+}
+
+func (c agedConn) SinceReceived() (time.Duration, bool) { return c.age, true }
+
+// serverTimingTotal returns the total;dur= of a Server-Timing value.
+func serverTimingTotal(t *testing.T, v string) time.Duration {
+	t.Helper()
+	_, ms, ok := strings.Cut(v, "total;dur=")
+	f, err := strconv.ParseFloat(ms, 64)
+	if !ok || err != nil {
+		t.Fatalf("Server-Timing %q has no total", v)
+	}
+	return time.Duration(f * float64(time.Millisecond))
+}
+
+// TestArrivalFromKernel: a request whose bytes reached the host 300ms before
+// the handler picked it up counts those 300ms in its sojourn, its budget and
+// its Server-Timing.
+func TestArrivalFromKernel(t *testing.T) {
+	const age = 300 * time.Millisecond
+	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
+	var mu sync.Mutex
+	var sojourn time.Duration
+	h := New(Config{Source: f, Budget: 10 * time.Second, Admit: func(_ time.Time, s time.Duration) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		sojourn = s
+		return true
+	}})
+	ln := serveVia(t, h, aged(age))
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/"))
+	if resp.StatusCode() != 200 {
+		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if sojourn < age || sojourn > age+slack {
+		t.Errorf("sojourn %v; want from %v to %v", sojourn, age, age+slack)
+	}
+	if total := serverTimingTotal(t, string(resp.Header.Peek("Server-Timing"))); total < age {
+		t.Errorf("Server-Timing total %v; want at least the %v the request waited", total, age)
+	}
+}
+
+// TestArrivalLaterThanRead: a connection whose last bytes arrived after the
+// request was read (a pipelined request) does not move the arrival later.
+func TestArrivalLaterThanRead(t *testing.T) {
+	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
+	var mu sync.Mutex
+	sojourn := time.Duration(-1)
+	h := New(Config{Source: f, Admit: func(_ time.Time, s time.Duration) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		sojourn = s
+		return true
+	}})
+	ln := serveVia(t, h, aged(0))
+	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
+		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if sojourn < 0 || sojourn > slack {
+		t.Errorf("sojourn %v; want from 0 to %v (since the read)", sojourn, slack)
+	}
+}
+
+// TestArrivalTooLongAgo: a request that waited in the kernel for all of its
+// budget is refused at once, never started.
+func TestArrivalTooLongAgo(t *testing.T) {
+	const budget = 500 * time.Millisecond
+	f := newFake(map[string]canned{"http://hang.test/": {block: true}})
+	obs := &recorder{}
+	ln := serveVia(t, New(Config{Source: f, Budget: budget, Observer: obs}), aged(budget))
+	start := time.Now()
+	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
+	if took := time.Since(start); took > slack {
+		t.Errorf("refused after %v; want at once", took)
+	}
+	wantRefused(t, resp, &refusedDeadline)
+	if got := f.callCounts()["http://hang.test/"]; got != 0 {
+		t.Errorf("refused request fetched %d times", got)
+	}
+}
+
+// TestCoDelRefusesStandingQueue wires the real admission.CoDel: every
+// request waited 50ms in the kernel, a standing queue, so once the first
+// interval (2ms) is over the requests are refused with 503, reason queue.
+func TestCoDelRefusesStandingQueue(t *testing.T) {
+	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
+	codel := admission.New(admission.Config{Target: time.Millisecond, Interval: 2 * time.Millisecond})
+	obs := &recorder{}
+	ln := serveVia(t, New(Config{Source: f, Budget: 10 * time.Second, Admit: codel.Admit, Observer: obs}), aged(50*time.Millisecond))
+	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
+		t.Fatalf("first request, first interval: got %d %s; want 200", resp.StatusCode(), resp.Body())
+	}
+	for end := time.Now().Add(slack); ; {
+		resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/"))
+		if resp.StatusCode() == fasthttp.StatusServiceUnavailable {
+			wantRefused(t, resp, &refusedQueue)
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("still admitted after %v of a standing queue", slack)
+		}
+	}
+	if got := codel.Sojourn(); got < 50*time.Millisecond {
+		t.Errorf("CoDel's sojourn %v; want at least 50ms", got)
+	}
+	if refused, _, _ := obs.counts(); len(refused) != 1 || refused[0] != RefusedQueue {
+		t.Errorf("Refused told %q; want queue once", refused)
+	}
+}
