@@ -18,22 +18,7 @@ const jiffy = 10 * time.Millisecond
 // when the server had read the bytes (they had arrived) to the query, and
 // from before the client wrote them to the query, give or take a tick.
 func TestSinceReceived(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("no loopback TCP: %v", err)
-	}
-	ln = Listen(ln)
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server := connect(t, "tcp", "127.0.0.1:0")
 	sr, ok := server.(SinceReceiver)
 	if !ok {
 		t.Fatalf("accepted %T, not a SinceReceiver", server)
@@ -63,23 +48,31 @@ func TestSinceReceived(t *testing.T) {
 
 // TestListenOtherConns: connections that are not TCP are accepted as they are.
 func TestListenOtherConns(t *testing.T) {
-	ln, err := net.Listen("unix", t.TempDir()+"/s")
-	if err != nil {
-		t.Skipf("no unix sockets: %v", err)
-	}
-	ln = Listen(ln)
-	defer ln.Close()
-	client, err := net.Dial("unix", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	_, server := connect(t, "unix", t.TempDir()+"/s")
 	if _, ok := server.(*net.UnixConn); !ok {
 		t.Fatalf("accepted %T; want the *net.UnixConn as it is", server)
 	}
+}
+
+// connect listens on address through Listen, dials it and returns both ends
+// of the connection, closed at cleanup.
+func connect(t *testing.T, network, address string) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		t.Skipf("cannot listen on %s %s: %v", network, address, err)
+	}
+	ln = Listen(ln)
+	defer ln.Close()
+	client, err = net.Dial(network, ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
 }

@@ -13,72 +13,69 @@ import (
 	"numbers/outcome"
 )
 
-func TestParseGRPCTimeout(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration // 0: malformed
-	}{
-		{"250m", 250 * time.Millisecond},
-		{"1S", time.Second},
-		{"100000u", 100 * time.Millisecond},
-		{"5000000n", 5 * time.Millisecond},
-		{"2M", 2 * time.Minute},
-		{"1H", time.Hour},
-		{"00000250m", 250 * time.Millisecond}, // 8 digits, leading zeros
-		{"99999999n", 99999999},
-		{"99999999H", math.MaxInt64}, // too long for a Duration: saturates
-		{"", 0},
-		{"m", 0},
-		{"250", 0},   // no unit
-		{"250ms", 0}, // Go's syntax, not gRPC's
-		{"250s", 0},  // seconds are S
-		{"250h", 0},
-		{"0m", 0}, // must be positive
-		{"000000000m", 0},
-		{"123456789m", 0}, // 9 digits
-		{"-250m", 0},
-		{"+250m", 0},
-		{" 250m", 0},
-		{"2.5S", 0},
-		{"1e3m", 0},
-		{"２５０m", 0},
-	}
-	for _, tt := range tests {
-		got, err := parseGRPCTimeout([]byte(tt.in))
-		switch {
-		case tt.want == 0 && !errors.Is(err, errGRPCTimeout):
-			t.Errorf("parseGRPCTimeout(%q) = %v, %v; want errGRPCTimeout", tt.in, got, err)
-		case tt.want != 0 && (err != nil || got != tt.want):
-			t.Errorf("parseGRPCTimeout(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-	}
+// timeoutCase is one header value and what it parses to; 0 is malformed.
+type timeoutCase struct {
+	in   string
+	want time.Duration
 }
 
-func TestParseEnvoyTimeout(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration // 0: malformed
+func TestParseCallerTimeout(t *testing.T) {
+	parsers := []struct {
+		name  string
+		parse func([]byte) (time.Duration, error)
+		err   error
+		cases []timeoutCase
 	}{
-		{"250", 250 * time.Millisecond},
-		{"1", time.Millisecond},
-		{"0250", 250 * time.Millisecond},
-		{"15000", 15 * time.Second},
-		{"99999999999999999999999", math.MaxInt64},
-		{"", 0},
-		{"0", 0},
-		{"-1", 0},
-		{"250ms", 0},
-		{"2.5", 0},
-		{"1e3", 0},
-		{"0x10", 0},
+		{"grpc-timeout", parseGRPCTimeout, errGRPCTimeout, []timeoutCase{
+			{"250m", 250 * time.Millisecond},
+			{"1S", time.Second},
+			{"100000u", 100 * time.Millisecond},
+			{"5000000n", 5 * time.Millisecond},
+			{"2M", 2 * time.Minute},
+			{"1H", time.Hour},
+			{"00000250m", 250 * time.Millisecond}, // 8 digits, leading zeros
+			{"99999999n", 99999999},
+			{"99999999H", math.MaxInt64}, // too long for a Duration: saturates
+			{"", 0},
+			{"m", 0},
+			{"250", 0},   // no unit
+			{"250ms", 0}, // Go's syntax, not gRPC's
+			{"250s", 0},  // seconds are S
+			{"250h", 0},
+			{"0m", 0}, // must be positive
+			{"000000000m", 0},
+			{"123456789m", 0}, // 9 digits
+			{"-250m", 0},
+			{"+250m", 0},
+			{" 250m", 0},
+			{"2.5S", 0},
+			{"1e3m", 0},
+			{"２５０m", 0},
+		}},
+		{"x-envoy-expected-rq-timeout-ms", parseEnvoyTimeout, errEnvoyTimeout, []timeoutCase{
+			{"250", 250 * time.Millisecond},
+			{"1", time.Millisecond},
+			{"0250", 250 * time.Millisecond},
+			{"15000", 15 * time.Second},
+			{"99999999999999999999999", math.MaxInt64},
+			{"", 0},
+			{"0", 0},
+			{"-1", 0},
+			{"250ms", 0},
+			{"2.5", 0},
+			{"1e3", 0},
+			{"0x10", 0},
+		}},
 	}
-	for _, tt := range tests {
-		got, err := parseEnvoyTimeout([]byte(tt.in))
-		switch {
-		case tt.want == 0 && !errors.Is(err, errEnvoyTimeout):
-			t.Errorf("parseEnvoyTimeout(%q) = %v, %v; want errEnvoyTimeout", tt.in, got, err)
-		case tt.want != 0 && (err != nil || got != tt.want):
-			t.Errorf("parseEnvoyTimeout(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+	for _, p := range parsers {
+		for _, tt := range p.cases {
+			got, err := p.parse([]byte(tt.in))
+			switch {
+			case tt.want == 0 && !errors.Is(err, p.err):
+				t.Errorf("%s %q: %v, %v; want %v", p.name, tt.in, got, err, p.err)
+			case tt.want != 0 && (err != nil || got != tt.want):
+				t.Errorf("%s %q: %v, %v; want %v", p.name, tt.in, got, err, tt.want)
+			}
 		}
 	}
 }
