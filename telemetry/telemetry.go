@@ -70,7 +70,7 @@ func New(budget time.Duration) *Metrics {
 	}
 	m.responseTime = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "numbers_response_seconds",
-		Help:    "Time from reading a /numbers request to its answer being ready.",
+		Help:    "Time from the arrival of a /numbers request to its answer being ready.",
 		Buckets: BudgetBuckets(budget),
 	})
 	upstreams := prometheus.NewCounterVec(prometheus.CounterOpts{
