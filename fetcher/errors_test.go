@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"numbers/outcome"
 	"os"
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"numbers/outcome"
 )
 
 func TestOutcomeOf(t *testing.T) {

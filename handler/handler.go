@@ -17,11 +17,12 @@ import (
 	"errors"
 	"io"
 	"net"
-	"numbers/outcome"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"numbers/outcome"
 )
 
 // Source is what the handler needs from the layer below (package source).
