@@ -1,5 +1,5 @@
 // Package aggregate merges lists of integers into one sorted list in which
-// every integer appears once, and encodes that list as the service's JSON body.
+// every integer appears once.
 //
 // The package is pure computation: no I/O, no goroutines, no context.
 //
@@ -17,17 +17,15 @@
 //     is too small) and never modifies a or b. [Set] copies what it is given
 //     and never retains the caller's slice; the slice from [Set.Numbers]
 //     belongs to the Set and is valid until the next Add or Reset.
-//     [AppendJSON] only appends to dst.
 //   - A [Set] is not safe for concurrent use; the pool ([AcquireSet]) is.
 //
 // Typical use in a request: normalize each upstream list as it arrives, Add
-// it to a pooled Set, and at the end encode Numbers into a reused buffer (the
-// handler uses the response's own body buffer):
+// it to a pooled Set, and use the merged list before releasing the Set:
 //
 //	set := aggregate.AcquireSet()
 //	defer aggregate.ReleaseSet(set)
 //	set.Add(aggregate.Normalize(list))
-//	body = aggregate.AppendJSON(body[:0], set.Numbers())
+//	nums := set.Numbers() // valid until ReleaseSet
 package aggregate
 
 // Normalize sorts nums ascending and removes duplicates in place, returning

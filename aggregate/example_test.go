@@ -30,18 +30,3 @@ func ExampleSet() {
 	fmt.Println(set.Len(), set.Numbers())
 	// Output: 6 [1 2 3 5 13 21]
 }
-
-func ExampleAppendJSON() {
-	buf := aggregate.AppendJSON(nil, []int64{-7, 0, 42})
-	fmt.Println(string(buf))
-	buf = aggregate.AppendJSON(buf[:0], nil)
-	fmt.Println(string(buf))
-	// Output:
-	// {"numbers":[-7,0,42]}
-	// {"numbers":[]}
-}
-
-func ExampleAppendInt() {
-	fmt.Println(string(aggregate.AppendInt([]byte("n="), -9223372036854775808)))
-	// Output: n=-9223372036854775808
-}

@@ -1,6 +1,15 @@
-// This file holds the JSON encoder for response bodies.
-
-package aggregate
+// Package wire reads and writes the service's JSON wire format: the document
+// {"numbers":[...]}, a JSON object whose key "numbers" holds an array of
+// integers within int64.
+//
+// [AppendJSON] writes the service's response body: exactly that object,
+// compact (no spaces), the numbers in the order given. [EncodedSizeHint]
+// sizes the buffer for it. It runs over every number of every response, so
+// it is tuned; its benchmarks compare it with the obvious implementation.
+//
+// The package is pure computation: no I/O, no goroutines, no context.
+// AppendJSON only appends to dst.
+package wire
 
 import "slices"
 
