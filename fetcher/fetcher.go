@@ -19,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/aggregate"
+	"numbers/wire"
 )
 
 // Config configures a Client. The zero Config is usable.
@@ -149,7 +150,7 @@ func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
 			return Response{}, fail(url, kind, err)
 		}
 	}
-	nums, err := decode(body)
+	nums, err := wire.Decode(body)
 	if err != nil {
 		return Response{}, fail(url, ErrBody, err)
 	}

@@ -76,3 +76,27 @@ func BenchmarkAppendInt(b *testing.B) {
 		}
 	}
 }
+
+// decodeBody returns an upstream body of n numbers, unsorted, of either sign.
+func decodeBody(n int) []byte {
+	nums := make([]int64, n)
+	for i := range nums {
+		nums[i] = int64(i*7919%1000003 - 500000)
+	}
+	return AppendJSON(nil, nums)
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, n := range []int{20, 1000, 100000} {
+		body := decodeBody(n)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := Decode(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
