@@ -12,13 +12,6 @@ func ExampleNormalize() {
 	// Output: [-1 3 5]
 }
 
-func ExampleMerge() {
-	a := []int64{1, 3, 5}
-	b := []int64{2, 3, 8}
-	fmt.Println(aggregate.Merge(nil, a, b))
-	// Output: [1 2 3 5 8]
-}
-
 func ExampleSet() {
 	set := aggregate.AcquireSet()
 	defer aggregate.ReleaseSet(set)
