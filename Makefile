@@ -32,7 +32,7 @@ bench:
 
 ## gobench: the Go micro-benchmarks (merge, encode, decode, handler overhead)
 gobench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./aggregate/ ./fetcher/ ./handler/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./aggregate/ ./wire/ ./fetcher/ ./handler/
 
 ## fuzz: run every fuzz target briefly (FUZZTIME each)
 fuzz:

@@ -1,7 +1,7 @@
 // This file holds the run encoder behind AppendJSON: it writes many numbers
 // of one sign and digit count at a fixed width.
 
-package aggregate
+package wire
 
 import "encoding/binary"
 

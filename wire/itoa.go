@@ -1,6 +1,6 @@
 // This file holds the fast decimal formatter used by AppendJSON.
 
-package aggregate
+package wire
 
 import (
 	"encoding/binary"
@@ -55,27 +55,6 @@ func intLen(v int64) int {
 	return decimalLen(uint64(v))
 }
 
-// AppendInt appends the decimal form of v to dst, exactly as
-// strconv.AppendInt(dst, v, 10) does, and returns the extended slice. It
-// handles math.MinInt64. It is faster than strconv because it computes the
-// length first and writes the digits in place, four at a time from a table.
-func AppendInt(dst []byte, v int64) []byte {
-	n := len(dst)
-	u := uint64(v)
-	neg := b2i(v < 0)
-	if v < 0 {
-		u = -u // also right for MinInt64: -(1<<63) wraps to 1<<63 as uint64
-	}
-	end := n + neg + decimalLen(u)
-	if cap(dst) < end {
-		dst = append(dst, make([]byte, end-n)...)
-	}
-	dst = dst[:end]
-	dst[n] = '-' // overwritten by the first digit when v >= 0
-	putDigits(dst[n+neg:end], u)
-	return dst
-}
-
 // putDigits writes the decimal digits of u into b, which must be exactly
 // decimalLen(u) bytes long. It writes four digits per table look-up.
 func putDigits(b []byte, u uint64) {
@@ -108,4 +87,12 @@ func putDigits(b []byte, u uint64) {
 		return
 	}
 	b[i-1] = byte('0' + x)
+}
+
+// b2i converts a bool to 0 or 1; the compiler turns it into SETcc.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,4 +1,4 @@
-package fetcher
+package wire
 
 import (
 	"bytes"
@@ -8,13 +8,14 @@ import (
 	"testing"
 )
 
-// oracle decodes an upstream body the slow, obviously correct way, straight
-// from SPEC 2: encoding/json checks the syntax, the last top-level key equal to
-// "numbers" under ASCII case folding wins (encoding/json's rule for
-// duplicates), and its value must be an array whose every element is a JSON
-// integer token within int64. It also says how many keys matched, because a
-// decoder may reasonably reject a body that repeats the key.
-func oracle(b []byte) (nums []int64, ok bool, matches int) {
+// decodeOracle decodes an upstream body the slow, obviously correct way,
+// straight from SPEC 1.2: encoding/json checks the syntax, the last
+// top-level key equal to "numbers" under ASCII case folding wins
+// (encoding/json's rule for duplicates), and its value must be an array
+// whose every element is a JSON integer token within int64. It also says how
+// many keys matched, because a decoder may reasonably reject a body that
+// repeats the key.
+func decodeOracle(b []byte) (nums []int64, ok bool, matches int) {
 	if !json.Valid(b) {
 		return nil, false, 0
 	}
@@ -99,7 +100,7 @@ var decodeSeeds = []string{
 	``,
 }
 
-// FuzzDecode checks that decode never panics and, whenever it succeeds,
+// FuzzDecode checks that Decode never panics and, whenever it succeeds,
 // returns exactly what the oracle returns; and that it does not reject a body
 // the oracle accepts unless the body repeats the key.
 func FuzzDecode(f *testing.F) {
@@ -107,17 +108,17 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := decode(bytes.Clone(b))
-		want, ok, matches := oracle(b)
+		got, err := Decode(bytes.Clone(b))
+		want, ok, matches := decodeOracle(b)
 		switch {
 		case err == nil && !ok:
-			t.Fatalf("decode(%q) = %v, but the body is not valid", b, got)
+			t.Fatalf("Decode(%q) = %v, but the body is not valid", b, got)
 		case err == nil && !slices.Equal(got, want):
-			t.Fatalf("decode(%q) = %v, want %v", b, got, want)
+			t.Fatalf("Decode(%q) = %v, want %v", b, got, want)
 		case err == nil && got == nil:
-			t.Fatalf("decode(%q) succeeded with a nil slice", b)
+			t.Fatalf("Decode(%q) succeeded with a nil slice", b)
 		case err != nil && ok && matches == 1:
-			t.Fatalf("decode(%q) failed (%v), want %v", b, err, want)
+			t.Fatalf("Decode(%q) failed (%v), want %v", b, err, want)
 		}
 	})
 }
@@ -125,10 +126,10 @@ func FuzzDecode(f *testing.F) {
 func TestDecodeSeeds(t *testing.T) {
 	for _, s := range decodeSeeds {
 		t.Run(s, func(t *testing.T) {
-			got, err := decode([]byte(s))
-			want, ok, _ := oracle([]byte(s))
+			got, err := Decode([]byte(s))
+			want, ok, _ := decodeOracle([]byte(s))
 			if (err == nil) != ok || !slices.Equal(got, want) {
-				t.Errorf("decode = %v, %v; oracle = %v, %v", got, err, want, ok)
+				t.Errorf("Decode = %v, %v; oracle = %v, %v", got, err, want, ok)
 			}
 		})
 	}

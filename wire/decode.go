@@ -1,4 +1,7 @@
-package fetcher
+// This file holds Decode, the reader of upstream bodies: go-json finds the
+// key, and a one-pass scanner reads the integer array.
+
+package wire
 
 import (
 	"bytes"
@@ -88,7 +91,7 @@ func parseInt(b []byte, i int) (int64, int, error) {
 	switch n := i - start; {
 	case n == 0, n > 1 && b[start] == '0':
 		return 0, i, errNotInteger
-	case n > 19, u > math.MaxInt64+uint64(b2u(neg)):
+	case n > 19, u > math.MaxInt64+uint64(b2i(neg)):
 		return 0, i, errOverflow
 	}
 	if neg {
@@ -114,13 +117,6 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-func b2u(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // body is an upstream document. Keys match case-insensitively, as with
 // encoding/json, because real upstreams send "Numbers".
 type body struct {
@@ -129,8 +125,18 @@ type body struct {
 
 var bodyPool = sync.Pool{New: func() any { return new(body) }}
 
-// decode returns the integers of an upstream body, in the upstream's order.
-func decode(b []byte) ([]int64, error) {
+// Decode returns the integers of an upstream body, in the body's order,
+// repeats included. The body must be a JSON object whose key "numbers",
+// matched ASCII case-insensitively as encoding/json does, holds an array of
+// JSON integers within int64; other keys are ignored and whitespace is
+// allowed anywhere. Anything else is an error: no such key, null, a value
+// that is not an array, an element that is not an integer literal (1.0 and
+// 1e3 are not), an integer outside int64, malformed or truncated JSON, data
+// after the object. A body that repeats the key may be rejected; when it is
+// not, the last one counts, as with encoding/json. On success the slice is
+// never nil. The error says what is wrong for a log; callers only need to
+// know that there is one.
+func Decode(b []byte) ([]int64, error) {
 	d := bodyPool.Get().(*body)
 	defer bodyPool.Put(d)
 	d.Numbers = numberList{}

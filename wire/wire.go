@@ -1,6 +1,22 @@
-// This file holds the JSON encoder for response bodies.
-
-package aggregate
+// Package wire reads and writes the service's JSON wire format: the document
+// {"numbers":[...]}, a JSON object whose key "numbers" holds an array of
+// integers within int64.
+//
+//   - [AppendJSON] writes the service's response body: exactly that object,
+//     compact (no spaces), the numbers in the order given. [EncodedSizeHint]
+//     sizes the buffer for it.
+//   - [Decode] reads an upstream's body, by the rules upstreams are held to
+//     (SPEC 1.2): the key matches ASCII case-insensitively, other keys are
+//     ignored, whitespace is allowed anywhere, and anything but an array of
+//     JSON integers within int64 is an error.
+//
+// The package is pure computation: no I/O, no goroutines, no context. Both
+// directions run over every number of every request, so both are tuned:
+// change them with their benchmarks at hand.
+//
+// Ownership: AppendJSON only appends to dst. Decode neither modifies nor
+// retains its argument, and returns a slice of its own.
+package wire
 
 import "slices"
 

@@ -1,4 +1,4 @@
-package aggregate
+package wire
 
 import (
 	"math"
@@ -41,9 +41,9 @@ func TestAppendJSON(t *testing.T) {
 func TestAppendJSONGrowsOnceForSorted(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, nums := range [][]int64{
-		sortedUniques(r, 1000, 0, 1e9),
-		sortedUniques(r, 1000, -1e6, 1e3),
-		sortedUniquesFull(r, 1000),
+		spread(r, 1000, 0, 1e9-1),
+		spread(r, 1000, -1e6, 1e3),
+		spread(r, 1000, math.MinInt64, math.MaxInt64),
 		{math.MinInt64},
 		{},
 	} {
@@ -59,6 +59,8 @@ func TestAppendJSONGrowsOnceForSorted(t *testing.T) {
 	}
 }
 
+// TestAppendInt checks the formatter (decimalLen, putDigits, intLen) on
+// every digit count and sign boundary.
 func TestAppendInt(t *testing.T) {
 	vals := []int64{0, 1, -1, 9, 10, 11, 99, 100, 101, -99, -100, 12345678, 99999999,
 		100000000, 123456789, -123456789, 1e15, 1e18 - 1, 1e18, math.MaxInt64, math.MinInt64,
@@ -69,11 +71,11 @@ func TestAppendInt(t *testing.T) {
 	for _, v := range vals {
 		t.Run(strconv.FormatInt(v, 10), func(t *testing.T) {
 			want := strconv.FormatInt(v, 10)
-			if got := string(AppendInt(nil, v)); got != want {
-				t.Fatalf("AppendInt(%d) = %q, want %q", v, got, want)
+			if got := string(appendInt(nil, v)); got != want {
+				t.Fatalf("appendInt(%d) = %q, want %q", v, got, want)
 			}
-			if got := string(AppendInt([]byte("ab"), v)); got != "ab"+want {
-				t.Fatalf("AppendInt after prefix = %q", got)
+			if got := string(appendInt([]byte("ab"), v)); got != "ab"+want {
+				t.Fatalf("appendInt after prefix = %q", got)
 			}
 			if got := intLen(v); got != len(want) {
 				t.Fatalf("intLen(%d) = %d, want %d", v, got, len(want))
@@ -108,7 +110,7 @@ func TestAppendJSONRuns(t *testing.T) {
 		edges = append(edges, p-1, p, p+1, 2*p, -p+1, -p, -p-1, -2*p)
 	}
 	edges = append(edges, math.MaxInt64, math.MaxInt64-1, math.MinInt64, math.MinInt64+1, 0)
-	sorted := Normalize(slices.Clone(edges))
+	sorted := sortedUnique(slices.Clone(edges))
 	r := rand.New(rand.NewPCG(5, 6))
 	shuffled := slices.Clone(edges)
 	r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
