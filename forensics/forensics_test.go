@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -188,16 +187,18 @@ func TestFailedSnapshots(t *testing.T) {
 	}
 }
 
+// serve answers one request to r.
+func serve(r *Recorder, method string) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest(method, "/debug/late-trace", nil))
+	return w
+}
+
 // TestServe checks the admin endpoint before and after a snapshot.
 func TestServe(t *testing.T) {
 	c := newClock()
 	r := newRecorder(Config{}, fakeTraces(), c.now)
-	get := func(method string) *httptest.ResponseRecorder {
-		w := httptest.NewRecorder()
-		r.ServeHTTP(w, httptest.NewRequest(method, "/debug/late-trace", nil))
-		return w
-	}
-	if w := get("GET"); w.Code != 404 || w.Header().Get("Content-Type") != "application/json" ||
+	if w := serve(r, "GET"); w.Code != 404 || w.Header().Get("Content-Type") != "application/json" ||
 		w.Body.String() != `{"error":"no late answer has been traced yet"}`+"\n" {
 		t.Errorf("before any: %d %q %s", w.Code, w.Header().Get("Content-Type"), w.Body)
 	}
@@ -216,7 +217,7 @@ func TestServe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method, func(t *testing.T) {
-			w := get(tt.method)
+			w := serve(r, tt.method)
 			if w.Code != tt.status || w.Body.String() != tt.body {
 				t.Fatalf("%d %q; want %d %q", w.Code, w.Body, tt.status, tt.body)
 			}
@@ -252,34 +253,20 @@ func TestRealTrace(t *testing.T) {
 		other.Stop()
 		t.Error("a second flight recorder started while the first ran")
 	}
-	srv := httptest.NewServer(r)
-	defer srv.Close()
-	get := func() (*http.Response, []byte) {
-		resp, err := http.Get(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, body
-	}
-	if resp, _ := get(); resp.StatusCode != 404 {
-		t.Fatalf("before any late answer: %d; want 404", resp.StatusCode)
+	if w := serve(r, "GET"); w.Code != 404 {
+		t.Fatalf("before any late answer: %d; want 404", w.Code)
 	}
 	r.Late(612 * time.Millisecond)
 	r.Stop() // takes the snapshot asked for
-	resp, body := get()
-	if resp.StatusCode != 200 {
-		t.Fatalf("after a late answer: %d; want 200", resp.StatusCode)
+	w := serve(r, "GET")
+	body := w.Body.Bytes()
+	if w.Code != 200 {
+		t.Fatalf("after a late answer: %d; want 200", w.Code)
 	}
 	if len(body) <= 16 || !traceHeader.Match(body[:16]) {
 		t.Fatalf("not a Go execution trace: %d bytes beginning %q", len(body), body[:min(len(body), 16)])
 	}
-	if got := resp.Header.Get("X-Late-Trace-Elapsed"); got != "612ms" {
+	if got := w.Header().Get("X-Late-Trace-Elapsed"); got != "612ms" {
 		t.Errorf("X-Late-Trace-Elapsed %q; want 612ms", got)
 	}
-	srv.CloseClientConnections()
 }
