@@ -1,7 +1,8 @@
 // Package telemetry keeps the service's Prometheus metrics: requests by route
 // and status, response times with buckets dense around the budget, upstream
 // fetches by outcome and their latency, partial and late answers, requests in
-// flight, cache, coalescing and shedding, and the Go runtime's own metrics.
+// flight, cache, coalescing, shedding, late-answer traces, and the Go
+// runtime's own metrics.
 // Every metric the service exports is defined here.
 //
 // Recording is lock-free (atomic adds on metrics created up front), so the
@@ -12,6 +13,7 @@ package telemetry
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +22,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/cache"
+	"numbers/forensics"
 	"numbers/outcome"
 	"numbers/source"
 )
@@ -153,6 +156,25 @@ func (m *Metrics) WatchShedding(share func() float64) {
 // WatchInFlight exports n(), the /numbers requests being served now.
 func (m *Metrics) WatchInFlight(n func() int64) {
 	m.gauge("numbers_in_flight_requests", "/numbers requests being served now.", func() float64 { return float64(n()) })
+}
+
+// WatchLateTraces exports what became of the late answers the late-answer
+// trace recorder was told about: traces kept, and late answers not traced, by
+// reason.
+func (m *Metrics) WatchLateTraces(st *forensics.Stats) {
+	m.counter("numbers_late_traces_total", "Execution traces kept after a late answer; the latest is served at /debug/late-trace on the admin listener.",
+		func() float64 { return float64(st.Taken.Load()) })
+	for _, s := range []struct {
+		reason string
+		n      *atomic.Int64
+	}{{"interval", &st.Limited}, {"busy", &st.Busy}, {"failed", &st.Failed}} {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "numbers_late_traces_skipped_total",
+			Help: "Late answers not traced, by reason: within -late-trace-interval of the last trace (interval), " +
+				"another still being written (busy), the snapshot failed or exceeded twice -late-trace-bytes (failed).",
+			ConstLabels: prometheus.Labels{"reason": s.reason},
+		}, func() float64 { return float64(s.n.Load()) }))
+	}
 }
 
 // gauge registers a gauge read from f at each scrape.
