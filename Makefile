@@ -11,13 +11,13 @@ BENCHFLAGS ?=
 ## build: compile the service, the upstream simulator and the bench into bin/
 build:
 	$(GO) build -o $(BIN)/numbers ./cmd/numbers
-	$(GO) build -o $(BIN)/upstream ./cmd/upstream
-	$(GO) build -o $(BIN)/bench ./cmd/bench
+	$(GO) build -o $(BIN)/simulator ./bench/cmd/simulator
+	$(GO) build -o $(BIN)/bench ./bench/cmd/bench
 
 ## run: start the upstream simulator and the service; Ctrl-C stops both
 run: build
 	@trap 'kill $$sim $$svc 2>/dev/null; wait' INT TERM EXIT; \
-	$(BIN)/upstream -addr $(SIM_ADDR) & sim=$$!; \
+	$(BIN)/simulator -addr $(SIM_ADDR) & sim=$$!; \
 	$(BIN)/numbers -addr $(ADDR) & svc=$$!; \
 	wait $$svc
 
@@ -28,7 +28,7 @@ test:
 
 ## bench: the open-loop latency benchmark's standard scenario set (about 2 minutes); BENCHFLAGS=-profile etc.
 bench:
-	$(GO) run ./cmd/bench $(BENCHFLAGS)
+	$(GO) run ./bench/cmd/bench $(BENCHFLAGS)
 
 ## gobench: the Go micro-benchmarks (merge, encode, decode, handler overhead)
 gobench:

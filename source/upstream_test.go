@@ -8,18 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"numbers/bench/simulator"
 	"numbers/cache"
 	"numbers/fetcher"
 	"numbers/outcome"
 	"numbers/source"
-	"numbers/upstream"
 )
 
 // startSimulator starts the upstream simulator on loopback and returns its
 // base URL; it shuts down at the test's end.
-func startSimulator(t *testing.T) (*upstream.Server, string) {
+func startSimulator(t *testing.T) (*simulator.Server, string) {
 	t.Helper()
-	srv, base, err := upstream.Start(upstream.Config{Seed: 1}, "127.0.0.1:0")
+	srv, base, err := simulator.Start(simulator.Config{Seed: 1}, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestSimulatorStaleIfError(t *testing.T) {
 	client := fetcher.New(fetcher.Config{})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, base, err := upstream.Start(upstream.Config{Seed: 1}, "127.0.0.1:0")
+			srv, base, err := simulator.Start(simulator.Config{Seed: 1}, "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	simulator "numbers/upstream"
+	"numbers/bench/simulator"
 )
 
 // TestAgainstSimulator runs the binary against the project's upstream

@@ -27,7 +27,7 @@ import (
 
 	"numbers/bench"
 	"numbers/bench/baseline"
-	"numbers/upstream"
+	"numbers/bench/simulator"
 )
 
 type options struct {
@@ -165,7 +165,7 @@ func standard(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, "bench:", split)
-	sim, simURL, err := upstream.Start(upstream.Config{}, "127.0.0.1:0")
+	sim, simURL, err := simulator.Start(simulator.Config{}, "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
