@@ -1,4 +1,4 @@
-package source_test
+package integration
 
 import (
 	"net/url"
@@ -14,22 +14,6 @@ import (
 	"numbers/outcome"
 	"numbers/source"
 )
-
-// startSimulator starts the upstream simulator on loopback and returns its
-// base URL; it shuts down at the test's end.
-func startSimulator(t *testing.T) (*simulator.Server, string) {
-	t.Helper()
-	srv, base, err := simulator.Start(simulator.Config{Seed: 1}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Shutdown(); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv, base
-}
 
 // numbersURL is base's /numbers with the query params (name, value pairs).
 func numbersURL(base string, params ...string) string {
@@ -78,12 +62,12 @@ func TestSimulatorDirectives(t *testing.T) {
 			// A distinct seed per case keeps the URLs apart; the cache is per case anyway.
 			u := numbersURL(base, append([]string{"seed", strconv.Itoa(i + 1)}, tc.params...)...)
 			before := srv.Count("/numbers")
-			ctx, _ := deadline(t, 5*time.Second)
-			first, o := fetchSync(t, s, ctx, u)
+			dl := time.Now().Add(5 * time.Second)
+			first, o := fetchSync(t, s, dl, u)
 			if o != outcome.OK || len(first) == 0 {
 				t.Fatalf("first: %v %v, want ok", first, o)
 			}
-			second, o := fetchSync(t, s, ctx, u)
+			second, o := fetchSync(t, s, dl, u)
 			want, fetches := outcome.OK, uint64(2)
 			if tc.cached {
 				want, fetches = outcome.Cached, 1
@@ -124,15 +108,15 @@ func TestSimulatorStaleIfError(t *testing.T) {
 			// MaxStale negative: only stale-if-error allows serving stale.
 			s := source.New(source.Config{Fetcher: client, Cache: cache.New(cache.Config{MaxStale: -1}), Coalesce: true, LateBudget: time.Second})
 			u := numbersURL(base, "cc", tc.cc)
-			ctx, _ := deadline(t, 5*time.Second)
-			first, o := fetchSync(t, s, ctx, u)
+			dl := time.Now().Add(5 * time.Second)
+			first, o := fetchSync(t, s, dl, u)
 			if o != outcome.OK {
 				t.Fatalf("first: %v, want ok", o)
 			}
 			if err := srv.Shutdown(); err != nil {
 				t.Fatal(err)
 			}
-			nums, o := fetchSync(t, s, ctx, u)
+			nums, o := fetchSync(t, s, dl, u)
 			if o != tc.want {
 				t.Fatalf("after shutdown: %v, want %v", o, tc.want)
 			}
@@ -149,16 +133,16 @@ func TestSimulatorLate(t *testing.T) {
 	srv, base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 5 * time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
-	ctx, dl := deadline(t, 50*time.Millisecond)
-	if _, o := fetchSync(t, s, ctx, u); o != outcome.Timeout {
+	dl := time.Now().Add(50 * time.Millisecond)
+	if _, o := fetchSync(t, s, dl, u); o != outcome.Timeout {
 		t.Fatalf("first: %v, want timeout", o)
 	}
 	if late := time.Since(dl); late > slack {
 		t.Fatalf("returned %v after its deadline", late)
 	}
 	eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
-	ctx2, _ := deadline(t, 50*time.Millisecond)
-	if nums, o := fetchSync(t, s, ctx2, u); o != outcome.Cached || len(nums) == 0 {
+	dl2 := time.Now().Add(50 * time.Millisecond)
+	if nums, o := fetchSync(t, s, dl2, u); o != outcome.Cached || len(nums) == 0 {
 		t.Fatalf("next: %v %v, want cached numbers", nums, o)
 	}
 	if n := srv.Count("/numbers"); n != 1 {
@@ -172,8 +156,8 @@ func TestSimulatorLate(t *testing.T) {
 func TestSimulatorHang(t *testing.T) {
 	_, base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 100 * time.Millisecond})
-	ctx, dl := deadline(t, 50*time.Millisecond)
-	if _, o := fetchSync(t, s, ctx, numbersURL(base, "mode", "hang")); o != outcome.Timeout {
+	dl := time.Now().Add(50 * time.Millisecond)
+	if _, o := fetchSync(t, s, dl, numbersURL(base, "mode", "hang")); o != outcome.Timeout {
 		t.Fatalf("got %v, want timeout", o)
 	}
 	if late := time.Since(dl); late > slack {
@@ -188,11 +172,11 @@ func TestSimulatorCoalescing(t *testing.T) {
 	srv, base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
-	ctx, _ := deadline(t, 5*time.Second)
+	dl := time.Now().Add(5 * time.Second)
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Go(func() {
-			if nums, o := fetchSync(t, s, ctx, u); !o.Contributed() || len(nums) == 0 {
+			if nums, o := fetchSync(t, s, dl, u); !o.Contributed() || len(nums) == 0 {
 				t.Errorf("got %v %v", nums, o)
 			}
 		})
