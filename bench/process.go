@@ -34,7 +34,7 @@ func FreeAddr() (string, error) {
 // binary's path; the compiler's output goes to out. It builds the package
 // numbers/cmd/numbers, which the go command finds from anywhere in the
 // repository: in the service's module, and in the bench module through its
-// replace directive.
+// replace and tool directives.
 func BuildService(ctx context.Context, dir string, out io.Writer) (string, error) {
 	bin := filepath.Join(dir, "numbers")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "numbers/cmd/numbers")
