@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -41,7 +42,7 @@ const slack = time.Second
 
 // startSimulator starts the upstream simulator on loopback and returns its
 // base URL; it shuts down at the test's end.
-func startSimulator(t *testing.T) (*simulator.Server, string) {
+func startSimulator(t *testing.T) string {
 	t.Helper()
 	srv, base, err := simulator.Start(simulator.Config{Seed: 1}, "127.0.0.1:0")
 	if err != nil {
@@ -52,7 +53,23 @@ func startSimulator(t *testing.T) (*simulator.Server, string) {
 			t.Error(err)
 		}
 	})
-	return srv, base
+	return base
+}
+
+// served returns how many requests the simulator at base has received for
+// path, as its /stats reports them.
+func served(t *testing.T, base, path string) uint64 {
+	t.Helper()
+	resp, err := noKeepAlive.Get(base + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var stats struct{ Paths map[string]uint64 }
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+		t.Fatalf("%s/stats: %v", base, err)
+	}
+	return stats.Paths[path]
 }
 
 // startService builds the service's binary, runs it with args on a free

@@ -9,7 +9,7 @@ import (
 // simulator: the classic endpoints made instant and reliable, a hanging and a
 // resetting upstream, and a cacheable one that must be fetched only once.
 func TestServiceAgainstSimulator(t *testing.T) {
-	sim, base := startSimulator(t)
+	base := startSimulator(t)
 	const budget = 300 * time.Millisecond
 	service := startService(t, "-budget", budget.String())
 
@@ -42,7 +42,7 @@ func TestServiceAgainstSimulator(t *testing.T) {
 	// The hang once, the reset twice (a connection closed before any answer
 	// is retried once: the keep-alive race looks the same), and the
 	// cacheable upstream once.
-	if n := sim.Count("/numbers"); n != 4 {
+	if n := served(t, base, "/numbers"); n != 4 {
 		t.Errorf("simulator saw %d requests for /numbers; want 4", n)
 	}
 }

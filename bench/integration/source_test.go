@@ -29,7 +29,7 @@ func numbersURL(base string, params ...string) string {
 // second request was answered from the cache (the simulator's count for
 // /numbers tells whether it was fetched).
 func TestSimulatorDirectives(t *testing.T) {
-	srv, base := startSimulator(t)
+	base := startSimulator(t)
 	client := fetcher.New(fetcher.Config{})
 	cases := []struct {
 		name   string
@@ -61,7 +61,7 @@ func TestSimulatorDirectives(t *testing.T) {
 			s := source.New(source.Config{Fetcher: client, Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: time.Second})
 			// A distinct seed per case keeps the URLs apart; the cache is per case anyway.
 			u := numbersURL(base, append([]string{"seed", strconv.Itoa(i + 1)}, tc.params...)...)
-			before := srv.Count("/numbers")
+			before := served(t, base, "/numbers")
 			dl := time.Now().Add(5 * time.Second)
 			first, o := fetchSync(t, s, dl, u)
 			if o != outcome.OK || len(first) == 0 {
@@ -75,7 +75,7 @@ func TestSimulatorDirectives(t *testing.T) {
 			if o != want || !slices.Equal(first, second) {
 				t.Fatalf("second: %v (numbers equal: %v), want %v", o, slices.Equal(first, second), want)
 			}
-			if n := srv.Count("/numbers") - before; n != fetches {
+			if n := served(t, base, "/numbers") - before; n != fetches {
 				t.Fatalf("simulator served %d requests, want %d", n, fetches)
 			}
 		})
@@ -130,7 +130,7 @@ func TestSimulatorStaleIfError(t *testing.T) {
 // TestSimulatorLate: an upstream slower than its caller lands in the cache
 // and serves the next request.
 func TestSimulatorLate(t *testing.T) {
-	srv, base := startSimulator(t)
+	base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 5 * time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
 	dl := time.Now().Add(50 * time.Millisecond)
@@ -145,7 +145,7 @@ func TestSimulatorLate(t *testing.T) {
 	if nums, o := fetchSync(t, s, dl2, u); o != outcome.Cached || len(nums) == 0 {
 		t.Fatalf("next: %v %v, want cached numbers", nums, o)
 	}
-	if n := srv.Count("/numbers"); n != 1 {
+	if n := served(t, base, "/numbers"); n != 1 {
 		t.Fatalf("simulator served %d requests, want 1", n)
 	}
 }
@@ -154,7 +154,7 @@ func TestSimulatorLate(t *testing.T) {
 // more than its deadline, and the background fetch ends within its late
 // budget (goleak checks that nothing is left).
 func TestSimulatorHang(t *testing.T) {
-	_, base := startSimulator(t)
+	base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 100 * time.Millisecond})
 	dl := time.Now().Add(50 * time.Millisecond)
 	if _, o := fetchSync(t, s, dl, numbersURL(base, "mode", "hang")); o != outcome.Timeout {
@@ -169,7 +169,7 @@ func TestSimulatorHang(t *testing.T) {
 // one upstream request.
 func TestSimulatorCoalescing(t *testing.T) {
 	const callers = 100
-	srv, base := startSimulator(t)
+	base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
 	dl := time.Now().Add(5 * time.Second)
@@ -182,7 +182,7 @@ func TestSimulatorCoalescing(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := srv.Count("/numbers"); n != 1 {
+	if n := served(t, base, "/numbers"); n != 1 {
 		t.Fatalf("simulator served %d requests for %d callers, want 1", n, callers)
 	}
 }

@@ -113,9 +113,6 @@ type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
 
-// Handler returns the whole router.
-func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
-
 // Serve serves connections from ln until Shutdown, then returns nil.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
@@ -155,14 +152,6 @@ func (s *Server) Shutdown() error {
 		return fmt.Errorf("simulator: shutdown: %w", err)
 	}
 	return nil
-}
-
-// Count returns the number of requests received for path (a route; 0 for anything else).
-func (s *Server) Count(path string) uint64 {
-	if r := s.routes[path]; r != nil {
-		return r.count.Load()
-	}
-	return 0
 }
 
 // Start listens on addr (such as "127.0.0.1:0"), serves in a goroutine until Shutdown and returns
