@@ -14,8 +14,8 @@
 // overload) against the service and, for ratios, against the baseline
 // implementation in bench/baseline, and checks the project's performance
 // targets. Report, WriteTable and Plot turn results into a table, JSON and PNG
-// percentile plots. The package never logs and never reads flags: cmd/bench
-// does that.
+// percentile plots. The package never logs and never reads flags:
+// bench/cmd/bench does that.
 package bench
 
 import "time"

@@ -44,7 +44,7 @@ type Suite struct {
 	// Targets are measured in turn for every scenario; the first is the
 	// service, and ratios compare it with the second (the baseline), if any.
 	Targets []Target
-	// Upstream is the simulator's base URL (package upstream).
+	// Upstream is the simulator's base URL (package simulator).
 	Upstream string
 	// Scenarios to run; nil means Standard. Overload needs capacity and
 	// runs it if missing.

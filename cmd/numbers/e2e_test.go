@@ -238,3 +238,29 @@ func TestSIGTERMDrains(t *testing.T) {
 		t.Errorf("no clean-stop log line:\n%s", p.log())
 	}
 }
+
+// TestAccessLog checks that -access-log writes one line per request, and
+// that without it no request is logged. The log is read after the process
+// has exited, so every line it wrote is in.
+func TestAccessLog(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		args := []string{}
+		if on {
+			args = append(args, "-access-log")
+		}
+		p := start(t, args...)
+		p.get(t, "GET", "/numbers?u=ftp://x")
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-p.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("still running 20s after SIGTERM\n%s", p.log())
+		}
+		logged := strings.Contains(p.log(), `msg=request method=GET uri="/numbers?u=ftp://x" status=200`)
+		if logged != on {
+			t.Errorf("-access-log=%v: request logged %v; log:\n%s", on, logged, p.log())
+		}
+	}
+}

@@ -1,4 +1,4 @@
-// Command upstream runs the upstream simulator: a fasthttp server that plays every kind of
+// Command simulator runs the upstream simulator: a fasthttp server that plays every kind of
 // upstream the numbers service meets (slow, failing, hanging, trickling, lying, huge, redirecting).
 package main
 
@@ -12,10 +12,10 @@ import (
 	"strconv"
 	"syscall"
 
-	"numbers/upstream"
+	"numbers/bench/simulator"
 )
 
-const usage = `Usage: upstream [flags]
+const usage = `Usage: simulator [flags]
 
 Runs the upstream simulator, an HTTP server that plays every kind of upstream the numbers
 service meets: slow, failing, resetting, hanging, trickling, truncated, malformed, wrongly typed,
@@ -82,7 +82,7 @@ func main() {
 
 // run parses flags and serves until SIGINT or SIGTERM; it returns the exit code.
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("upstream", flag.ContinueOnError)
+	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	addr := fs.String("addr", envOr(getenv, "UPSTREAM_ADDR", "127.0.0.1:8090"), "listen address")
 	seedText := fs.String("seed", envOr(getenv, "UPSTREAM_SEED", "0"), "seed")
@@ -92,43 +92,43 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			fmt.Fprint(stdout, usage)
 			return 0
 		}
-		fmt.Fprintf(stderr, "upstream: %v (see -h)\n", err)
+		fmt.Fprintf(stderr, "simulator: %v (see -h)\n", err)
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "upstream: unexpected argument %q (see -h)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "simulator: unexpected argument %q (see -h)\n", fs.Arg(0))
 		return 2
 	}
 	seed, err := strconv.ParseInt(*seedText, 10, 64)
 	if err != nil {
-		fmt.Fprintf(stderr, "upstream: -seed %q: want an integer (see -h)\n", *seedText)
+		fmt.Fprintf(stderr, "simulator: -seed %q: want an integer (see -h)\n", *seedText)
 		return 2
 	}
-	cfg := upstream.Config{Seed: seed}
+	cfg := simulator.Config{Seed: seed}
 	if *config != "" {
 		data, err := os.ReadFile(*config)
 		if err != nil {
-			fmt.Fprintf(stderr, "upstream: -config: %v\n", err)
+			fmt.Fprintf(stderr, "simulator: -config: %v\n", err)
 			return 2
 		}
-		if cfg.Endpoints, err = upstream.ParseEndpoints(data); err != nil {
-			fmt.Fprintf(stderr, "upstream: -config %s: %v\n", *config, err)
+		if cfg.Endpoints, err = simulator.ParseEndpoints(data); err != nil {
+			fmt.Fprintf(stderr, "simulator: -config %s: %v\n", *config, err)
 			return 2
 		}
 	}
-	srv, url, err := upstream.Start(cfg, *addr)
+	srv, url, err := simulator.Start(cfg, *addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "upstream: %v\n", err)
+		fmt.Fprintf(stderr, "simulator: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "upstream: serving %s (routes: %v)\n", url, srv.Paths())
+	fmt.Fprintf(stderr, "simulator: serving %s (routes: %v)\n", url, srv.Paths())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	signal.Stop(sig)
-	fmt.Fprintln(stderr, "upstream: shutting down")
+	fmt.Fprintln(stderr, "simulator: shutting down")
 	if err := srv.Shutdown(); err != nil {
-		fmt.Fprintf(stderr, "upstream: %v\n", err)
+		fmt.Fprintf(stderr, "simulator: %v\n", err)
 		return 1
 	}
 	return 0

@@ -1,4 +1,4 @@
-package upstream
+package simulator
 
 import (
 	"encoding/json"
@@ -146,7 +146,7 @@ func newCtx(uri string) *fasthttp.RequestCtx {
 
 func TestFastPathAllocs(t *testing.T) {
 	s := New(Config{Seed: 1})
-	h := s.Handler()
+	h := s.handle
 	for _, uri := range []string{"/numbers?n=20", "/numbers", "/primes?delay=0&fail=0"} {
 		ctx := newCtx(uri)
 		h(ctx) // warm the body cache
@@ -162,7 +162,7 @@ func TestFastPathAllocs(t *testing.T) {
 
 func BenchmarkHandler(b *testing.B) {
 	s := New(Config{Seed: 1})
-	h := s.Handler()
+	h := s.handle
 	for _, n := range []int{1, 20, 1000, 100000} {
 		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
 			ctx := newCtx("/numbers?n=" + strconv.Itoa(n))

@@ -1,6 +1,6 @@
 // latency.go draws per-request random decisions: delays and whether to fail.
 
-package upstream
+package simulator
 
 import (
 	"math"

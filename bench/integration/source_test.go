@@ -1,4 +1,4 @@
-package source_test
+package integration
 
 import (
 	"net/url"
@@ -8,28 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"numbers/bench/simulator"
 	"numbers/cache"
 	"numbers/fetcher"
 	"numbers/outcome"
 	"numbers/source"
-	"numbers/upstream"
 )
-
-// startSimulator starts the upstream simulator on loopback and returns its
-// base URL; it shuts down at the test's end.
-func startSimulator(t *testing.T) (*upstream.Server, string) {
-	t.Helper()
-	srv, base, err := upstream.Start(upstream.Config{Seed: 1}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Shutdown(); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv, base
-}
 
 // numbersURL is base's /numbers with the query params (name, value pairs).
 func numbersURL(base string, params ...string) string {
@@ -45,7 +29,7 @@ func numbersURL(base string, params ...string) string {
 // second request was answered from the cache (the simulator's count for
 // /numbers tells whether it was fetched).
 func TestSimulatorDirectives(t *testing.T) {
-	srv, base := startSimulator(t)
+	base := startSimulator(t)
 	client := fetcher.New(fetcher.Config{})
 	cases := []struct {
 		name   string
@@ -77,13 +61,13 @@ func TestSimulatorDirectives(t *testing.T) {
 			s := source.New(source.Config{Fetcher: client, Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: time.Second})
 			// A distinct seed per case keeps the URLs apart; the cache is per case anyway.
 			u := numbersURL(base, append([]string{"seed", strconv.Itoa(i + 1)}, tc.params...)...)
-			before := srv.Count("/numbers")
-			ctx, _ := deadline(t, 5*time.Second)
-			first, o := fetchSync(t, s, ctx, u)
+			before := served(t, base, "/numbers")
+			dl := time.Now().Add(5 * time.Second)
+			first, o := fetchSync(t, s, dl, u)
 			if o != outcome.OK || len(first) == 0 {
 				t.Fatalf("first: %v %v, want ok", first, o)
 			}
-			second, o := fetchSync(t, s, ctx, u)
+			second, o := fetchSync(t, s, dl, u)
 			want, fetches := outcome.OK, uint64(2)
 			if tc.cached {
 				want, fetches = outcome.Cached, 1
@@ -91,7 +75,7 @@ func TestSimulatorDirectives(t *testing.T) {
 			if o != want || !slices.Equal(first, second) {
 				t.Fatalf("second: %v (numbers equal: %v), want %v", o, slices.Equal(first, second), want)
 			}
-			if n := srv.Count("/numbers") - before; n != fetches {
+			if n := served(t, base, "/numbers") - before; n != fetches {
 				t.Fatalf("simulator served %d requests, want %d", n, fetches)
 			}
 		})
@@ -117,22 +101,22 @@ func TestSimulatorStaleIfError(t *testing.T) {
 	client := fetcher.New(fetcher.Config{})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, base, err := upstream.Start(upstream.Config{Seed: 1}, "127.0.0.1:0")
+			srv, base, err := simulator.Start(simulator.Config{Seed: 1}, "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}
 			// MaxStale negative: only stale-if-error allows serving stale.
 			s := source.New(source.Config{Fetcher: client, Cache: cache.New(cache.Config{MaxStale: -1}), Coalesce: true, LateBudget: time.Second})
 			u := numbersURL(base, "cc", tc.cc)
-			ctx, _ := deadline(t, 5*time.Second)
-			first, o := fetchSync(t, s, ctx, u)
+			dl := time.Now().Add(5 * time.Second)
+			first, o := fetchSync(t, s, dl, u)
 			if o != outcome.OK {
 				t.Fatalf("first: %v, want ok", o)
 			}
 			if err := srv.Shutdown(); err != nil {
 				t.Fatal(err)
 			}
-			nums, o := fetchSync(t, s, ctx, u)
+			nums, o := fetchSync(t, s, dl, u)
 			if o != tc.want {
 				t.Fatalf("after shutdown: %v, want %v", o, tc.want)
 			}
@@ -146,22 +130,22 @@ func TestSimulatorStaleIfError(t *testing.T) {
 // TestSimulatorLate: an upstream slower than its caller lands in the cache
 // and serves the next request.
 func TestSimulatorLate(t *testing.T) {
-	srv, base := startSimulator(t)
+	base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 5 * time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
-	ctx, dl := deadline(t, 50*time.Millisecond)
-	if _, o := fetchSync(t, s, ctx, u); o != outcome.Timeout {
+	dl := time.Now().Add(50 * time.Millisecond)
+	if _, o := fetchSync(t, s, dl, u); o != outcome.Timeout {
 		t.Fatalf("first: %v, want timeout", o)
 	}
 	if late := time.Since(dl); late > slack {
 		t.Fatalf("returned %v after its deadline", late)
 	}
 	eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
-	ctx2, _ := deadline(t, 50*time.Millisecond)
-	if nums, o := fetchSync(t, s, ctx2, u); o != outcome.Cached || len(nums) == 0 {
+	dl2 := time.Now().Add(50 * time.Millisecond)
+	if nums, o := fetchSync(t, s, dl2, u); o != outcome.Cached || len(nums) == 0 {
 		t.Fatalf("next: %v %v, want cached numbers", nums, o)
 	}
-	if n := srv.Count("/numbers"); n != 1 {
+	if n := served(t, base, "/numbers"); n != 1 {
 		t.Fatalf("simulator served %d requests, want 1", n)
 	}
 }
@@ -170,10 +154,10 @@ func TestSimulatorLate(t *testing.T) {
 // more than its deadline, and the background fetch ends within its late
 // budget (goleak checks that nothing is left).
 func TestSimulatorHang(t *testing.T) {
-	_, base := startSimulator(t)
+	base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 100 * time.Millisecond})
-	ctx, dl := deadline(t, 50*time.Millisecond)
-	if _, o := fetchSync(t, s, ctx, numbersURL(base, "mode", "hang")); o != outcome.Timeout {
+	dl := time.Now().Add(50 * time.Millisecond)
+	if _, o := fetchSync(t, s, dl, numbersURL(base, "mode", "hang")); o != outcome.Timeout {
 		t.Fatalf("got %v, want timeout", o)
 	}
 	if late := time.Since(dl); late > slack {
@@ -185,20 +169,20 @@ func TestSimulatorHang(t *testing.T) {
 // one upstream request.
 func TestSimulatorCoalescing(t *testing.T) {
 	const callers = 100
-	srv, base := startSimulator(t)
+	base := startSimulator(t)
 	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
-	ctx, _ := deadline(t, 5*time.Second)
+	dl := time.Now().Add(5 * time.Second)
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Go(func() {
-			if nums, o := fetchSync(t, s, ctx, u); !o.Contributed() || len(nums) == 0 {
+			if nums, o := fetchSync(t, s, dl, u); !o.Contributed() || len(nums) == 0 {
 				t.Errorf("got %v %v", nums, o)
 			}
 		})
 	}
 	wg.Wait()
-	if n := srv.Count("/numbers"); n != 1 {
+	if n := served(t, base, "/numbers"); n != 1 {
 		t.Fatalf("simulator served %d requests for %d callers, want 1", n, callers)
 	}
 }

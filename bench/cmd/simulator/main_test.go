@@ -21,7 +21,7 @@ func TestRunFlags(t *testing.T) {
 		code int
 		out  string // substring of stdout (code 0) or stderr
 	}{
-		{"help", []string{"-h"}, nil, 0, "Usage: upstream"},
+		{"help", []string{"-h"}, nil, 0, "Usage: simulator"},
 		{"unknown flag", []string{"-bogus"}, nil, 2, "flag provided but not defined"},
 		{"stray argument", []string{"x"}, nil, 2, "unexpected argument"},
 		{"bad seed", []string{"-seed", "x"}, nil, 2, "-seed"},

@@ -1,11 +1,11 @@
-// Package upstream is a simulator of the HTTP upstreams that the numbers service fetches: the
+// Package simulator plays the HTTP upstreams that the numbers service fetches: the
 // classic challenge endpoints (/primes, /fibo, /odd, /rand), a generic /numbers endpoint and any
 // named endpoint from a config, each shaped per request by query parameters (payload, latency
 // distribution, failures such as resets, hangs, trickled, truncated, malformed or huge bodies,
 // redirects, caching headers). It is deterministic given a seed, counts requests per path for
 // tests (/stats), and serves its default instant case from cached bodies without allocating, so
 // that it is never the bottleneck of a benchmark.
-package upstream
+package simulator
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 )
 
 // ErrBadConfig reports an invalid endpoints config.
-var ErrBadConfig = errors.New("upstream: bad config")
+var ErrBadConfig = errors.New("simulator: bad config")
 
 // Config configures a Server.
 type Config struct {
@@ -113,9 +113,6 @@ type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
 
-// Handler returns the whole router.
-func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
-
 // Serve serves connections from ln until Shutdown, then returns nil.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
@@ -131,7 +128,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	closed := s.closed
 	s.mu.Unlock()
 	if err != nil && !closed {
-		return fmt.Errorf("upstream: serve: %w", err)
+		return fmt.Errorf("simulator: serve: %w", err)
 	}
 	return nil
 }
@@ -152,17 +149,9 @@ func (s *Server) Shutdown() error {
 	s.hijacks.Wait()
 	s.serving.Wait()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("upstream: shutdown: %w", err)
+		return fmt.Errorf("simulator: shutdown: %w", err)
 	}
 	return nil
-}
-
-// Count returns the number of requests received for path (a route; 0 for anything else).
-func (s *Server) Count(path string) uint64 {
-	if r := s.routes[path]; r != nil {
-		return r.count.Load()
-	}
-	return 0
 }
 
 // Start listens on addr (such as "127.0.0.1:0"), serves in a goroutine until Shutdown and returns
@@ -170,7 +159,7 @@ func (s *Server) Count(path string) uint64 {
 func Start(cfg Config, addr string) (*Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, "", fmt.Errorf("upstream: listen: %w", err)
+		return nil, "", fmt.Errorf("simulator: listen: %w", err)
 	}
 	s := New(cfg)
 	s.serving.Add(1)
@@ -253,7 +242,7 @@ func (s *Server) handleOther(ctx *fasthttp.RequestCtx) {
 		ctx.SetBodyString(`{"reset":true}`)
 	default:
 		s.notFound.Add(1)
-		writeError(ctx, fasthttp.StatusNotFound, "upstream: no route "+string(ctx.Path())+
+		writeError(ctx, fasthttp.StatusNotFound, "simulator: no route "+string(ctx.Path())+
 			"; try /numbers, /primes, /fibo, /odd, /rand or /stats")
 	}
 }

@@ -1,4 +1,4 @@
-package upstream
+package simulator
 
 import (
 	"bufio"
@@ -99,7 +99,7 @@ func TestShutdownEndsWaits(t *testing.T) {
 		_, br := rawGet(t, url, p)
 		conns = append(conns, br)
 	}
-	for s.Count("/numbers") < uint64(len(paths)) { // the requests reached the handler (busy wait, no sleep)
+	for s.routes["/numbers"].count.Load() < uint64(len(paths)) { // the requests reached the handler (busy wait, no sleep)
 		runtime.Gosched()
 	}
 	begin := time.Now()

@@ -1,6 +1,6 @@
 // values.go parses single parameter values: integers, fractions, booleans, durations and sizes.
 
-package upstream
+package simulator
 
 import (
 	"errors"

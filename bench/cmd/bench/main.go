@@ -1,8 +1,8 @@
 // Command bench is the numbers service's open-loop latency benchmark.
 //
-// With no arguments it builds ./cmd/numbers, starts it and the baseline (this
-// binary re-run with -serve-baseline) as child processes on free loopback
-// ports, starts the upstream simulator in-process, runs the standard scenario
+// With no arguments it builds the service (numbers/cmd/numbers), starts it
+// and the baseline (this binary re-run with -serve-baseline) as child
+// processes on free loopback ports, starts the upstream simulator in-process, runs the standard scenario
 // set against both, prints a table and writes summary.json, table.txt, PNG
 // percentile plots and (with -profile) CPU profiles under results/<timestamp>/.
 //
@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -27,7 +26,7 @@ import (
 
 	"numbers/bench"
 	"numbers/bench/baseline"
-	"numbers/upstream"
+	"numbers/bench/simulator"
 )
 
 type options struct {
@@ -48,7 +47,7 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "very short runs, a smoke test for CI")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed")
 	flag.DurationVar(&o.budget, "budget", bench.DefaultBudget, "the service's budget: responses slower than this are late")
-	flag.StringVar(&o.service, "service", "", "prebuilt service binary (default: go build ./cmd/numbers)")
+	flag.StringVar(&o.service, "service", "", "prebuilt service binary (default: go build numbers/cmd/numbers)")
 	flag.StringVar(&o.target, "target", "", "ad-hoc run: URL to attack (loopback only)")
 	flag.Float64Var(&o.rate, "rate", 1000, "ad-hoc run: requests per second")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "ad-hoc run: length")
@@ -152,12 +151,9 @@ func standard(ctx context.Context, o options) error {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		bin = filepath.Join(tmp, "numbers")
-		fmt.Fprintln(os.Stderr, "bench: building ./cmd/numbers")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/numbers")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build the service (run from the repository root): %w", err)
+		fmt.Fprintln(os.Stderr, "bench: building numbers/cmd/numbers")
+		if bin, err = bench.BuildService(ctx, tmp, os.Stderr); err != nil {
+			return err
 		}
 	}
 	split, err := newCPUSplit(o.serviceCPUs)
@@ -165,7 +161,7 @@ func standard(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, "bench:", split)
-	sim, simURL, err := upstream.Start(upstream.Config{}, "127.0.0.1:0")
+	sim, simURL, err := simulator.Start(simulator.Config{}, "127.0.0.1:0")
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 // modes.go writes one response: the success path, injected failures and the failure modes.
 
-package upstream
+package simulator
 
 import (
 	"bufio"
@@ -28,7 +28,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, p *Params) {
 	}
 	if d := p.sampleDelay(&r); d > 0 && !s.sleep(d) {
 		ctx.SetConnectionClose()
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "upstream: shutting down")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "simulator: shutting down")
 		return
 	}
 	if p.mode != modeNone && (p.prob >= 1 || r.float64() < p.prob) {
@@ -36,7 +36,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, p *Params) {
 		return
 	}
 	if p.fail > 0 && r.float64() < p.fail {
-		writeError(ctx, p.status, "upstream: injected failure")
+		writeError(ctx, p.status, "simulator: injected failure")
 		return
 	}
 	k := p.payloadKey(s.seed)

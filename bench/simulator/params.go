@@ -1,6 +1,6 @@
 // params.go parses the query parameters that shape one simulated response.
 
-package upstream
+package simulator
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 )
 
 // ErrBadParam reports an unknown or malformed query parameter; the HTTP answer is 400.
-var ErrBadParam = errors.New("upstream: bad parameter")
+var ErrBadParam = errors.New("simulator: bad parameter")
 
 // Limits on parameter values, so that no request can ask for the impossible.
 const (

@@ -1,6 +1,6 @@
 // payload.go generates and renders the number lists, and caches rendered bodies.
 
-package upstream
+package simulator
 
 import (
 	"encoding/json"
