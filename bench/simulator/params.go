@@ -262,6 +262,10 @@ func (p *Params) apply(a *fasthttp.Args) error {
 		case "date":
 			p.date, err = parseDuration(v, true)
 			p.hasDate = true
+		case "nonce":
+			// Accepted and ignored: a client makes each URL distinct (for the
+			// service's cache and coalescing) without changing the response.
+			// Unlike seed it fixes neither the payload nor the draws.
 		default:
 			return fmt.Errorf("%w: unknown parameter %q", ErrBadParam, k)
 		}

@@ -83,10 +83,29 @@ func TestParseParamsErrors(t *testing.T) {
 	}
 }
 
+// TestNonceIsNoOp checks that nonce leaves every behaviour as it was, on the /numbers defaults and
+// on a classic route's: above all it does not fix the draws, as seed would.
+func TestNonceIsNoOp(t *testing.T) {
+	for _, q := range []string{"", "dist=uniform&lo=0&hi=1s&fail=0.1&mode=hang&p=0.5"} {
+		for _, nonce := range []string{"nonce=1", "nonce=k2x9f-17", "nonce=", "nonce=a&nonce=b"} {
+			if got, want := mustParams(t, q+"&"+nonce), mustParams(t, q); got != want || got.hasSeed {
+				t.Errorf("%q with %q: %+v, want %+v", q, nonce, got, want)
+			}
+		}
+	}
+	classic, _ := Classic("/primes")
+	p := classic
+	var a fasthttp.Args
+	a.Parse("nonce=42")
+	if err := p.apply(&a); err != nil || p != classic {
+		t.Errorf("/primes with a nonce: %+v %v, want %+v", p, err, classic)
+	}
+}
+
 var known = map[string]bool{"n": true, "min": true, "max": true, "dup": true, "order": true, "pretty": true,
 	"key": true, "seed": true, "delay": true, "dist": true, "lo": true, "hi": true, "p50": true, "p99": true,
 	"fail": true, "p": true, "status": true, "mode": true, "every": true, "types": true, "size": true,
-	"hops": true, "cc": true, "expires": true, "age": true, "date": true}
+	"hops": true, "cc": true, "expires": true, "age": true, "date": true, "nonce": true}
 
 // FuzzParseParams checks that no query crashes the parser, that an unknown key is always refused
 // (oracle: net/url and the list of known keys), and that what parses renders a valid payload

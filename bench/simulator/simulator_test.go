@@ -116,6 +116,22 @@ func TestClassicRoutes(t *testing.T) {
 	})
 }
 
+// TestNonce checks that a nonce changes nothing in the answer, on the classic and generic routes.
+func TestNonce(t *testing.T) {
+	_, url := start(t, Config{Seed: 3})
+	c := client(t)
+	for _, q := range []string{"/primes?delay=0&fail=0", "/rand?delay=0&fail=0&order=random", "/numbers?n=50", "/numbers?"} {
+		t.Run(q, func(t *testing.T) {
+			want := get(t, c, url+q)
+			for _, nonce := range []string{"nonce=1", "nonce=k2x9f-17", "nonce="} {
+				if r := get(t, c, url+q+"&"+nonce); r.status != 200 || r.body != want.body {
+					t.Errorf("%s: got %d %q, want 200 %q", nonce, r.status, r.body, want.body)
+				}
+			}
+		})
+	}
+}
+
 func TestPayload(t *testing.T) {
 	_, url := start(t, Config{Seed: 42})
 	c := client(t)

@@ -68,6 +68,8 @@ Query parameters (every numbers route; durations in Go syntax: 250ms, 1.5s; at m
             expires=D     Expires header at now+D (may be negative)
             age=N         Age header in seconds
             date=D        shift the Date header by D (may be negative)
+  other     nonce=X       ignored: makes a URL distinct for caches and coalescing without changing
+                          the answer (unlike seed, it fixes nothing)
 
 Examples:
   curl 'http://127.0.0.1:8090/primes?delay=0&fail=0'

@@ -54,7 +54,7 @@ func TestUsageDocumentsEverything(t *testing.T) {
 		"n=", "min=", "max=", "dup=", "order=", "pretty=", "key=", "seed=", "delay=", "dist=", "lo=", "hi=",
 		"p50=", "p99=", "fail=", "status=", "mode=", "p=", "every=", "types=", "size=", "hops=",
 		"reset", "hang", "trickle", "truncate", "malformed", "wrongtype", "huge", "redirect", "loop", "html",
-		"cc=", "expires=", "age=", "date="} {
+		"cc=", "expires=", "age=", "date=", "nonce="} {
 		if !strings.Contains(usage, s) {
 			t.Errorf("usage does not mention %q", s)
 		}
