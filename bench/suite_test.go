@@ -21,7 +21,7 @@ func TestNumbersURL(t *testing.T) {
 
 func TestUpstreamsDistinct(t *testing.T) {
 	s := &Suite{Upstream: "http://127.0.0.1:1"}
-	for _, sc := range Standard {
+	for _, sc := range All {
 		t.Run(sc, func(t *testing.T) {
 			seen := map[string]bool{}
 			for _, u := range s.upstreams(sc) {
