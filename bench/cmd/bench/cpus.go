@@ -38,6 +38,22 @@ func newCPUSplit(n int) (cpuSplit, error) {
 	return s, nil
 }
 
+// release undoes newCPUSplit's pinning of this process: every CPU again, and
+// the runtime's default GOMAXPROCS.
+func (s cpuSplit) release() error {
+	if s.n == 0 {
+		return nil
+	}
+	if s.taskset != "" {
+		self := exec.Command(s.taskset, "-a", "-cp", fmt.Sprintf("0-%d", runtime.NumCPU()-1), fmt.Sprint(os.Getpid()))
+		if out, err := self.CombinedOutput(); err != nil {
+			return fmt.Errorf("unpin the bench: %v: %s", err, out)
+		}
+	}
+	runtime.SetDefaultGOMAXPROCS()
+	return nil
+}
+
 // command returns the program and arguments that run bin with args on the
 // children's CPUs, and the environment to run it with.
 func (s cpuSplit) command(bin string, args []string) (string, []string, []string) {

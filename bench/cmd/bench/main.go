@@ -1,10 +1,15 @@
 // Command bench is the numbers service's open-loop latency benchmark.
 //
-// With no arguments it builds the service (numbers/cmd/numbers), starts it
-// and the baseline (this binary re-run with -serve-baseline) as child
-// processes on free loopback ports, starts the upstream simulator in-process, runs the standard scenario
-// set against both, prints a table and writes summary.json, table.txt, PNG
-// percentile plots and (with -profile) CPU profiles under results/<timestamp>/.
+// With no arguments it builds the service (numbers/cmd/numbers), starts the
+// upstream simulator in-process, and runs two phases. First the service and
+// the baseline (this binary re-run with -serve-baseline) run as child
+// processes on free loopback ports, each pinned to a CPU of its own
+// (-service-cpus), for the standard scenario set (bench.Standard, -scenarios).
+// Then fresh children share every CPU with the generator and the simulator,
+// as on a real host, for bench.StandardShared (-shared-scenarios); their
+// targets are named service-shared and baseline-shared. It prints a table and
+// writes summary.json, table.txt, PNG percentile plots and (with -profile) CPU
+// profiles under results/<timestamp>/.
 //
 // With -target it runs one ad-hoc attack against any loopback URL.
 package main
@@ -15,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -30,16 +36,22 @@ import (
 )
 
 type options struct {
-	scenarios, out, target, admin, service, serveBaseline string
-	rate, rampFrom                                        float64
-	duration, ramp, budget                                time.Duration
-	json, profile, withBaseline, quick, strict            bool
-	serviceCPUs                                           int
+	scenarios, shared, out, target, admin, service, serveBaseline string
+	rate, rampFrom                                                float64
+	duration, ramp, budget, soak                                  time.Duration
+	json, profile, withBaseline, quick, strict, distinct          bool
+	serviceCPUs                                                   int
+	// set holds the names of the flags given on the command line.
+	set map[string]bool
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.scenarios, "scenarios", "standard", "comma-separated scenarios ("+strings.Join(bench.Standard, ",")+"), or standard/all")
+	flag.StringVar(&o.scenarios, "scenarios", "standard", "scenarios run with the service and the baseline pinned (-service-cpus): comma-separated ("+
+		strings.Join(bench.All, ",")+"), standard ("+strings.Join(bench.Standard, ",")+"), all or none; naming scenarios here alone skips the shared phase")
+	flag.StringVar(&o.shared, "shared-scenarios", "standard", "scenarios run next with every CPU shared by the service, the baseline, the generator and the simulator: comma-separated, standard ("+
+		strings.Join(bench.StandardShared, ",")+"), all or none; naming scenarios here alone skips the pinned phase")
+	flag.DurationVar(&o.soak, "soak", 0, "length of the soak scenario; 0 means 60s (5s with -quick)")
 	flag.StringVar(&o.out, "out", "results", "parent folder of the results folder")
 	flag.BoolVar(&o.json, "json", false, "print the summary as JSON instead of the table")
 	flag.BoolVar(&o.profile, "profile", false, "capture CPU profiles from the service's admin pprof endpoint during the runs")
@@ -54,9 +66,12 @@ func main() {
 	flag.DurationVar(&o.ramp, "ramp", 0, "ad-hoc run: ramp linearly from -ramp-from to -rate over this long")
 	flag.Float64Var(&o.rampFrom, "ramp-from", 0, "ad-hoc run: rate at the start of the ramp")
 	flag.StringVar(&o.admin, "admin", "", "ad-hoc run: the target's admin base URL, for -profile")
-	flag.IntVar(&o.serviceCPUs, "service-cpus", 1, "CPUs given to the service and to the baseline (each pinned there with taskset, GOMAXPROCS set); the generator and simulator get the rest; 0 shares every CPU")
+	flag.BoolVar(&o.distinct, "distinct", false, "ad-hoc run: give every request upstream URLs of its own (nonce=<tag>-<n> added to each u= value)")
+	flag.IntVar(&o.serviceCPUs, "service-cpus", 1, "CPUs given to the service and to the baseline in the pinned phase (each pinned there with taskset, GOMAXPROCS set); the generator and simulator get the rest; 0 shares every CPU, and the shared scenarios then run in the same, single phase")
 	flag.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve the baseline on this address")
 	flag.Parse()
+	o.set = map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -121,7 +136,7 @@ func adHoc(ctx context.Context, o options) error {
 	} else {
 		done <- nil
 	}
-	res, err := bench.Run(ctx, bench.Attack{Name: "adhoc", URL: o.target, Pacer: p, Duration: o.duration, Budget: o.budget, Progress: progress})
+	res, err := bench.Run(ctx, bench.Attack{Name: "adhoc", URL: o.target, Pacer: p, Duration: o.duration, Distinct: o.distinct, Budget: o.budget, Progress: progress})
 	fmt.Fprintln(os.Stderr)
 	if err != nil {
 		return err
@@ -136,13 +151,13 @@ func adHoc(ctx context.Context, o options) error {
 }
 
 func standard(ctx context.Context, o options) error {
-	dir, err := resultsDir(o.out)
+	pinned, shared, err := phases(o)
 	if err != nil {
 		return err
 	}
-	names := bench.Standard
-	if o.scenarios != "standard" && o.scenarios != "all" {
-		names = strings.Split(o.scenarios, ",")
+	dir, err := resultsDir(o.out)
+	if err != nil {
+		return err
 	}
 	bin := o.service
 	if bin == "" {
@@ -156,17 +171,95 @@ func standard(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	split, err := newCPUSplit(o.serviceCPUs)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(os.Stderr, "bench:", split)
 	sim, simURL, err := simulator.Start(simulator.Config{}, "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	defer sim.Shutdown()
 
+	sum := &bench.Summary{Started: time.Now(), Capacity: map[string]float64{}}
+	start := time.Now()
+	if len(pinned) > 0 {
+		split, serr := newCPUSplit(o.serviceCPUs)
+		if serr != nil {
+			return serr
+		}
+		if split.n == 0 { // nothing pinned: one phase
+			pinned, shared = append(pinned, shared...), nil
+		}
+		err = runPhase(ctx, o, dir, bin, simURL, split, pinned, sum)
+		if rerr := split.release(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if len(shared) > 0 && err == nil {
+		err = runPhase(ctx, o, dir, bin, simURL, cpuSplit{}, shared, sum)
+	}
+	fmt.Fprintf(os.Stderr, "\r\033[Kbench: scenarios took %.1fs\n", time.Since(start).Seconds())
+	if len(sum.Runs) == 0 && err != nil {
+		return err
+	}
+	if oerr := output(dir, o, sum); oerr != nil && err == nil {
+		err = oerr
+	}
+	if o.strict && err == nil {
+		for _, c := range sum.Checks {
+			if !c.Pass {
+				err = fmt.Errorf("target missed: %s", c.Name)
+			}
+		}
+	}
+	return err
+}
+
+// phases returns the scenarios of the pinned and of the shared phase, from
+// -scenarios and -shared-scenarios. Both default to their standard sets;
+// naming scenarios in one flag alone runs only those.
+func phases(o options) (pinned, shared []string, err error) {
+	if pinned, err = scenarioList(o.scenarios, bench.Standard); err != nil {
+		return nil, nil, err
+	}
+	if shared, err = scenarioList(o.shared, bench.StandardShared); err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case o.set["scenarios"] && !o.set["shared-scenarios"]:
+		shared = nil
+	case o.set["shared-scenarios"] && !o.set["scenarios"]:
+		pinned = nil
+	}
+	if len(pinned)+len(shared) == 0 {
+		return nil, nil, errors.New("no scenario to run")
+	}
+	return pinned, shared, nil
+}
+
+// scenarioList parses a scenarios flag: standard (std), all, none or names.
+func scenarioList(v string, std []string) ([]string, error) {
+	switch v {
+	case "standard":
+		return std, nil
+	case "all":
+		return bench.All, nil
+	case "none", "":
+		return nil, nil
+	}
+	names := strings.Split(v, ",")
+	return names, bench.CheckNames(names)
+}
+
+// runPhase starts the service and (with -baseline) the baseline under split,
+// runs the scenarios names against them, stops them and adds the runs,
+// capacities, checks and notes to sum. The targets are named service and
+// baseline, with "-shared" when split pins nothing.
+func runPhase(ctx context.Context, o options, dir, bin, simURL string, split cpuSplit, names []string, sum *bench.Summary) error {
+	suffix := ""
+	if split.n == 0 {
+		suffix = "-shared"
+	}
+	svcName, baseName := "service"+suffix, "baseline"+suffix
+	fmt.Fprintln(os.Stderr, "bench:", split)
+	sum.Notes = append(sum.Notes, fmt.Sprintf("%s, %s: %s", svcName, baseName, split))
 	var targets []bench.Target
 	svcAddr, err := bench.FreeAddr()
 	if err != nil {
@@ -176,13 +269,13 @@ func standard(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	svc, err := startChild(ctx, dir, "service", split, bin, svcAddr,
+	svc, err := startChild(ctx, dir, svcName, split, bin, svcAddr,
 		"-addr", svcAddr, "-admin", adminAddr, "-budget", o.budget.String())
 	if err != nil {
 		return err
 	}
-	defer stopChild("service", svc)
-	targets = append(targets, bench.Target{Name: "service", URL: "http://" + svcAddr, Admin: "http://" + adminAddr})
+	defer stopChild(svcName, svc)
+	targets = append(targets, bench.Target{Name: svcName, URL: "http://" + svcAddr, Admin: "http://" + adminAddr})
 	if o.withBaseline {
 		self, err := os.Executable()
 		if err != nil {
@@ -192,31 +285,24 @@ func standard(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		base, err := startChild(ctx, dir, "baseline", split, self, baseAddr, "-serve-baseline", baseAddr, "-budget", o.budget.String())
+		base, err := startChild(ctx, dir, baseName, split, self, baseAddr, "-serve-baseline", baseAddr, "-budget", o.budget.String())
 		if err != nil {
 			return err
 		}
-		defer stopChild("baseline", base)
-		targets = append(targets, bench.Target{Name: "baseline", URL: "http://" + baseAddr})
+		defer stopChild(baseName, base)
+		targets = append(targets, bench.Target{Name: baseName, URL: "http://" + baseAddr})
 	}
-	suite := &bench.Suite{Targets: targets, Upstream: simURL, Scenarios: names, Quick: o.quick, Budget: o.budget, Progress: progress}
+	suite := &bench.Suite{Targets: targets, Upstream: simURL, Scenarios: names, Quick: o.quick, SoakDuration: o.soak,
+		Budget: o.budget, Progress: progress}
 	if o.profile {
 		suite.ProfileDir = dir
 	}
-	start := time.Now()
-	sum, err := suite.Run(ctx)
-	fmt.Fprintf(os.Stderr, "\r\033[Kbench: scenarios took %.1fs\n", time.Since(start).Seconds())
-	if sum != nil {
-		if oerr := output(dir, o, sum); oerr != nil && err == nil {
-			err = oerr
-		}
-		if o.strict && err == nil {
-			for _, c := range sum.Checks {
-				if !c.Pass {
-					err = fmt.Errorf("target missed: %s", c.Name)
-				}
-			}
-		}
+	part, err := suite.Run(ctx)
+	if part != nil {
+		sum.Runs = append(sum.Runs, part.Runs...)
+		sum.Checks = append(sum.Checks, part.Checks...)
+		sum.Notes = append(sum.Notes, part.Notes...)
+		maps.Copy(sum.Capacity, part.Capacity)
 	}
 	return err
 }

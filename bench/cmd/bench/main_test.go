@@ -1,0 +1,38 @@
+package main
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"numbers/bench"
+)
+
+func TestPhases(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		o              options
+		pinned, shared []string
+	}{
+		{"defaults", options{scenarios: "standard", shared: "standard"}, bench.Standard, bench.StandardShared},
+		{"pinned named alone", options{scenarios: "classic-distinct", shared: "standard", set: map[string]bool{"scenarios": true}},
+			[]string{"classic-distinct"}, nil},
+		{"shared named alone", options{scenarios: "standard", shared: "soak,cpu-overload", set: map[string]bool{"shared-scenarios": true}},
+			nil, []string{"soak", "cpu-overload"}},
+		{"both named", options{scenarios: "all", shared: "none", set: map[string]bool{"scenarios": true, "shared-scenarios": true}},
+			bench.All, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pinned, shared, err := phases(tc.o)
+			if err != nil || !slices.Equal(pinned, tc.pinned) || !slices.Equal(shared, tc.shared) {
+				t.Fatalf("got %v, %v, %v; want %v, %v", pinned, shared, err, tc.pinned, tc.shared)
+			}
+		})
+	}
+	if _, _, err := phases(options{scenarios: "standard", shared: "soak,nope"}); !errors.Is(err, bench.ErrScenario) {
+		t.Errorf("unknown scenario: err %v, want ErrScenario", err)
+	}
+	if _, _, err := phases(options{scenarios: "none", shared: "none"}); err == nil {
+		t.Error("no scenario at all: no error")
+	}
+}
