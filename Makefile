@@ -31,7 +31,7 @@ test:
 	$(GO) -C bench vet ./...
 	$(GO) -C bench test -race -count=1 ./...
 
-## bench: the open-loop latency benchmark's standard scenario set (about 2 minutes); BENCHFLAGS=-profile etc.
+## bench: the open-loop latency benchmark's standard sets, pinned then shared CPUs (about 5 minutes); BENCHFLAGS=-quick, -profile etc.
 bench:
 	$(GO) -C bench build -o ../$(BIN)/bench ./cmd/bench
 	$(BIN)/bench $(BENCHFLAGS)
