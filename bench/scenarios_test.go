@@ -59,21 +59,22 @@ func (f *fakeRuns) run(label string, p Pacer, d time.Duration) (*Result, error) 
 }
 
 func TestCPUOverloadSteps(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		quick    bool
-		capacity float64
-		labels   string
-		durs     []time.Duration
+	// durs holds the lengths wanted of some runs, by index; zero: any.
+	cases := []struct {
+		name, labels string
+		quick        bool
+		capacity     float64
+		durs         []time.Duration
 	}{
-		{"standard", false, 300,
+		{"standard",
 			"cpu-capacity@25 cpu-capacity@50 cpu-capacity@100 cpu-capacity@200 cpu-capacity@400 cpu-capacity@300 cpu-capacity@350 " +
-				"cpu-overload-2x@600 cpu-overload-4x@1200 cpu-overload-8x@2400 cpu-recovery@150",
+				"cpu-overload-2x@600 cpu-overload-4x@1200 cpu-overload-8x@2400 cpu-recovery@150", false, 300,
 			[]time.Duration{7: 3 * time.Second, 8: 3 * time.Second, 9: 3 * time.Second, 10: 3 * time.Second}},
-		{"quick", true, 100,
-			"cpu-capacity@25 cpu-capacity@50 cpu-capacity@100 cpu-overload-2x@200 cpu-overload-4x@400 cpu-overload-8x@800 cpu-recovery@50",
+		{"quick",
+			"cpu-capacity@25 cpu-capacity@50 cpu-capacity@100 cpu-overload-2x@200 cpu-overload-4x@400 cpu-overload-8x@800 cpu-recovery@50", true, 100,
 			[]time.Duration{3: 500 * time.Millisecond, 4: 500 * time.Millisecond, 5: 500 * time.Millisecond, 6: 2 * time.Second}},
-	} {
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			sum := &Summary{Capacity: map[string]float64{}}
 			f := &fakeRuns{limit: 300, sum: sum}

@@ -9,23 +9,25 @@ import (
 )
 
 func TestPhases(t *testing.T) {
-	for _, tc := range []struct {
-		name           string
-		o              options
-		pinned, shared []string
+	type phase struct{ pinned, shared []string }
+	cases := []struct {
+		name string
+		o    options
+		want phase
 	}{
-		{"defaults", options{scenarios: "standard", shared: "standard"}, bench.Standard, bench.StandardShared},
+		{"defaults", options{scenarios: "standard", shared: "standard"}, phase{bench.Standard, bench.StandardShared}},
 		{"pinned named alone", options{scenarios: "classic-distinct", shared: "standard", set: map[string]bool{"scenarios": true}},
-			[]string{"classic-distinct"}, nil},
+			phase{[]string{"classic-distinct"}, nil}},
 		{"shared named alone", options{scenarios: "standard", shared: "soak,cpu-overload", set: map[string]bool{"shared-scenarios": true}},
-			nil, []string{"soak", "cpu-overload"}},
+			phase{nil, []string{"soak", "cpu-overload"}}},
 		{"both named", options{scenarios: "all", shared: "none", set: map[string]bool{"scenarios": true, "shared-scenarios": true}},
-			bench.All, nil},
-	} {
+			phase{bench.All, nil}},
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			pinned, shared, err := phases(tc.o)
-			if err != nil || !slices.Equal(pinned, tc.pinned) || !slices.Equal(shared, tc.shared) {
-				t.Fatalf("got %v, %v, %v; want %v, %v", pinned, shared, err, tc.pinned, tc.shared)
+			if err != nil || !slices.Equal(pinned, tc.want.pinned) || !slices.Equal(shared, tc.want.shared) {
+				t.Fatalf("got %v, %v, %v; want %+v", pinned, shared, err, tc.want)
 			}
 		})
 	}
