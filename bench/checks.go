@@ -63,7 +63,7 @@ func (s *Suite) check(sum *Summary) {
 	}
 	svc := s.Targets[0].Name
 	add := func(name, want, got string, pass bool) {
-		sum.Checks = append(sum.Checks, Check{Name: name, Want: want, Got: got, Pass: pass})
+		sum.Checks = append(sum.Checks, Check{Target: svc, Name: name, Want: want, Got: got, Pass: pass})
 	}
 	capSvc, ok := sum.Capacity[svc]
 	if ok && len(s.Targets) > 1 {

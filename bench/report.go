@@ -52,7 +52,7 @@ func WriteTable(w io.Writer, sum *Summary) error {
 			if !c.Pass {
 				verdict = "MISS"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\twant %s\tgot %s\n", verdict, c.Name, c.Want, c.Got)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\twant %s\tgot %s\n", verdict, c.Target, c.Name, c.Want, c.Got)
 		}
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("bench: table: %w", err)

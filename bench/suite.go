@@ -103,10 +103,13 @@ type Record struct {
 
 // Check is one of the project's performance targets, measured.
 type Check struct {
-	Name string `json:"name"`
-	Want string `json:"want"`
-	Got  string `json:"got"`
-	Pass bool   `json:"pass"`
+	// Target is the target measured, the suite's first: it tells apart the
+	// checks of two suites (such as pinned and shared) in one summary.
+	Target string `json:"target"`
+	Name   string `json:"name"`
+	Want   string `json:"want"`
+	Got    string `json:"got"`
+	Pass   bool   `json:"pass"`
 }
 
 // Summary is the outcome of a suite.
