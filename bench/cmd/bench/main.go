@@ -259,7 +259,11 @@ func runPhase(ctx context.Context, o options, dir, bin, simURL string, split cpu
 	}
 	svcName, baseName := "service"+suffix, "baseline"+suffix
 	fmt.Fprintln(os.Stderr, "bench:", split)
-	sum.Notes = append(sum.Notes, fmt.Sprintf("%s, %s: %s", svcName, baseName, split))
+	who := svcName
+	if o.withBaseline {
+		who += ", " + baseName
+	}
+	sum.Notes = append(sum.Notes, fmt.Sprintf("%s: %s", who, split))
 	var targets []bench.Target
 	svcAddr, err := bench.FreeAddr()
 	if err != nil {
