@@ -26,6 +26,12 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# promtool checks deploy/prometheus/ in the tests: installed first when missing
+test: need-promtool
+.PHONY: need-promtool
+need-promtool:
+	@scripts/need-promtool
+
 ## bench: the open-loop latency benchmark's standard scenario set (about 2 minutes); BENCHFLAGS=-profile etc.
 bench:
 	$(GO) run ./cmd/bench $(BENCHFLAGS)
