@@ -57,44 +57,38 @@ type panel struct {
 	} `json:"targets"`
 }
 
-// ruleFile is a Prometheus rule file.
+// ruleFile is the part of a Prometheus rule file the tests read.
 type ruleFile struct {
 	Groups []struct {
-		Name  string `yaml:"name"`
 		Rules []struct {
-			Alert       string            `yaml:"alert"`
-			Record      string            `yaml:"record"`
-			Expr        string            `yaml:"expr"`
-			For         string            `yaml:"for"`
-			Labels      map[string]string `yaml:"labels"`
-			Annotations map[string]string `yaml:"annotations"`
+			Alert  string `yaml:"alert"`
+			Record string `yaml:"record"`
+			Expr   string `yaml:"expr"`
 		} `yaml:"rules"`
 	} `yaml:"groups"`
 }
 
-func readDashboard(t *testing.T) dashboard {
+// decode reads file and decodes it into v with unmarshal.
+func decode(t *testing.T, file string, unmarshal func([]byte, any) error, v any) {
 	t.Helper()
-	b, err := os.ReadFile(dashboardFile)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d dashboard
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("%s: %v", dashboardFile, err)
+	if err := unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
+}
+
+func readDashboard(t *testing.T) (d dashboard) {
+	t.Helper()
+	decode(t, dashboardFile, json.Unmarshal, &d)
 	return d
 }
 
-func readRules(t *testing.T) ruleFile {
+func readRules(t *testing.T) (f ruleFile) {
 	t.Helper()
-	b, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f ruleFile
-	if err := yaml.UnmarshalStrict(b, &f); err != nil {
-		t.Fatalf("%s: %v", alertsFile, err)
-	}
+	decode(t, alertsFile, yaml.Unmarshal, &f)
 	return f
 }
 
