@@ -31,6 +31,12 @@ test:
 	$(GO) -C bench vet ./...
 	$(GO) -C bench test -race -count=1 ./...
 
+# promtool checks deploy/prometheus/ in the tests: installed first when missing
+test: need-promtool
+.PHONY: need-promtool
+need-promtool:
+	@scripts/need-promtool
+
 ## bench: the open-loop latency benchmark's standard sets, pinned then shared CPUs (about 5 minutes); BENCHFLAGS=-quick, -profile etc.
 bench:
 	$(GO) -C bench build -o ../$(BIN)/bench ./cmd/bench

@@ -1,6 +1,7 @@
 // Package handler serves the public HTTP API of the numbers service on
 // fasthttp: GET /numbers, which fans out to upstreams and merges their
-// integers within a hard budget, and the health endpoints.
+// integers within a hard budget, the health endpoints, and the OpenAPI
+// description of them all (package api).
 //
 // The deadline flows one way. It is computed once per request, from the moment
 // fasthttp finished reading the request, as that moment plus the budget, and
@@ -22,6 +23,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"numbers/api"
 	"numbers/outcome"
 )
 
@@ -147,6 +149,10 @@ func (h *Handler) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		writeStatus(ctx, fasthttp.StatusOK, `{"status":"ready"}`)
+	case "/openapi.json":
+		if allowGetHead(ctx) {
+			writeStatus(ctx, fasthttp.StatusOK, api.OpenAPI())
+		}
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, "no such endpoint: use GET /numbers?u=URL")
 	}

@@ -29,7 +29,7 @@ import (
 
 // routes are the route labels; any other path is counted as "other", so that
 // callers cannot grow the label set.
-var routes = [...]string{"/numbers", "/healthz", "/readyz", "other"}
+var routes = [...]string{"/numbers", "/healthz", "/readyz", "/openapi.json", "other"}
 
 // statuses are the status codes with a counter made up front; others are
 // looked up by label on use.
@@ -90,6 +90,8 @@ func New(budget time.Duration) *Metrics {
 		Help: "Answers ready after the budget. Must stay 0.",
 	})
 	m.registry.MustRegister(m.requests, m.responseTime, upstreams, m.fetchTime, m.partial, m.late)
+	m.gauge("numbers_budget_seconds", "The budget (-budget) every /numbers answer must be ready within.",
+		func() float64 { return budget.Seconds() })
 	return m
 }
 
@@ -126,11 +128,13 @@ func (m *Metrics) Answered(elapsed time.Duration, partial, late bool) {
 // Fetched records the duration of one live upstream fetch.
 func (m *Metrics) Fetched(d time.Duration) { m.fetchTime.Observe(d.Seconds()) }
 
-// WatchCache exports the size of the upstream cache and its evictions, read
-// at each scrape.
+// WatchCache exports the size of the upstream cache, its bound and its
+// evictions, read at each scrape.
 func (m *Metrics) WatchCache(c *cache.Cache) {
 	m.gauge("numbers_cache_bytes", "Bytes held by the upstream cache.", func() float64 { return float64(c.Bytes()) })
 	m.gauge("numbers_cache_entries", "Entries in the upstream cache.", func() float64 { return float64(c.Len()) })
+	m.gauge("numbers_cache_max_bytes", "Upper bound on the bytes the upstream cache holds (-cache-bytes).",
+		func() float64 { return float64(c.MaxBytes()) })
 	m.counter("numbers_cache_evictions_total", "Cache entries evicted to stay within -cache-bytes.",
 		func() float64 { return float64(c.Stats().Evictions) })
 }
