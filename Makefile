@@ -1,4 +1,7 @@
-# numbers: build, run, test, benchmark.
+# numbers: build, run, test, benchmark. The tools (upstream simulator, load
+# generator, baseline, plots) are a module of their own in bench/, so that the
+# service's go.mod holds only what the service needs: every Go target covers
+# both modules, the service's first.
 GO       ?= go
 BIN      := bin
 ADDR     ?= :8080
@@ -11,41 +14,53 @@ BENCHFLAGS ?=
 ## build: compile the service, the upstream simulator and the bench into bin/
 build:
 	$(GO) build -o $(BIN)/numbers ./cmd/numbers
-	$(GO) build -o $(BIN)/upstream ./cmd/upstream
-	$(GO) build -o $(BIN)/bench ./cmd/bench
+	$(GO) -C bench build -o ../$(BIN)/simulator ./cmd/simulator
+	$(GO) -C bench build -o ../$(BIN)/bench ./cmd/bench
 
 ## run: start the upstream simulator and the service; Ctrl-C stops both
 run: build
 	@trap 'kill $$sim $$svc 2>/dev/null; wait' INT TERM EXIT; \
-	$(BIN)/upstream -addr $(SIM_ADDR) & sim=$$!; \
+	$(BIN)/simulator -addr $(SIM_ADDR) & sim=$$!; \
 	$(BIN)/numbers -addr $(ADDR) & svc=$$!; \
 	wait $$svc
 
-## test: vet, then every test with the race detector
+## test: vet, then every test with the race detector, in both modules
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) -C bench vet ./...
+	$(GO) -C bench test -race -count=1 ./...
 
-## bench: the open-loop latency benchmark's standard scenario set (about 2 minutes); BENCHFLAGS=-profile etc.
+# promtool checks deploy/prometheus/ in the tests: installed first when missing
+test: need-promtool
+.PHONY: need-promtool
+need-promtool:
+	@scripts/need-promtool
+
+## bench: the open-loop latency benchmark's standard sets, pinned then shared CPUs (about 5 minutes); BENCHFLAGS=-quick, -profile etc.
 bench:
-	$(GO) run ./cmd/bench $(BENCHFLAGS)
+	$(GO) -C bench build -o ../$(BIN)/bench ./cmd/bench
+	$(BIN)/bench $(BENCHFLAGS)
 
 ## gobench: the Go micro-benchmarks (merge, encode, decode, handler overhead)
 gobench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./aggregate/ ./fetcher/ ./handler/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./aggregate/ ./wire/ ./fetcher/ ./handler/
 
-## fuzz: run every fuzz target briefly (FUZZTIME each)
+## fuzz: run every fuzz target of both modules briefly (FUZZTIME each)
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	@for mod in . bench; do \
+	  for pkg in $$($(GO) -C $$mod list ./...); do \
+	    for t in $$($(GO) -C $$mod test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	      echo "== $$pkg $$t"; $(GO) -C $$mod test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    done; \
 	  done; \
 	done
 
-## lint: formatting and vet
+## lint: formatting and vet, both modules
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) -C bench vet ./...
 
 clean:
 	rm -rf $(BIN)

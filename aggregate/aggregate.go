@@ -1,5 +1,5 @@
 // Package aggregate merges lists of integers into one sorted list in which
-// every integer appears once, and encodes that list as the service's JSON body.
+// every integer appears once.
 //
 // The package is pure computation: no I/O, no goroutines, no context.
 //
@@ -9,25 +9,22 @@
 //     math.MaxInt64 included. Upstream data is unsorted and may repeat:
 //     [Normalize] turns it into a sorted, unique list in place.
 //   - Every list this package produces is sorted ascending (by numeric value)
-//     and unique (each integer once). Functions that take a "sorted" list
-//     ([Merge], [Set.Add]) require exactly that and do not check it; feeding
-//     them anything else is a programmer error and yields unspecified order.
+//     and unique (each integer once). [Set.Add] takes a "sorted" list and
+//     requires exactly that without checking it; feeding it anything else is
+//     a programmer error and yields unspecified order.
 //   - Ownership: [Normalize] reorders its argument and returns a prefix of it.
-//     [Merge] writes only into dst (reusing its capacity, allocating when it
-//     is too small) and never modifies a or b. [Set] copies what it is given
-//     and never retains the caller's slice; the slice from [Set.Numbers]
-//     belongs to the Set and is valid until the next Add or Reset.
-//     [AppendJSON] only appends to dst.
+//     [Set] copies what it is given and never retains the caller's slice; the
+//     slice from [Set.Numbers] belongs to the Set and is valid until the next
+//     Add or Reset.
 //   - A [Set] is not safe for concurrent use; the pool ([AcquireSet]) is.
 //
 // Typical use in a request: normalize each upstream list as it arrives, Add
-// it to a pooled Set, and at the end encode Numbers into a reused buffer (the
-// handler uses the response's own body buffer):
+// it to a pooled Set, and use the merged list before releasing the Set:
 //
 //	set := aggregate.AcquireSet()
 //	defer aggregate.ReleaseSet(set)
 //	set.Add(aggregate.Normalize(list))
-//	body = aggregate.AppendJSON(body[:0], set.Numbers())
+//	nums := set.Numbers() // valid until the next Add or ReleaseSet
 package aggregate
 
 // Normalize sorts nums ascending and removes duplicates in place, returning
@@ -41,22 +38,10 @@ func Normalize(nums []int64) []int64 {
 	return normalize(nums, radixThreshold)
 }
 
-// Merge appends the sorted union of a and b (each sorted and unique) to
-// dst[:0] and returns it, in linear time. An integer present in both a and b
-// appears once. dst must not alias a or b; a and b are not modified. When
-// cap(dst) < len(a)+len(b), Merge allocates a new slice of exactly that
-// capacity.
-func Merge(dst, a, b []int64) []int64 {
-	n := len(a) + len(b)
-	if cap(dst) < n {
-		dst = make([]int64, n)
-	}
-	dst = dst[:n]
-	return dst[:mergeInto(dst, a, b)]
-}
-
-// mergeInto writes the union of a and b into out, which has room for
-// len(a)+len(b) elements, and returns the number of elements written.
+// mergeInto writes the sorted union of a and b (each sorted and unique) into
+// out, which has room for len(a)+len(b) elements and does not alias a or b,
+// in linear time, and returns the number of elements written. An integer
+// present in both a and b is written once; a and b are not modified.
 func mergeInto(out, a, b []int64) int {
 	switch {
 	case len(a) == 0:

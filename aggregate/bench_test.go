@@ -68,15 +68,16 @@ func BenchmarkNaiveMerge(b *testing.B) {
 	}
 }
 
-// BenchmarkMerge merges two lists of n numbers once.
+// BenchmarkMerge merges two lists of n numbers once, with mergeInto, the
+// merge behind Set.Add.
 func BenchmarkMerge(b *testing.B) {
 	for _, n := range []int{1000, 1_000_000} {
 		in := mergeInputs(2, n)
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
-			dst := make([]int64, 0, 2*n)
+			dst := make([]int64, 2*n)
 			for b.Loop() {
-				dst = Merge(dst, in[0], in[1])
+				mergeInto(dst, in[0], in[1])
 			}
 			reportPerNumber(b, 2*n)
 		})
@@ -147,86 +148,6 @@ func BenchmarkNormalizeSort(b *testing.B) {
 					normalize(buf, impl.threshold)
 				}
 				reportPerNumber(b, n)
-			})
-		}
-	}
-}
-
-// encodeInputs are the encoder's benchmark data: sorted unique numbers from
-// [0, 1e9) (mostly 9 digits, like typical upstream data) and from the whole
-// int64 range (mostly 19 digits, half negative).
-func encodeInputs(n int) []struct {
-	name string
-	nums []int64
-} {
-	r := rand.New(rand.NewPCG(7, uint64(n)))
-	return []struct {
-		name string
-		nums []int64
-	}{
-		{"range1e9", sortedUniques(r, n, 0, 1e9)},
-		{"int64", sortedUniquesFull(r, n)},
-	}
-}
-
-// BenchmarkAppendJSON encodes into a reused buffer, as the handler does with
-// the response's body buffer; BenchmarkAppendJSONStrconv is the naive reference.
-func BenchmarkAppendJSON(b *testing.B) {
-	benchEncode(b, AppendJSON)
-}
-
-func BenchmarkAppendJSONStrconv(b *testing.B) {
-	benchEncode(b, appendJSONStrconv)
-}
-
-func benchEncode(b *testing.B, encode func([]byte, []int64) []byte) {
-	for _, n := range []int{1000, 1_000_000} {
-		for _, in := range encodeInputs(n) {
-			b.Run(fmt.Sprintf("%s/%d", in.name, n), func(b *testing.B) {
-				b.ReportAllocs()
-				buf := encode(nil, in.nums)
-				b.SetBytes(int64(len(buf)))
-				for b.Loop() {
-					buf = encode(buf[:0], in.nums)
-				}
-				reportPerNumber(b, n)
-			})
-		}
-	}
-}
-
-// appendJSONStrconv is AppendJSON written the obvious way.
-func appendJSONStrconv(dst []byte, nums []int64) []byte {
-	dst = append(dst, jsonPrefix...)
-	for i, v := range nums {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = strconv.AppendInt(dst, v, 10)
-	}
-	return append(dst, jsonSuffix...)
-}
-
-// BenchmarkAppendInt compares the formatter with strconv.AppendInt, one
-// number at a time over the same data.
-func BenchmarkAppendInt(b *testing.B) {
-	for _, in := range encodeInputs(1000) {
-		for _, impl := range []struct {
-			name string
-			fn   func([]byte, int64) []byte
-		}{
-			{"fast", AppendInt},
-			{"strconv", func(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }},
-		} {
-			b.Run(in.name+"/"+impl.name, func(b *testing.B) {
-				b.ReportAllocs()
-				buf := make([]byte, 0, 32)
-				for b.Loop() {
-					for _, v := range in.nums {
-						buf = impl.fn(buf[:0], v)
-					}
-				}
-				reportPerNumber(b, len(in.nums))
 			})
 		}
 	}

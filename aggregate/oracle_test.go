@@ -81,13 +81,3 @@ func sortedUniques(r *rand.Rand, n int, lo, hi int64) []int64 {
 	slices.Sort(out)
 	return out
 }
-
-// sortedUniquesFull returns n distinct random integers over the whole int64
-// range, sorted.
-func sortedUniquesFull(r *rand.Rand, n int) []int64 {
-	out := make([]int64, n)
-	for i := range out {
-		out[i] = int64(r.Uint64())
-	}
-	return Normalize(out) // collisions are practically impossible
-}

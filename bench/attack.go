@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,11 @@ type Attack struct {
 	// Pacer schedules the requests; Duration bounds the schedule. Both required.
 	Pacer    Pacer
 	Duration time.Duration
+	// Distinct, when true, gives every request upstream URLs of its own: each
+	// u= value of URL gets NonceParam=<tag>-<request index> appended, the tag
+	// taken from the clock at the start. URL must then have a u= parameter.
+	// False sends URL as it is, every time.
+	Distinct bool
 	// Budget is the lateness threshold; zero means DefaultBudget.
 	Budget time.Duration
 	// Timeout bounds one request; zero means DefaultTimeout.
@@ -62,8 +68,13 @@ func isLoopback(host string) bool {
 	return err == nil && ip.IsLoopback()
 }
 
-// tick is one request's intended send time.
-type tick struct{ due time.Time }
+// tick is one request: its index in the schedule, its intended send time and
+// that time as an offset from the start.
+type tick struct {
+	i   uint64
+	due time.Time
+	at  time.Duration
+}
 
 // Run executes the attack and returns its Result once every request sent has
 // completed or timed out. Cancelling ctx stops the schedule early; requests
@@ -78,6 +89,12 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 	}
 	if !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("%w: target %q is not a loopback address (127.0.0.0/8, ::1 or localhost)", ErrAttack, a.URL)
+	}
+	var distinct *distinctURL
+	if a.Distinct {
+		if distinct, err = newDistinctURL(a.URL, strconv.FormatInt(time.Now().UnixNano(), 36)); err != nil {
+			return nil, err
+		}
 	}
 	budget := cmpOr(a.Budget, DefaultBudget)
 	timeout := cmpOr(a.Timeout, DefaultTimeout)
@@ -120,12 +137,18 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 			defer fasthttp.ReleaseRequest(req)
 			defer fasthttp.ReleaseResponse(resp)
 			var end time.Time
+			var uri []byte // request URIs of a Distinct attack, built in place
 			for t := range ticks {
-				req.SetRequestURI(a.URL)
+				if distinct != nil {
+					uri = distinct.append(uri[:0], t.i)
+					req.SetRequestURIBytes(uri)
+				} else {
+					req.SetRequestURI(a.URL)
+				}
 				sent := time.Now()
 				err := hc.DoDeadline(req, resp, sent.Add(timeout))
 				end = time.Now()
-				rec.record(id, end.Sub(t.due), end.Sub(sent), resp, err)
+				rec.record(id, t.at, end.Sub(t.due), end.Sub(sent), resp, err)
 				resp.Reset()
 			}
 			lastMu.Lock()
@@ -149,7 +172,8 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 	defer timer.Stop()
 schedule:
 	for i := uint64(0); i < total; i++ {
-		due := start.Add(a.Pacer.Offset(i))
+		at := a.Pacer.Offset(i)
+		due := start.Add(at)
 		if wait := time.Until(due); wait > 0 {
 			timer.Reset(wait)
 			select {
@@ -158,7 +182,7 @@ schedule:
 			case <-timer.C:
 			}
 		}
-		t := tick{due: due}
+		t := tick{i: i, due: due, at: at}
 		select {
 		case ticks <- t:
 		default:

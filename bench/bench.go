@@ -10,12 +10,14 @@
 // and the completeness the service announces in its X-Numbers-* headers. The
 // generator also reports when it fell behind its own schedule.
 //
-// Suite runs the standard scenarios (capacity, classic, long tail, hostile, big,
-// overload) against the service and, for ratios, against the baseline
-// implementation in bench/baseline, and checks the project's performance
-// targets. Report, WriteTable and Plot turn results into a table, JSON and PNG
-// percentile plots. The package never logs and never reads flags: cmd/bench
-// does that.
+// Suite runs the scenarios (capacity, classic, long tail, hostile, big,
+// overload; classic with a distinct query per request, a CPU-bound overload
+// and a hostile soak) against the service and, for ratios, against the
+// baseline implementation in bench/baseline, and checks the project's
+// performance targets. Attack.Distinct gives every request upstream URLs of
+// its own, so that the service's cache and coalescing cannot fold them. Report, WriteTable and Plot turn results into a table, JSON and PNG
+// percentile plots. The package never logs and never reads flags:
+// bench/cmd/bench does that.
 package bench
 
 import "time"

@@ -14,18 +14,25 @@ func TestMain(m *testing.M) {
 
 // instantServer starts a loopback fasthttp server answering every request at
 // once with a fixed numbers body and outcome headers, and returns its URL.
-func instantServer(t testing.TB) string {
+func instantServer(t testing.TB) string { return loopbackServer(t, answerInstantly) }
+
+// answerInstantly is instantServer's handler.
+func answerInstantly(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set("X-Numbers-Complete", "false")
+	ctx.Response.Header.Set("X-Numbers-Outcomes", "ok=3,cached=0,failed=1,invalid=0")
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"numbers":[1,2,3]}`)
+}
+
+// loopbackServer serves h on a loopback port until the test ends and returns
+// the URL of its /numbers route.
+func loopbackServer(t testing.TB, h fasthttp.RequestHandler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set("X-Numbers-Complete", "false")
-		ctx.Response.Header.Set("X-Numbers-Outcomes", "ok=3,cached=0,failed=1,invalid=0")
-		ctx.SetContentType("application/json")
-		ctx.SetBodyString(`{"numbers":[1,2,3]}`)
-	}}
+	srv := &fasthttp.Server{Handler: h}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {

@@ -9,7 +9,7 @@ make -s build
 S=http://127.0.0.1:18090
 run() { # name, service flags, query suffix
   name=$1; flags=$2; q=$3
-  taskset -c 0 ./bin/upstream -addr 127.0.0.1:18090 2>/dev/null & sim=$!
+  taskset -c 0 ./bin/simulator -addr 127.0.0.1:18090 2>/dev/null & sim=$!
   GOMAXPROCS=1 taskset -c 1 ./bin/numbers -addr 127.0.0.1:18080 -admin 127.0.0.1:16060 $flags 2>/dev/null & svc=$!
   sleep 1
   U="http://127.0.0.1:18080/numbers?u=$S/primes$q&u=$S/fibo$q&u=$S/odd$q&u=$S/rand$q"

@@ -62,7 +62,9 @@ type shard struct {
 	serverMax              float64 // largest Server-Timing total, ms
 	serverLate             uint64  // Server-Timing totals over the budget
 	numbers                uint64
-	_                      [64]byte // keeps shards' locks on separate cache lines
+	good                   uint64        // well-formed 200s within the budget
+	lastFailure            time.Duration // latest intended send offset of a failure
+	_                      [64]byte      // keeps shards' locks on separate cache lines
 }
 
 func newRecorder(shards int, budget time.Duration) *recorder {
@@ -75,9 +77,10 @@ func newRecorder(shards int, budget time.Duration) *recorder {
 	return r
 }
 
-// record files one outcome. latency is measured from the intended send time,
+// record files one outcome. at is the request's intended send time as an
+// offset from the start of the schedule; latency is measured from that time,
 // service from the moment the worker sent it. resp is only read when err is nil.
-func (r *recorder) record(worker int, latency, service time.Duration, resp *fasthttp.Response, err error) {
+func (r *recorder) record(worker int, at, latency, service time.Duration, resp *fasthttp.Response, err error) {
 	s := &r.shards[worker%len(r.shards)]
 	kind := ""
 	if err != nil {
@@ -103,6 +106,7 @@ func (r *recorder) record(worker int, latency, service time.Duration, resp *fast
 	if kind != "" {
 		r.failed.Add(1)
 		s.errs[kind]++
+		s.lastFailure = max(s.lastFailure, at)
 		return
 	}
 	if dur, ok := serverTiming(resp.Header.Peek("Server-Timing")); ok {
@@ -118,14 +122,19 @@ func (r *recorder) record(worker int, latency, service time.Duration, resp *fast
 	if code != fasthttp.StatusOK {
 		r.failed.Add(1)
 		s.errs[statusKind(code)]++
+		s.lastFailure = max(s.lastFailure, at)
 		return
 	}
 	if n, ok := countNumbers(resp.Body()); ok {
 		s.counted++
 		s.numbers += uint64(n)
+		if latency <= r.budget {
+			s.good++
+		}
 	} else {
 		r.failed.Add(1)
 		s.errs[KindBody]++
+		s.lastFailure = max(s.lastFailure, at)
 	}
 	if string(resp.Header.Peek("X-Numbers-Complete")) == "true" {
 		s.complete++

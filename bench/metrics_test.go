@@ -20,12 +20,12 @@ func TestRecorderSummary(t *testing.T) {
 	resp.Header.Set("X-Numbers-Complete", "false")
 	for i := 1; i <= 1000; i++ { // 1ms..1000ms, one each
 		d := time.Duration(i) * time.Millisecond
-		rec.record(i, d, d/2, resp, nil)
+		rec.record(i, d, d, d/2, resp, nil)
 	}
 	shed := &fasthttp.Response{}
 	shed.SetStatusCode(503)
-	rec.record(0, time.Millisecond, time.Millisecond, shed, nil)
-	rec.record(1, 5*time.Second, 5*time.Second, nil, fasthttp.ErrTimeout)
+	rec.record(0, 3*time.Second, time.Millisecond, time.Millisecond, shed, nil) // the last failure due
+	rec.record(1, time.Second, 5*time.Second, 5*time.Second, nil, fasthttp.ErrTimeout)
 	res := &Result{ElapsedS: 2}
 	rec.summarize(res)
 
@@ -48,6 +48,8 @@ func TestRecorderSummary(t *testing.T) {
 	near("completeness", res.Completeness, 0.5)
 	near("mean length", res.MeanLength, 4)
 	near("throughput", res.Throughput, 500)
+	near("goodput", res.Goodput, 250) // the 500 answers within 500ms, over 2s
+	near("error free after", res.ErrorFreeAfterS, 3)
 	if res.Complete != 0 || res.Outcomes["failed"] != 1000 {
 		t.Errorf("complete %d outcomes %v", res.Complete, res.Outcomes)
 	}

@@ -13,11 +13,11 @@ import (
 // checks and notes.
 func WriteTable(w io.Writer, sum *Summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\trun\trate/s\tok/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tp99.99 ms\tmax ms\tlate\tlate sent\tsrv late\tsrv max\terrors\tcomplete\tmean len\tgen behind\t")
+	fmt.Fprintln(tw, "target\trun\trate/s\tok/s\tgood/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tp99.99 ms\tmax ms\tlate\tlate sent\tsrv late\tsrv max\terrors\tcomplete\tmean len\tgen behind\t")
 	for _, rec := range sum.Runs {
 		r := rec.Result
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.1f\t%s\t%.3f\t%.0f\t%d\t\n",
-			rec.Target, r.Name, r.Rate, r.Throughput, r.Latency.P50, r.Latency.P90, r.Latency.P99,
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.1f\t%s\t%.3f\t%.0f\t%d\t\n",
+			rec.Target, r.Name, r.Rate, r.Throughput, r.Goodput, r.Latency.P50, r.Latency.P90, r.Latency.P99,
 			r.Latency.P999, r.Latency.P9999, r.Latency.Max, r.Late, r.LateSent, r.ServerLate, r.ServerMaxMs, errorsCell(r), r.Completeness, r.MeanLength, r.Generator.Behind)
 	}
 	if err := tw.Flush(); err != nil {
@@ -34,6 +34,16 @@ func WriteTable(w io.Writer, sum *Summary) error {
 			fmt.Fprintf(w, "  %-10s %g req/s\n", n, sum.Capacity[n])
 		}
 	}
+	first := true
+	for _, rec := range sum.Runs {
+		if m := rec.Memory; m != nil {
+			if first {
+				fmt.Fprintln(w, "\nmemory (admin /metrics; start / half-way / end / settled):")
+				first = false
+			}
+			fmt.Fprintf(w, "  %s %s: RSS %s MiB, goroutines %s\n", rec.Target, rec.Result.Name, m.rss(), m.goroutines())
+		}
+	}
 	if len(sum.Checks) > 0 {
 		fmt.Fprintln(w, "\ntargets:")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -42,7 +52,7 @@ func WriteTable(w io.Writer, sum *Summary) error {
 			if !c.Pass {
 				verdict = "MISS"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\twant %s\tgot %s\n", verdict, c.Name, c.Want, c.Got)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\twant %s\tgot %s\n", verdict, c.Target, c.Name, c.Want, c.Got)
 		}
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("bench: table: %w", err)

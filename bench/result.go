@@ -47,6 +47,9 @@ type Result struct {
 	Responses uint64 `json:"responses"`
 	// Throughput is successful (200, well-formed) responses per second of ElapsedS.
 	Throughput float64 `json:"throughput"`
+	// Goodput is the successful responses that were not late (from the
+	// intended send time) per second of ElapsedS: the answers a caller can use.
+	Goodput float64 `json:"goodput"`
 	// Latency is over every completed request, errors included.
 	Latency Latency `json:"latency"`
 	// BudgetMs is the lateness threshold; Late counts responses slower than it.
@@ -72,6 +75,11 @@ type Result struct {
 	Outcomes map[string]uint64 `json:"outcomes,omitempty"`
 	// MeanLength is the mean count of numbers in a successful response.
 	MeanLength float64 `json:"mean_length"`
+	// ErrorFreeAfterS is the intended send time, in seconds from the start of
+	// the schedule, of the last request that failed (with an error, a non-200
+	// status or a malformed body): every request due after it succeeded. Zero
+	// when none failed.
+	ErrorFreeAfterS float64 `json:"error_free_after_s"`
 	// Generator reports the generator's own schedule keeping.
 	Generator Generator `json:"generator"`
 
@@ -101,7 +109,8 @@ func (r *recorder) summarize(res *Result) {
 	res.Outcomes = map[string]uint64{}
 	var ok, withOutcomes uint64
 	var completeness float64
-	var numbers uint64
+	var numbers, good uint64
+	var lastFailure time.Duration
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
@@ -124,6 +133,8 @@ func (r *recorder) summarize(res *Result) {
 		res.Complete += s.complete
 		ok += s.counted
 		numbers += s.numbers
+		good += s.good
+		lastFailure = max(lastFailure, s.lastFailure)
 		s.mu.Unlock()
 	}
 	res.hist = h
@@ -140,7 +151,9 @@ func (r *recorder) summarize(res *Result) {
 	}
 	if res.ElapsedS > 0 {
 		res.Throughput = float64(ok) / res.ElapsedS
+		res.Goodput = float64(good) / res.ElapsedS
 	}
+	res.ErrorFreeAfterS = lastFailure.Seconds()
 }
 
 func latencyOf(h *hdrhistogram.Histogram) Latency {

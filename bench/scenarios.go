@@ -24,7 +24,7 @@ func (s *Suite) upstreams(scenario string) []string {
 		return out
 	}
 	switch scenario {
-	case ScenarioClassic:
+	case ScenarioClassic, ScenarioClassicDistinct:
 		return []string{u + "/primes", u + "/fibo", u + "/odd", u + "/rand"}
 	case ScenarioLongTail:
 		return four("/numbers?dist=lognormal&p50=100ms&p99=1500ms&max=100%d")
@@ -32,8 +32,31 @@ func (s *Suite) upstreams(scenario string) []string {
 		return []string{u + "/numbers?max=1000", u + "/numbers?mode=hang", u + "/numbers?mode=trickle", u + "/numbers?mode=huge&size=50MB"}
 	case ScenarioBig:
 		return four("/numbers?n=100000&max=100000000%d")
+	case ScenarioCPUOverload:
+		return four("/numbers?n=20000&max=100000000%d")
+	case ScenarioSoak:
+		// A classic upstream, and three that answer 1,000 numbers within
+		// 200 ms but one time in 33 hang, trickle or send 50 MB instead: at
+		// 1,500 req/s about 45 a second of each, as many as the hostile
+		// scenario's 50, mixed into a load the service should carry.
+		const mixed = "/numbers?n=1000&max=1000000&dist=uniform&lo=0&hi=200ms&p=0.03&mode="
+		return []string{u + "/primes", u + mixed + "hang", u + mixed + "trickle", u + mixed + "huge&size=50MB"}
 	}
 	return four("/numbers?n=20&max=100%d") // capacity, overload: instant
+}
+
+// distinct says whether a scenario gives every request upstream URLs of its
+// own (Attack.Distinct), so that the service coalesces and caches nothing
+// between requests, as with callers whose URLs differ.
+func distinct(scenario string) bool {
+	return scenario == ScenarioClassicDistinct || scenario == ScenarioCPUOverload || scenario == ScenarioSoak
+}
+
+// serviceOnly says whether a scenario runs against the first target only:
+// its targets concern the service alone, and the baseline, which never sheds
+// load, would be swamped for minutes.
+func serviceOnly(scenario string) bool {
+	return scenario == ScenarioCPUOverload || scenario == ScenarioSoak
 }
 
 // held says whether a capacity step kept up.
@@ -42,10 +65,13 @@ func held(r *Result) bool {
 		r.Responses == r.Requests
 }
 
+// runFunc runs one attack of the current scenario and target.
+type runFunc func(label string, p Pacer, d time.Duration) (*Result, error)
+
 func (s *Suite) scenario(ctx context.Context, name string, t Target, sum *Summary) error {
 	u := numbersURL(t.URL, s.upstreams(name))
 	run := func(label string, p Pacer, d time.Duration) (*Result, error) {
-		return s.attack(ctx, sum, name, t, label, u, p, d)
+		return s.attack(ctx, sum, name, t, Attack{Name: label, URL: u, Pacer: p, Duration: d, Distinct: distinct(name)})
 	}
 	switch name {
 	case ScenarioCapacity:
@@ -57,6 +83,12 @@ func (s *Suite) scenario(ctx context.Context, name string, t Target, sum *Summar
 		}
 		for _, r := range rates {
 			if _, err := run(fmt.Sprintf("classic@%g", r), ConstantPacer{Freq: r}, s.dur(2500*time.Millisecond)); err != nil {
+				return err
+			}
+		}
+	case ScenarioClassicDistinct:
+		for _, r := range []float64{500, 1000, 2000, 3000} {
+			if _, err := run(fmt.Sprintf("classic-distinct@%g", r), ConstantPacer{Freq: r}, s.dur(5*time.Second)); err != nil {
 				return err
 			}
 		}
@@ -79,24 +111,44 @@ func (s *Suite) scenario(ctx context.Context, name string, t Target, sum *Summar
 		}
 		_, err := run(fmt.Sprintf("recovery@%g", c/2), ConstantPacer{Freq: c / 2}, s.dur(3*time.Second))
 		return err
+	case ScenarioCPUOverload:
+		return s.cpuOverload(ctx, t, sum, run)
+	case ScenarioSoak:
+		return s.soak(ctx, t, sum, run)
 	}
 	return nil
 }
 
-// capacity steps the rate up (doubling) until a step fails, then bisects
-// twice between the last step that held and the first that failed.
-func (s *Suite) capacity(ctx context.Context, t Target, sum *Summary, run func(string, Pacer, time.Duration) (*Result, error)) error {
-	steps := []float64{500, 1000, 2000, 4000, 8000, 16000, 32000}
+// capacity finds the capacity for 4 instant upstreams: 500 req/s doubling,
+// then two bisection steps rounded to 50.
+func (s *Suite) capacity(ctx context.Context, t Target, sum *Summary, run runFunc) error {
+	good, failed, err := s.search(ctx, "capacity", []float64{500, 1000, 2000, 4000, 8000, 16000, 32000}, 50, run)
+	if err != nil {
+		return err
+	}
+	sum.Capacity[t.Name] = good
+	if !failed {
+		sum.Notes = append(sum.Notes, fmt.Sprintf("%s capacity: held every step up to %g/s; the figure is a floor", t.Name, good))
+	}
+	return nil
+}
+
+// search steps the rate up through steps (labelled label@rate) until a step
+// fails, then bisects twice between the last step that held and the first
+// that failed, rounding to unit. It returns the highest rate that held (0 when
+// none did) and whether any step failed. Quick runs the first three steps
+// and does not bisect.
+func (s *Suite) search(ctx context.Context, label string, steps []float64, unit float64, run runFunc) (good float64, failed bool, err error) {
 	bisect := 2
 	if s.Quick {
-		steps, bisect = steps[:3], 0
+		steps, bisect = steps[:min(3, len(steps))], 0
 	}
 	d := s.dur(2 * time.Second)
-	good, bad := 0.0, 0.0
+	bad := 0.0
 	for _, r := range steps {
-		res, err := run(fmt.Sprintf("capacity@%g", r), ConstantPacer{Freq: r}, d)
+		res, err := run(fmt.Sprintf("%s@%g", label, r), ConstantPacer{Freq: r}, d)
 		if err != nil {
-			return err
+			return 0, false, err
 		}
 		if !held(res) {
 			bad = r
@@ -105,13 +157,13 @@ func (s *Suite) capacity(ctx context.Context, t Target, sum *Summary, run func(s
 		good = r
 	}
 	for i := 0; i < bisect && bad > 0 && ctx.Err() == nil; i++ {
-		mid := math.Round((good+bad)/2/50) * 50
+		mid := math.Round((good+bad)/2/unit) * unit
 		if mid <= good || mid >= bad {
 			break
 		}
-		res, err := run(fmt.Sprintf("capacity@%g", mid), ConstantPacer{Freq: mid}, d)
+		res, err := run(fmt.Sprintf("%s@%g", label, mid), ConstantPacer{Freq: mid}, d)
 		if err != nil {
-			return err
+			return 0, false, err
 		}
 		if held(res) {
 			good = mid
@@ -119,9 +171,5 @@ func (s *Suite) capacity(ctx context.Context, t Target, sum *Summary, run func(s
 			bad = mid
 		}
 	}
-	sum.Capacity[t.Name] = good
-	if bad == 0 {
-		sum.Notes = append(sum.Notes, fmt.Sprintf("%s capacity: held every step up to %g/s; the figure is a floor", t.Name, good))
-	}
-	return nil
+	return good, bad > 0, nil
 }

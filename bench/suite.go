@@ -15,16 +15,42 @@ import (
 
 // Scenario names, in the order Suite runs them.
 const (
-	ScenarioCapacity = "capacity"
-	ScenarioClassic  = "classic"
-	ScenarioLongTail = "longtail"
-	ScenarioHostile  = "hostile"
-	ScenarioBig      = "big"
-	ScenarioOverload = "overload"
+	ScenarioCapacity        = "capacity"
+	ScenarioClassic         = "classic"
+	ScenarioClassicDistinct = "classic-distinct"
+	ScenarioLongTail        = "longtail"
+	ScenarioHostile         = "hostile"
+	ScenarioBig             = "big"
+	ScenarioOverload        = "overload"
+	ScenarioCPUOverload     = "cpu-overload"
+	ScenarioSoak            = "soak"
 )
 
-// Standard is the standard scenario set, run by `make bench`.
-var Standard = []string{ScenarioCapacity, ScenarioClassic, ScenarioLongTail, ScenarioHostile, ScenarioBig, ScenarioOverload}
+// All lists every scenario, in the order Suite runs them.
+var All = []string{ScenarioCapacity, ScenarioClassic, ScenarioClassicDistinct, ScenarioLongTail, ScenarioHostile,
+	ScenarioBig, ScenarioOverload, ScenarioCPUOverload, ScenarioSoak}
+
+// Standard is the scenario set that `make bench` runs first, with the service
+// and the baseline each pinned to a CPU of their own (bench/cmd/bench
+// -service-cpus 1): the figures per core, comparable from run to run.
+var Standard = []string{ScenarioCapacity, ScenarioClassic, ScenarioClassicDistinct, ScenarioLongTail, ScenarioHostile,
+	ScenarioBig, ScenarioOverload}
+
+// StandardShared is the scenario set that `make bench` runs next, with every
+// CPU shared by the service, the generator and the simulator, as on a real
+// host: classic-distinct again (the same workload, for comparison with
+// pinned), then the CPU-bound overload and the soak.
+var StandardShared = []string{ScenarioClassicDistinct, ScenarioCPUOverload, ScenarioSoak}
+
+// CheckNames reports the first name in names that is not a scenario, wrapping ErrScenario.
+func CheckNames(names []string) error {
+	for _, n := range names {
+		if !slices.Contains(All, n) {
+			return fmt.Errorf("%w: %q (known: %s)", ErrScenario, n, strings.Join(All, ", "))
+		}
+	}
+	return nil
+}
 
 // ErrScenario reports an unknown scenario name.
 var ErrScenario = errors.New("bench: unknown scenario")
@@ -44,13 +70,16 @@ type Suite struct {
 	// Targets are measured in turn for every scenario; the first is the
 	// service, and ratios compare it with the second (the baseline), if any.
 	Targets []Target
-	// Upstream is the simulator's base URL (package upstream).
+	// Upstream is the simulator's base URL (package simulator).
 	Upstream string
-	// Scenarios to run; nil means Standard. Overload needs capacity and
-	// runs it if missing.
+	// Scenarios to run, from All; nil means Standard. Overload needs capacity
+	// and runs it if missing. CPU-overload and soak run against the first
+	// target only (see serviceOnly).
 	Scenarios []string
 	// Quick shortens every run to a smoke test of a few seconds in all.
 	Quick bool
+	// SoakDuration is the soak's length; zero means 60s, or 5s when Quick.
+	SoakDuration time.Duration
 	// Budget is the service's budget, the lateness threshold; zero means DefaultBudget.
 	Budget time.Duration
 	// ProfileDir, when set, receives a CPU profile of every run (of at least
@@ -67,14 +96,20 @@ type Record struct {
 	Result   *Result `json:"result"`
 	// Profile is the CPU profile's path, if one was captured.
 	Profile string `json:"profile,omitempty"`
+	// Memory is the target's memory and goroutines around the run, when
+	// sampled (the soak, against a target with an Admin URL).
+	Memory *Memory `json:"memory,omitempty"`
 }
 
 // Check is one of the project's performance targets, measured.
 type Check struct {
-	Name string `json:"name"`
-	Want string `json:"want"`
-	Got  string `json:"got"`
-	Pass bool   `json:"pass"`
+	// Target is the target measured, the suite's first: it tells apart the
+	// checks of two suites (such as pinned and shared) in one summary.
+	Target string `json:"target"`
+	Name   string `json:"name"`
+	Want   string `json:"want"`
+	Got    string `json:"got"`
+	Pass   bool   `json:"pass"`
 }
 
 // Summary is the outcome of a suite.
@@ -94,23 +129,23 @@ func (s *Suite) Run(ctx context.Context) (*Summary, error) {
 	if names == nil {
 		names = Standard
 	}
+	if err := CheckNames(names); err != nil {
+		return nil, err
+	}
 	want := map[string]bool{}
 	for _, n := range names {
-		if !slices.Contains(Standard, n) {
-			return nil, fmt.Errorf("%w: %q (known: %s)", ErrScenario, n, strings.Join(Standard, ", "))
-		}
 		want[n] = true
 	}
 	if want[ScenarioOverload] {
 		want[ScenarioCapacity] = true
 	}
 	sum := &Summary{Started: time.Now(), Capacity: map[string]float64{}}
-	for _, name := range Standard {
+	for _, name := range All {
 		if !want[name] || ctx.Err() != nil {
 			continue
 		}
-		for _, t := range s.Targets {
-			if ctx.Err() != nil {
+		for i, t := range s.Targets {
+			if ctx.Err() != nil || (i > 0 && serviceOnly(name)) {
 				break
 			}
 			if err := s.scenario(ctx, name, t, sum); err != nil {
@@ -122,9 +157,11 @@ func (s *Suite) Run(ctx context.Context) (*Summary, error) {
 	return sum, nil
 }
 
-// attack runs one attack against t and appends it to sum.
-func (s *Suite) attack(ctx context.Context, sum *Summary, scenario string, t Target, name, u string, p Pacer, d time.Duration) (*Result, error) {
-	a := Attack{Name: name, URL: u, Pacer: p, Duration: d, Budget: s.budget(), Progress: s.Progress}
+// attack runs a (its name, URL, pacer, duration and Distinct) against t and
+// appends it to sum.
+func (s *Suite) attack(ctx context.Context, sum *Summary, scenario string, t Target, a Attack) (*Result, error) {
+	a.Budget, a.Progress = s.budget(), s.Progress
+	name, d := a.Name, a.Duration
 	run := Record{Scenario: scenario, Target: t.Name}
 	var wg sync.WaitGroup
 	if s.ProfileDir != "" && t.Admin != "" && d >= time.Second {

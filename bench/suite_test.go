@@ -21,7 +21,7 @@ func TestNumbersURL(t *testing.T) {
 
 func TestUpstreamsDistinct(t *testing.T) {
 	s := &Suite{Upstream: "http://127.0.0.1:1"}
-	for _, sc := range Standard {
+	for _, sc := range All {
 		t.Run(sc, func(t *testing.T) {
 			seen := map[string]bool{}
 			for _, u := range s.upstreams(sc) {
@@ -99,7 +99,7 @@ func TestChecks(t *testing.T) {
 	if err := WriteTable(&b, sum); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"capacity@1000", "MISS  overload@12000", "6000 req/s", "6.0x"} {
+	for _, s := range []string{"capacity@1000", "MISS  service  overload@12000", "6000 req/s", "6.0x"} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, b.String())
 		}

@@ -241,6 +241,10 @@ func (c *Cache) Bytes() int64 {
 	return c.bytes
 }
 
+// MaxBytes returns the bound on the accounted size of all entries: the
+// configured one, or DefaultMaxBytes. Negative means the cache is disabled.
+func (c *Cache) MaxBytes() int64 { return c.maxBytes }
+
 // Stats returns a snapshot of the counters. Each counter is read
 // atomically, but not all of them at the same instant.
 func (c *Cache) Stats() Stats {

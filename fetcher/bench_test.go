@@ -13,7 +13,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 )
 
-// body returns an upstream document of n numbers.
+// numbersBody returns an upstream document of n numbers.
 func numbersBody(n int) []byte {
 	b := []byte(`{"numbers":[`)
 	for i := range n {
@@ -23,21 +23,6 @@ func numbersBody(n int) []byte {
 		b = strconv.AppendInt(b, int64(i*7919%1000003-500000), 10)
 	}
 	return append(b, "]}"...)
-}
-
-func BenchmarkDecode(b *testing.B) {
-	for _, n := range []int{20, 1000, 100000} {
-		body := numbersBody(n)
-		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				if _, err := decode(body); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }
 
 // BenchmarkFetch fetches 20 numbers from an instant in-memory upstream that

@@ -3,10 +3,11 @@ package fetcher
 import (
 	"fmt"
 	"net/http"
-	"numbers/outcome"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"numbers/outcome"
 )
 
 // denyHost returns an AllowHost that refuses host with an error wrapping

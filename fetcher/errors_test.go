@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"numbers/outcome"
 	"os"
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"numbers/outcome"
 )
 
 func TestOutcomeOf(t *testing.T) {
@@ -24,7 +25,7 @@ func TestOutcomeOf(t *testing.T) {
 		{"denied", fail("u", ErrDenied, errors.New("private address")), outcome.Denied},
 		{"transport", fail("u", ErrTransport, io.ErrUnexpectedEOF), outcome.Failed},
 		{"status", fail("u", ErrStatus, errors.New("status 500")), outcome.Failed},
-		{"body", fail("u", ErrBody, errNull), outcome.Failed},
+		{"body", fail("u", ErrBody, errors.New(`"numbers" is null`)), outcome.Failed},
 		{"too large", fail("u", ErrTooLarge, fasthttp.ErrBodyTooLarge), outcome.Failed},
 		{"wrapped timeout", fmt.Errorf("handler: %w", fail("u", ErrTimeout, nil)), outcome.Timeout},
 		{"bare sentinel", ErrDenied, outcome.Denied},

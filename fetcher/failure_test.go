@@ -5,12 +5,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"net/http"
-	"numbers/outcome"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"numbers/outcome"
 )
 
 func TestFetchUpstreamFailures(t *testing.T) {

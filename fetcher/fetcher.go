@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/aggregate"
+	"numbers/wire"
 )
 
 // Config configures a Client. The zero Config is usable.
@@ -155,7 +156,7 @@ func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
 			return Response{}, fail(url, kind, err)
 		}
 	}
-	nums, err := decode(body)
+	nums, err := wire.Decode(body)
 	if err != nil {
 		return Response{}, fail(url, ErrBody, err)
 	}

@@ -4,11 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"numbers/outcome"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"numbers/outcome"
 )
 
 // hangingListener accepts connections and neither reads nor writes until

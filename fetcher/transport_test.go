@@ -6,12 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"numbers/outcome"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"numbers/outcome"
 )
 
 func TestFetchTransportFailures(t *testing.T) {

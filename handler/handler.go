@@ -1,6 +1,7 @@
 // Package handler serves the public HTTP API of the numbers service on
 // fasthttp: GET /numbers, which fans out to upstreams and merges their
-// integers within a hard budget, and the health endpoints.
+// integers within a hard budget, the health endpoints, and the OpenAPI
+// description of them all (package api).
 //
 // The deadline flows one way. It is computed once per request, from the
 // request's arrival (when fasthttp finished reading it, or earlier when the
@@ -22,11 +23,13 @@ import (
 	"errors"
 	"io"
 	"net"
-	"numbers/outcome"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"numbers/api"
+	"numbers/outcome"
 )
 
 // Source is what the handler needs from the layer below (package source).
@@ -165,6 +168,10 @@ func (h *Handler) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		writeStatus(ctx, fasthttp.StatusOK, `{"status":"ready"}`)
+	case "/openapi.json":
+		if allowGetHead(ctx) {
+			writeStatus(ctx, fasthttp.StatusOK, api.OpenAPI())
+		}
 	default:
 		writeError(ctx, fasthttp.StatusNotFound, "no such endpoint: use GET /numbers?u=URL")
 	}

@@ -5,13 +5,14 @@ import (
 	"context"
 	"net"
 	"net/url"
-	"numbers/outcome"
 	"sync"
 	"testing"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 	"go.uber.org/goleak"
+
+	"numbers/outcome"
 )
 
 // TestMain fails the package if any goroutine outlives the tests: abandoned

@@ -6,7 +6,7 @@ import (
 	"net"
 	"time"
 
-	"numbers/aggregate"
+	"numbers/wire"
 )
 
 // Margin is the time the handler keeps back before the deadline to encode and
@@ -53,7 +53,7 @@ const calibrationSize = 1 << 18
 
 // Calibrate measures what encoding and writing numbers costs on this machine
 // and returns a Margin with a safety factor of three over the best of a few
-// rounds: encoding with aggregate.AppendJSON, writing over a loopback TCP
+// rounds: encoding with wire.AppendJSON, writing over a loopback TCP
 // connection to a reader that drains it. It takes a few milliseconds. If the
 // loopback connection cannot be made, the write cost is taken as zero and
 // only the encoding is measured.
@@ -63,11 +63,11 @@ func Calibrate() Margin {
 	for i := range nums {
 		nums[i] = int64(i)*4096 + rng.Int64N(4096) // sorted, unique, 7-10 digits
 	}
-	buf := make([]byte, 0, aggregate.EncodedSizeHint(nums))
+	buf := make([]byte, 0, wire.EncodedSizeHint(nums))
 	encode := time.Duration(1 << 62)
 	for range 3 {
 		t := time.Now()
-		buf = aggregate.AppendJSON(buf[:0], nums)
+		buf = wire.AppendJSON(buf[:0], nums)
 		encode = min(encode, time.Since(t))
 	}
 	write := loopbackWriteCost(buf)

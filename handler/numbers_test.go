@@ -2,13 +2,14 @@ package handler
 
 import (
 	"fmt"
-	"numbers/outcome"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"numbers/outcome"
 )
 
 // outcomes renders an X-Numbers-Outcomes value from counts by outcome name.

@@ -6,8 +6,8 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
-	"numbers/aggregate"
 	"numbers/outcome"
+	"numbers/wire"
 )
 
 const contentTypeJSON = "application/json"
@@ -79,7 +79,7 @@ func writeNumbers(ctx *fasthttp.RequestCtx, nums []int64) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType(contentTypeJSON)
 	buf := ctx.Response.SwapBody(nil)
-	ctx.Response.SwapBody(aggregate.AppendJSON(buf[:0], nums))
+	ctx.Response.SwapBody(wire.AppendJSON(buf[:0], nums))
 }
 
 // outcomesHeader is the header with the count of upstreams per outcome.

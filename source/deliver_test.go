@@ -85,7 +85,7 @@ func TestDeliverOnce(t *testing.T) {
 					close(f.release)
 				}
 				// Once the Source's goroutines are gone, no delivery can follow.
-				goleak.VerifyNone(t, append(fasthttpHelpers, quiet)...)
+				goleak.VerifyNone(t, quiet)
 				for i, r := range recs {
 					if n := r.calls.Load(); n != 1 {
 						t.Errorf("request %d: deliver called %d times, want 1", i, n)

@@ -16,21 +16,9 @@ import (
 )
 
 // TestMain checks that no test leaves a goroutine behind: every background
-// fetch must have ended. The ignored functions are fasthttp's process-wide
-// helpers started by the real client and simulator of upstream_test.go:
-// the client's idle-connection cleaners, the dialer's address-cache cleaner
-// and the server's Date-header updater, which live as long as the process.
+// fetch must have ended.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, fasthttpHelpers...)
-}
-
-// fasthttpHelpers are the goleak options that ignore fasthttp's
-// process-wide goroutines.
-var fasthttpHelpers = []goleak.Option{
-	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
-	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
-	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
-	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+	goleak.VerifyTestMain(m)
 }
 
 // call is what the fake saw of one Fetch.

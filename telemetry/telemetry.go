@@ -1,8 +1,9 @@
 // Package telemetry keeps the service's Prometheus metrics: requests by route
 // and status, response times with buckets dense around the budget, upstream
 // fetches by outcome and their latency, partial and late answers, requests in
-// flight, cache, coalescing, admission and shedding, and the Go runtime's own
-// metrics. Every metric the service exports is defined here.
+// flight, cache, coalescing, admission and shedding, late-answer traces, and
+// the Go runtime's own metrics. Every metric the service exports is defined
+// here.
 //
 // Recording is lock-free (atomic adds on metrics created up front), so the
 // request path pays a few nanoseconds per event. The registry is exposed on
@@ -12,6 +13,7 @@ package telemetry
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,13 +22,14 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/cache"
+	"numbers/forensics"
 	"numbers/outcome"
 	"numbers/source"
 )
 
 // routes are the route labels; any other path is counted as "other", so that
 // callers cannot grow the label set.
-var routes = [...]string{"/numbers", "/healthz", "/readyz", "other"}
+var routes = [...]string{"/numbers", "/healthz", "/readyz", "/openapi.json", "other"}
 
 // shedReasons are the reasons a /numbers request is refused with 503 before
 // any work starts (handler.Refused*), with a counter made up front; others
@@ -101,6 +104,8 @@ func New(budget time.Duration) *Metrics {
 		m.hotShed[i] = m.shed.WithLabelValues(r)
 	}
 	m.registry.MustRegister(m.requests, m.responseTime, upstreams, m.fetchTime, m.partial, m.late, m.shed)
+	m.gauge("numbers_budget_seconds", "The budget (-budget) every /numbers answer must be ready within.",
+		func() float64 { return budget.Seconds() })
 	return m
 }
 
@@ -149,11 +154,13 @@ func (m *Metrics) Refused(reason string) {
 // Fetched records the duration of one live upstream fetch.
 func (m *Metrics) Fetched(d time.Duration) { m.fetchTime.Observe(d.Seconds()) }
 
-// WatchCache exports the size of the upstream cache and its evictions, read
-// at each scrape.
+// WatchCache exports the size of the upstream cache, its bound and its
+// evictions, read at each scrape.
 func (m *Metrics) WatchCache(c *cache.Cache) {
 	m.gauge("numbers_cache_bytes", "Bytes held by the upstream cache.", func() float64 { return float64(c.Bytes()) })
 	m.gauge("numbers_cache_entries", "Entries in the upstream cache.", func() float64 { return float64(c.Len()) })
+	m.gauge("numbers_cache_max_bytes", "Upper bound on the bytes the upstream cache holds (-cache-bytes).",
+		func() float64 { return float64(c.MaxBytes()) })
 	m.counter("numbers_cache_evictions_total", "Cache entries evicted to stay within -cache-bytes.",
 		func() float64 { return float64(c.Stats().Evictions) })
 }
@@ -187,6 +194,25 @@ func (m *Metrics) WatchQueue(sojourn func() time.Duration) {
 // WatchInFlight exports n(), the /numbers requests being served now.
 func (m *Metrics) WatchInFlight(n func() int64) {
 	m.gauge("numbers_in_flight_requests", "/numbers requests being served now.", func() float64 { return float64(n()) })
+}
+
+// WatchLateTraces exports what became of the late answers the late-answer
+// trace recorder was told about: traces kept, and late answers not traced, by
+// reason.
+func (m *Metrics) WatchLateTraces(st *forensics.Stats) {
+	m.counter("numbers_late_traces_total", "Execution traces kept after a late answer; the latest is served at /debug/late-trace on the admin listener.",
+		func() float64 { return float64(st.Taken.Load()) })
+	for _, s := range []struct {
+		reason string
+		n      *atomic.Int64
+	}{{"interval", &st.Limited}, {"busy", &st.Busy}, {"failed", &st.Failed}} {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "numbers_late_traces_skipped_total",
+			Help: "Late answers not traced, by reason: within -late-trace-interval of the last trace (interval), " +
+				"another still being written (busy), the snapshot failed or exceeded twice -late-trace-bytes (failed).",
+			ConstLabels: prometheus.Labels{"reason": s.reason},
+		}, func() float64 { return float64(s.n.Load()) }))
+	}
 }
 
 // gauge registers a gauge read from f at each scrape.

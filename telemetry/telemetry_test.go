@@ -77,7 +77,7 @@ func TestMetricsRecordAndParse(t *testing.T) {
 		}
 		ctx.SetStatusCode(418)
 	})
-	for _, path := range []string{"/numbers", "/numbers", "/nope"} {
+	for _, path := range []string{"/numbers", "/numbers", "/openapi.json", "/nope"} {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.SetRequestURI(path)
 		handle(&ctx)
@@ -102,6 +102,8 @@ func TestMetricsRecordAndParse(t *testing.T) {
 		"numbers_shed_total,reason=in_flight":              0,
 		"numbers_shed_total,reason=cpu":                    1,
 		"numbers_cache_entries":                            1,
+		"numbers_cache_max_bytes":                          cache.DefaultMaxBytes,
+		"numbers_budget_seconds":                           0.5,
 		"numbers_cache_evictions_total":                    0,
 		"numbers_upstream_requests_total":                  5,
 		"numbers_coalesced_total":                          4,
@@ -112,6 +114,9 @@ func TestMetricsRecordAndParse(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
 		}
+	}
+	if k := "numbers_requests_total,route=/openapi.json,status=418"; got[k] != 1 {
+		t.Errorf("%s = %v, want 1", k, got[k])
 	}
 	if got["numbers_cache_bytes"] <= 0 {
 		t.Errorf("numbers_cache_bytes = %v with one entry, want > 0", got["numbers_cache_bytes"])

@@ -9,22 +9,17 @@ import (
 	"time"
 )
 
-// adminServer serves /metrics and Go's pprof handlers on the admin address,
-// a listener of its own so that neither is ever reachable on the public one.
+// adminServer serves /metrics, the latest late-answer trace and Go's pprof
+// handlers on the admin address, a listener of its own so that none is ever
+// reachable on the public one.
 type adminServer struct {
 	addr string
 	srv  *http.Server
 }
 
-// startAdmin listens on addr and serves metrics and pprof in the background.
-func startAdmin(addr string, metrics http.Handler, log *slog.Logger) (*adminServer, error) {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", metrics)
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+// startAdmin listens on addr and serves routes and pprof in the background.
+func startAdmin(addr string, routes map[string]http.Handler, log *slog.Logger) (*adminServer, error) {
+	mux := adminMux(routes)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -39,6 +34,20 @@ func startAdmin(addr string, metrics http.Handler, log *slog.Logger) (*adminServ
 		}
 	}()
 	return a, nil
+}
+
+// adminMux serves routes (path to handler) and Go's pprof handlers.
+func adminMux(routes map[string]http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	for path, h := range routes {
+		mux.Handle(path, h)
+	}
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // close stops the admin listener, giving open scrapes a moment to finish.

@@ -49,6 +49,11 @@ type config struct {
 	lateBudget time.Duration
 	maxLate    int
 	coalesce   bool
+
+	lateTrace         bool
+	lateTraceWindow   time.Duration
+	lateTraceBytes    byteSize
+	lateTraceInterval time.Duration
 }
 
 // envPrefix prefixes the environment twin of every flag.
@@ -66,13 +71,14 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	c.maxBody = 8 << 20
 	c.maxHeaderBytes = 64 << 10
 	c.cacheBytes = 64 << 20
+	c.lateTraceBytes = 16 << 20
 	c.denyNets = guard.DefaultDenyNets()
 	fs := flag.NewFlagSet("numbers", flag.ContinueOnError)
 	// Parse errors are returned, and reported on one line by main; only -h
 	// prints the usage.
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.addr, "addr", ":8080", "public listen address")
-	fs.StringVar(&c.admin, "admin", "127.0.0.1:6060", "admin listen address for /metrics and /debug/pprof/; empty disables")
+	fs.StringVar(&c.admin, "admin", "127.0.0.1:6060", "admin listen address for /metrics, /debug/late-trace and /debug/pprof/; empty disables")
 	fs.DurationVar(&c.budget, "budget", 500*time.Millisecond, "hard latency budget of an answer, from the request's arrival (see -kernel-arrival); a caller may ask for less with grpc-timeout or x-envoy-expected-rq-timeout-ms")
 	fs.IntVar(&c.maxURLs, "max-urls", 64, "most distinct valid u values per request; more is a 400")
 	fs.Var(&c.maxBody, "max-body", "largest upstream body accepted (bytes, or with KiB/MiB/GiB)")
@@ -99,6 +105,10 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.lateBudget, "late-budget", 5*time.Second, "how long a fetch may go on after its answer was sent, to fill the cache; 0 turns background completion off")
 	fs.IntVar(&c.maxLate, "max-late", 1024, "fetches allowed to go on in the background at once")
 	fs.BoolVar(&c.coalesce, "coalesce", true, "share one upstream fetch among concurrent requests for the same URL; turn off for upstreams that must be fetched per request")
+	fs.BoolVar(&c.lateTrace, "late-trace", true, "keep the last seconds of the Go execution trace in memory (a flight recorder) and snapshot them when an answer is late, for GET /debug/late-trace on -admin; off without -admin")
+	fs.DurationVar(&c.lateTraceWindow, "late-trace-window", 5*time.Second, "how far back a late-answer trace reaches, unless -late-trace-bytes cuts it shorter")
+	fs.Var(&c.lateTraceBytes, "late-trace-bytes", "memory bound of the trace window (bytes, or with KiB/MiB/GiB); a snapshot over twice this is discarded")
+	fs.DurationVar(&c.lateTraceInterval, "late-trace-interval", time.Minute, "at most one late-answer trace per interval; later late answers are only counted")
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(usageOut)
@@ -162,6 +172,10 @@ func (c config) validate() error {
 		return errors.New("-max-stale and -late-budget must not be negative")
 	case c.maxLate < 1:
 		return fmt.Errorf("-max-late must be at least 1, got %d", c.maxLate)
+	case c.lateTraceWindow <= 0 || c.lateTraceInterval <= 0:
+		return errors.New("-late-trace-window and -late-trace-interval must be positive")
+	case c.lateTraceBytes < 1<<20:
+		return fmt.Errorf("-late-trace-bytes must be at least 1MiB, got %d", c.lateTraceBytes)
 	case c.admin != "" && c.admin == c.addr && !strings.HasSuffix(c.addr, ":0"):
 		return fmt.Errorf("-admin and -addr must differ: pprof must never be on the public listener")
 	}

@@ -156,6 +156,9 @@ func TestBadFlags(t *testing.T) {
 		{"stray argument", nil, []string{"extra"}, "extra"},
 		{"env budget", []string{"NUMBERS_BUDGET=x"}, nil, "NUMBERS_BUDGET"},
 		{"env max-urls", []string{"NUMBERS_MAX_URLS=-3"}, nil, "max-urls"},
+		{"late-trace-interval zero", nil, []string{"-late-trace-interval", "0"}, "-late-trace-interval"},
+		{"late-trace-bytes too small", nil, []string{"-late-trace-bytes", "64KiB"}, "-late-trace-bytes"},
+		{"env late-trace", []string{"NUMBERS_LATE_TRACE=maybe"}, nil, "NUMBERS_LATE_TRACE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,7 +182,8 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("exit %d; want 0", code)
 	}
 	for _, f := range []string{"addr", "budget", "max-urls", "max-body", "max-conns-per-host", "max-in-flight",
-		"calibrate", "read-timeout", "write-timeout", "idle-timeout", "max-header-bytes"} {
+		"calibrate", "read-timeout", "write-timeout", "idle-timeout", "max-header-bytes",
+		"late-trace", "late-trace-window", "late-trace-bytes", "late-trace-interval"} {
 		if !strings.Contains(stderr, "  -"+f+" ") && !strings.Contains(stderr, "  -"+f+"\n") {
 			t.Errorf("-h does not document -%s", f)
 		}
@@ -232,5 +236,31 @@ func TestSIGTERMDrains(t *testing.T) {
 	}
 	if !strings.Contains(p.log(), "numbers stopped cleanly") {
 		t.Errorf("no clean-stop log line:\n%s", p.log())
+	}
+}
+
+// TestAccessLog checks that -access-log writes one line per request, and
+// that without it no request is logged. The log is read after the process
+// has exited, so every line it wrote is in.
+func TestAccessLog(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		args := []string{}
+		if on {
+			args = append(args, "-access-log")
+		}
+		p := start(t, args...)
+		p.get(t, "GET", "/numbers?u=ftp://x")
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-p.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("still running 20s after SIGTERM\n%s", p.log())
+		}
+		logged := strings.Contains(p.log(), `msg=request method=GET uri="/numbers?u=ftp://x" status=200`)
+		if logged != on {
+			t.Errorf("-access-log=%v: request logged %v; log:\n%s", on, logged, p.log())
+		}
 	}
 }

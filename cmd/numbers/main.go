@@ -64,7 +64,7 @@ func run(cfg config, log *slog.Logger) error {
 	}
 	var admin *adminServer
 	if cfg.admin != "" {
-		if admin, err = startAdmin(cfg.admin, svc.metrics.Handler(), log); err != nil {
+		if admin, err = startAdmin(cfg.admin, svc.adminRoutes(), log); err != nil {
 			ln.Close()
 			return err
 		}
@@ -119,5 +119,7 @@ func logStart(log *slog.Logger, cfg config, svc *service, addr net.Addr, admin *
 		"allow_hosts", cfg.allowHosts, "deny_hosts", cfg.denyHosts, "allow_nets", cfg.allowNets, "deny_nets", cfg.denyNets,
 		"cache_bytes", int(cfg.cacheBytes), "max_stale", cfg.maxStale, "late_budget", cfg.lateBudget,
 		"max_late", cfg.maxLate, "coalesce", cfg.coalesce, "access_log", cfg.accessLog,
+		"late_trace", svc.lateTrace != nil, "late_trace_window", cfg.lateTraceWindow,
+		"late_trace_bytes", int(cfg.lateTraceBytes), "late_trace_interval", cfg.lateTraceInterval,
 		"log_format", cfg.logFormat, "log_level", cfg.logLevel.String())
 }

@@ -120,7 +120,8 @@ func (p *proc) log() string {
 }
 
 // get requests path from p with a fresh connection and returns the response
-// with its body read, and how long it took.
+// with its body read, and how long it took. It checks the response against
+// the OpenAPI document (conform).
 func (p *proc) get(t *testing.T, method, path string) (*http.Response, string, time.Duration) {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+p.addr+path, nil)
@@ -139,7 +140,9 @@ func (p *proc) get(t *testing.T, method, path string) (*http.Response, string, t
 	if err != nil {
 		t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
-	return resp, string(body), time.Since(start)
+	took := time.Since(start)
+	conform(t, req, resp, string(body))
+	return resp, string(body), took
 }
 
 // query returns /numbers?u=...

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -10,6 +11,7 @@ import (
 	"numbers/admission"
 	"numbers/cache"
 	"numbers/fetcher"
+	"numbers/forensics"
 	"numbers/guard"
 	"numbers/handler"
 	"numbers/loadshed"
@@ -20,15 +22,16 @@ import (
 // service is the wired request path: guard, fetcher, cache, source,
 // admission, handler and the metrics that watch them.
 type service struct {
-	handler *handler.Handler
-	metrics *telemetry.Metrics
-	margin  handler.Margin
-	handle  fasthttp.RequestHandler
-	stop    []func() // what close stops, in order
+	handler   *handler.Handler
+	metrics   *telemetry.Metrics
+	lateTrace *forensics.Recorder // nil unless -late-trace (with -admin)
+	margin    handler.Margin
+	handle    fasthttp.RequestHandler
+	stop      []func() // what close stops, in order
 }
 
-// close stops what the service started besides its requests (the shedder's
-// watch); call it after the server has shut down.
+// close stops what the service started besides its requests (the flight
+// recorder, the shedder's watch); call it after the server has shut down.
 func (s *service) close() {
 	for _, stop := range s.stop {
 		stop()
@@ -52,6 +55,14 @@ func newService(cfg config) (*service, error) {
 		AllowHost:       dialer.AllowHost,
 	})
 	metrics := telemetry.New(cfg.budget)
+	var stop []func()
+	lateTrace, observer, err := startLateTrace(cfg, metrics)
+	if err != nil {
+		return nil, err
+	}
+	if lateTrace != nil {
+		stop = append(stop, lateTrace.Stop)
+	}
 
 	var store *cache.Cache
 	if cfg.cacheBytes > 0 {
@@ -78,7 +89,6 @@ func newService(cfg config) (*service, error) {
 	}
 	var shed func() bool
 	var delay func() time.Duration
-	var stop []func()
 	if cfg.shedLatency > 0 {
 		shedder := loadshed.Start(loadshed.Config{Target: cfg.shedLatency})
 		shed, delay = shedder.Shed, shedder.SchedLatency
@@ -100,7 +110,7 @@ func newService(cfg config) (*service, error) {
 		Admit:       admit,
 		Shed:        shed,
 		Delay:       delay,
-		Observer:    metrics,
+		Observer:    observer,
 	})
 	metrics.WatchInFlight(h.InFlight)
 
@@ -108,7 +118,51 @@ func newService(cfg config) (*service, error) {
 	if cfg.accessLog {
 		handle = accessLog(handle, newLogger(cfg))
 	}
-	return &service{handler: h, metrics: metrics, margin: margin, handle: handle, stop: stop}, nil
+	return &service{handler: h, metrics: metrics, lateTrace: lateTrace, margin: margin, handle: handle, stop: stop}, nil
+}
+
+// adminRoutes returns the service's handlers on the admin listener, by path.
+func (s *service) adminRoutes() map[string]http.Handler {
+	routes := map[string]http.Handler{"/metrics": s.metrics.Handler()}
+	if s.lateTrace != nil {
+		routes["/debug/late-trace"] = s.lateTrace
+	}
+	return routes
+}
+
+// startLateTrace starts the flight recorder that -late-trace asks for and
+// returns it with the handler's Observer, which feeds it late answers. With
+// -late-trace off, or no admin listener to fetch a trace from, it returns no
+// recorder and metrics as the Observer.
+func startLateTrace(cfg config, metrics *telemetry.Metrics) (*forensics.Recorder, handler.Observer, error) {
+	if !cfg.lateTrace || cfg.admin == "" {
+		return nil, metrics, nil
+	}
+	rec, err := forensics.Start(forensics.Config{
+		Window:   cfg.lateTraceWindow,
+		MaxBytes: int64(cfg.lateTraceBytes),
+		Interval: cfg.lateTraceInterval,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	metrics.WatchLateTraces(&rec.Stats)
+	return rec, lateTracing{Observer: metrics, rec: rec}, nil
+}
+
+// lateTracing is the handler's Observer while late answers are traced: every
+// call reaches the metrics, and a late answer also asks rec for a trace.
+type lateTracing struct {
+	handler.Observer
+	rec *forensics.Recorder
+}
+
+// Answered records the answer, then asks for a trace if it was late.
+func (o lateTracing) Answered(elapsed time.Duration, partial, late bool) {
+	o.Observer.Answered(elapsed, partial, late)
+	if late {
+		o.rec.Late(elapsed)
+	}
 }
 
 // accessLog returns next, logging one line per request after it is answered.

@@ -1,0 +1,378 @@
+// Command bench is the numbers service's open-loop latency benchmark.
+//
+// With no arguments it builds the service (numbers/cmd/numbers), starts the
+// upstream simulator in-process, and runs two phases. First the service and
+// the baseline (this binary re-run with -serve-baseline) run as child
+// processes on free loopback ports, each pinned to a CPU of its own
+// (-service-cpus), for the standard scenario set (bench.Standard, -scenarios).
+// Then fresh children share every CPU with the generator and the simulator,
+// as on a real host, for bench.StandardShared (-shared-scenarios); their
+// targets are named service-shared and baseline-shared. It prints a table and
+// writes summary.json, table.txt, PNG percentile plots and (with -profile) CPU
+// profiles under results/<timestamp>/.
+//
+// With -target it runs one ad-hoc attack against any loopback URL.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"numbers/bench"
+	"numbers/bench/baseline"
+	"numbers/bench/simulator"
+)
+
+type options struct {
+	scenarios, shared, out, target, admin, service, serveBaseline string
+	rate, rampFrom                                                float64
+	duration, ramp, budget, soak                                  time.Duration
+	json, profile, withBaseline, quick, strict, distinct          bool
+	serviceCPUs                                                   int
+	// set holds the names of the flags given on the command line.
+	set map[string]bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.scenarios, "scenarios", "standard", "scenarios run with the service and the baseline pinned (-service-cpus): comma-separated ("+
+		strings.Join(bench.All, ",")+"), standard ("+strings.Join(bench.Standard, ",")+"), all or none; naming scenarios here alone skips the shared phase")
+	flag.StringVar(&o.shared, "shared-scenarios", "standard", "scenarios run next with every CPU shared by the service, the baseline, the generator and the simulator: comma-separated, standard ("+
+		strings.Join(bench.StandardShared, ",")+"), all or none; naming scenarios here alone skips the pinned phase")
+	flag.DurationVar(&o.soak, "soak", 0, "length of the soak scenario; 0 means 60s (5s with -quick)")
+	flag.StringVar(&o.out, "out", "results", "parent folder of the results folder")
+	flag.BoolVar(&o.json, "json", false, "print the summary as JSON instead of the table")
+	flag.BoolVar(&o.profile, "profile", false, "capture CPU profiles from the service's admin pprof endpoint during the runs")
+	flag.BoolVar(&o.withBaseline, "baseline", true, "also run every scenario against the baseline implementation, for ratios")
+	flag.BoolVar(&o.quick, "quick", false, "very short runs, a smoke test for CI")
+	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed")
+	flag.DurationVar(&o.budget, "budget", bench.DefaultBudget, "the service's budget: responses slower than this are late")
+	flag.StringVar(&o.service, "service", "", "prebuilt service binary (default: go build numbers/cmd/numbers)")
+	flag.StringVar(&o.target, "target", "", "ad-hoc run: URL to attack (loopback only)")
+	flag.Float64Var(&o.rate, "rate", 1000, "ad-hoc run: requests per second")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "ad-hoc run: length")
+	flag.DurationVar(&o.ramp, "ramp", 0, "ad-hoc run: ramp linearly from -ramp-from to -rate over this long")
+	flag.Float64Var(&o.rampFrom, "ramp-from", 0, "ad-hoc run: rate at the start of the ramp")
+	flag.StringVar(&o.admin, "admin", "", "ad-hoc run: the target's admin base URL, for -profile")
+	flag.BoolVar(&o.distinct, "distinct", false, "ad-hoc run: give every request upstream URLs of its own (nonce=<tag>-<n> added to each u= value)")
+	flag.IntVar(&o.serviceCPUs, "service-cpus", 1, "CPUs given to the service and to the baseline in the pinned phase (each pinned there with taskset, GOMAXPROCS set); the generator and simulator get the rest; 0 shares every CPU, and the shared scenarios then run in the same, single phase")
+	flag.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve the baseline on this address")
+	flag.Parse()
+	o.set = map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch {
+	case o.serveBaseline != "":
+		err = serveBaseline(ctx, o)
+	case o.target != "":
+		err = adHoc(ctx, o)
+	default:
+		err = standard(ctx, o)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// serveBaseline runs the baseline until SIGTERM.
+func serveBaseline(ctx context.Context, o options) error {
+	ln, err := net.Listen("tcp", o.serveBaseline)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: baseline.New(baseline.Config{Budget: o.budget}), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// progress prints a one-line progress report on stderr, overwritten in place.
+func progress(p bench.Progress) {
+	fmt.Fprintf(os.Stderr, "\r\033[K%-16s %5.1fs  %7.0f/s  sent %d  done %d  failed %d  late %d  workers %d  max lag %.1fms",
+		p.Name, p.Elapsed.Seconds(), p.ScheduledRate, p.Sent, p.Done, p.Failed, p.Late, p.Workers, float64(p.MaxLag)/1e6)
+}
+
+func adHoc(ctx context.Context, o options) error {
+	dir, err := resultsDir(o.out)
+	if err != nil {
+		return err
+	}
+	var p bench.Pacer = bench.ConstantPacer{Freq: o.rate}
+	if o.ramp > 0 {
+		p = bench.LinearPacer{From: o.rampFrom, To: o.rate, Over: o.ramp}
+	}
+	suite := &bench.Suite{Budget: o.budget}
+	if o.profile && o.admin != "" {
+		suite.ProfileDir = dir
+	}
+	rec := bench.Record{Scenario: "adhoc", Target: "target"}
+	done := make(chan error, 1)
+	if suite.ProfileDir != "" {
+		rec.Profile = filepath.Join(dir, "cpu.pprof")
+		go func() { done <- bench.CaptureProfile(ctx, o.admin, int(o.duration.Seconds()+0.5), rec.Profile) }()
+	} else {
+		done <- nil
+	}
+	res, err := bench.Run(ctx, bench.Attack{Name: "adhoc", URL: o.target, Pacer: p, Duration: o.duration, Distinct: o.distinct, Budget: o.budget, Progress: progress})
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return err
+	}
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "bench: profile:", err)
+		rec.Profile = ""
+	}
+	rec.Result = res
+	sum := &bench.Summary{Started: time.Now().Add(-time.Duration(res.ElapsedS * float64(time.Second))), Runs: []bench.Record{rec}}
+	return output(dir, o, sum)
+}
+
+func standard(ctx context.Context, o options) error {
+	pinned, shared, err := phases(o)
+	if err != nil {
+		return err
+	}
+	dir, err := resultsDir(o.out)
+	if err != nil {
+		return err
+	}
+	bin := o.service
+	if bin == "" {
+		tmp, err := os.MkdirTemp("", "numbers-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		fmt.Fprintln(os.Stderr, "bench: building numbers/cmd/numbers")
+		if bin, err = bench.BuildService(ctx, tmp, os.Stderr); err != nil {
+			return err
+		}
+	}
+	sim, simURL, err := simulator.Start(simulator.Config{}, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer sim.Shutdown()
+
+	sum := &bench.Summary{Started: time.Now(), Capacity: map[string]float64{}}
+	start := time.Now()
+	if len(pinned) > 0 {
+		split, serr := newCPUSplit(o.serviceCPUs)
+		if serr != nil {
+			return serr
+		}
+		if split.n == 0 { // nothing pinned: one phase
+			pinned, shared = append(pinned, shared...), nil
+		}
+		err = runPhase(ctx, o, dir, bin, simURL, split, pinned, sum)
+		if rerr := split.release(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if len(shared) > 0 && err == nil {
+		err = runPhase(ctx, o, dir, bin, simURL, cpuSplit{}, shared, sum)
+	}
+	fmt.Fprintf(os.Stderr, "\r\033[Kbench: scenarios took %.1fs\n", time.Since(start).Seconds())
+	if len(sum.Runs) == 0 && err != nil {
+		return err
+	}
+	if oerr := output(dir, o, sum); oerr != nil && err == nil {
+		err = oerr
+	}
+	if o.strict && err == nil {
+		for _, c := range sum.Checks {
+			if !c.Pass {
+				err = fmt.Errorf("target missed: %s", c.Name)
+			}
+		}
+	}
+	return err
+}
+
+// phases returns the scenarios of the pinned and of the shared phase, from
+// -scenarios and -shared-scenarios. Both default to their standard sets;
+// naming scenarios in one flag alone runs only those.
+func phases(o options) (pinned, shared []string, err error) {
+	if pinned, err = scenarioList(o.scenarios, bench.Standard); err != nil {
+		return nil, nil, err
+	}
+	if shared, err = scenarioList(o.shared, bench.StandardShared); err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case o.set["scenarios"] && !o.set["shared-scenarios"]:
+		shared = nil
+	case o.set["shared-scenarios"] && !o.set["scenarios"]:
+		pinned = nil
+	}
+	if len(pinned)+len(shared) == 0 {
+		return nil, nil, errors.New("no scenario to run")
+	}
+	return pinned, shared, nil
+}
+
+// scenarioList parses a scenarios flag: standard (std), all, none or names.
+func scenarioList(v string, std []string) ([]string, error) {
+	switch v {
+	case "standard":
+		return std, nil
+	case "all":
+		return bench.All, nil
+	case "none", "":
+		return nil, nil
+	}
+	names := strings.Split(v, ",")
+	return names, bench.CheckNames(names)
+}
+
+// runPhase starts the service and (with -baseline) the baseline under split,
+// runs the scenarios names against them, stops them and adds the runs,
+// capacities, checks and notes to sum. The targets are named service and
+// baseline, with "-shared" when split pins nothing.
+func runPhase(ctx context.Context, o options, dir, bin, simURL string, split cpuSplit, names []string, sum *bench.Summary) error {
+	suffix := ""
+	if split.n == 0 {
+		suffix = "-shared"
+	}
+	svcName, baseName := "service"+suffix, "baseline"+suffix
+	fmt.Fprintln(os.Stderr, "bench:", split)
+	who := svcName
+	if o.withBaseline {
+		who += ", " + baseName
+	}
+	sum.Notes = append(sum.Notes, fmt.Sprintf("%s: %s", who, split))
+	var targets []bench.Target
+	svcAddr, err := bench.FreeAddr()
+	if err != nil {
+		return err
+	}
+	adminAddr, err := bench.FreeAddr()
+	if err != nil {
+		return err
+	}
+	svc, err := startChild(ctx, dir, svcName, split, bin, svcAddr,
+		"-addr", svcAddr, "-admin", adminAddr, "-budget", o.budget.String())
+	if err != nil {
+		return err
+	}
+	defer stopChild(svcName, svc)
+	targets = append(targets, bench.Target{Name: svcName, URL: "http://" + svcAddr, Admin: "http://" + adminAddr})
+	if o.withBaseline {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		baseAddr, err := bench.FreeAddr()
+		if err != nil {
+			return err
+		}
+		base, err := startChild(ctx, dir, baseName, split, self, baseAddr, "-serve-baseline", baseAddr, "-budget", o.budget.String())
+		if err != nil {
+			return err
+		}
+		defer stopChild(baseName, base)
+		targets = append(targets, bench.Target{Name: baseName, URL: "http://" + baseAddr})
+	}
+	suite := &bench.Suite{Targets: targets, Upstream: simURL, Scenarios: names, Quick: o.quick, SoakDuration: o.soak,
+		Budget: o.budget, Progress: progress}
+	if o.profile {
+		suite.ProfileDir = dir
+	}
+	part, err := suite.Run(ctx)
+	if part != nil {
+		sum.Runs = append(sum.Runs, part.Runs...)
+		sum.Checks = append(sum.Checks, part.Checks...)
+		sum.Notes = append(sum.Notes, part.Notes...)
+		maps.Copy(sum.Capacity, part.Capacity)
+	}
+	return err
+}
+
+func startChild(ctx context.Context, dir, name string, split cpuSplit, bin, addr string, args ...string) (*bench.Process, error) {
+	log, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	path, args, env := split.command(bin, args)
+	p, err := bench.StartProcess(ctx, path, args, env, log, addr, 20*time.Second)
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "bench: %s pid %d on %s\n", name, p.Pid(), addr)
+	return p, nil
+}
+
+func stopChild(name string, p *bench.Process) {
+	if err := p.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: stop %s: %v\n", name, err)
+	}
+}
+
+// resultsDir creates <parent>/<timestamp>.
+func resultsDir(parent string) (string, error) {
+	dir := filepath.Join(parent, time.Now().Format("2006-01-02T15-04-05"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// output prints the table (or JSON) and writes summary.json, table.txt and the plots.
+func output(dir string, o options, sum *bench.Summary) error {
+	var table strings.Builder
+	if err := bench.WriteTable(&table, sum); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "table.txt"), []byte(table.String()), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		return err
+	}
+	if err := bench.WriteJSON(f, sum); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	var out io.Writer = os.Stdout
+	if o.json {
+		if err := bench.WriteJSON(out, sum); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(out, table.String())
+	}
+	files, err := bench.WritePlots(dir, sum)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: results in %s (summary.json, table.txt, %d plots)\n", dir, len(files))
+	return nil
+}

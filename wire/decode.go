@@ -1,0 +1,153 @@
+// This file holds Decode, the reader of upstream bodies: go-json finds the
+// key, and a one-pass scanner reads the integer array.
+
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"sync"
+
+	json "github.com/goccy/go-json"
+)
+
+var (
+	errNoNumbers  = errors.New(`no "numbers" key`)
+	errNull       = errors.New(`"numbers" is null`)
+	errNotArray   = errors.New(`"numbers" is not an array`)
+	errNotInteger = errors.New(`"numbers" holds something other than an integer`)
+	errOverflow   = errors.New(`"numbers" holds an integer outside int64`)
+	errTruncated  = errors.New(`"numbers" array is not closed`)
+)
+
+// numberList decodes the "numbers" array and remembers that the key was seen,
+// so that a missing key and null are told apart from an empty array.
+type numberList struct {
+	seen bool
+	vals []int64
+}
+
+// UnmarshalJSON accepts an array of JSON integers within int64, nothing else.
+// go-json finds the object's keys (case-insensitively, as encoding/json
+// does) and hands over the raw array; the array itself is scanned here in
+// one pass, strictly by the JSON grammar, because it is the bulk of every
+// body and the generic decoder spends most of its time on it (see
+// BenchmarkDecode).
+func (l *numberList) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return errNull
+	}
+	l.seen = true
+	vals, err := parseIntArray(b)
+	l.vals = vals
+	return err
+}
+
+// parseIntArray parses b, a JSON array of integers within int64 with
+// optional whitespace around every token.
+func parseIntArray(b []byte) ([]int64, error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, errNotArray
+	}
+	// Every element but the last is followed by a comma: count once, allocate once.
+	out := make([]int64, 0, bytes.Count(b, []byte{','})+1)
+	if i = skipSpace(b, i+1); i < len(b) && b[i] == ']' {
+		return out, trailing(b, i+1)
+	}
+	for {
+		v, next, err := parseInt(b, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		if i = skipSpace(b, next); i >= len(b) {
+			return nil, errTruncated
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			return out, trailing(b, i+1)
+		default: // a fraction, an exponent, or anything else
+			return nil, errNotInteger
+		}
+	}
+}
+
+// parseInt parses the JSON integer at b[i:], -?(0|[1-9][0-9]*), and returns
+// it with the index just past it.
+func parseInt(b []byte, i int) (int64, int, error) {
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var u uint64
+	for ; i < len(b) && b[i]-'0' <= 9 && i-start < 20; i++ {
+		u = u*10 + uint64(b[i]-'0') // 19 digits cannot overflow a uint64
+	}
+	switch n := i - start; {
+	case n == 0, n > 1 && b[start] == '0':
+		return 0, i, errNotInteger
+	case n > 19, u > math.MaxInt64+uint64(b2i(neg)):
+		return 0, i, errOverflow
+	}
+	if neg {
+		return int64(-u), i, nil // -u wraps to two's complement: MinInt64 included
+	}
+	return int64(u), i, nil
+}
+
+// trailing fails unless only whitespace follows b[i:].
+func trailing(b []byte, i int) error {
+	if skipSpace(b, i) != len(b) {
+		return errNotArray
+	}
+	return nil
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// body is an upstream document. Keys match case-insensitively, as with
+// encoding/json, because real upstreams send "Numbers".
+type body struct {
+	Numbers numberList `json:"numbers"`
+}
+
+var bodyPool = sync.Pool{New: func() any { return new(body) }}
+
+// Decode returns the integers of an upstream body, in the body's order,
+// repeats included. The body must be a JSON object whose key "numbers",
+// matched ASCII case-insensitively as encoding/json does, holds an array of
+// JSON integers within int64; other keys are ignored and whitespace is
+// allowed anywhere. Anything else is an error: no such key, null, a value
+// that is not an array, an element that is not an integer literal (1.0 and
+// 1e3 are not), an integer outside int64, malformed or truncated JSON, data
+// after the object. A body that repeats the key may be rejected; when it is
+// not, the last one counts, as with encoding/json. On success the slice is
+// never nil. The error says what is wrong for a log; callers only need to
+// know that there is one.
+func Decode(b []byte) ([]int64, error) {
+	d := bodyPool.Get().(*body)
+	defer bodyPool.Put(d)
+	d.Numbers = numberList{}
+	if err := json.Unmarshal(b, d); err != nil {
+		return nil, err
+	}
+	if !d.Numbers.seen {
+		return nil, errNoNumbers
+	}
+	if d.Numbers.vals == nil {
+		return []int64{}, nil
+	}
+	return d.Numbers.vals, nil
+}
