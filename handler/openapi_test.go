@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -103,6 +104,8 @@ func TestOpenAPIResponses(t *testing.T) {
 	}
 	normal := serve(t, New(Config{Source: newFake(answers), MaxURLs: 4}))
 	shedding := serve(t, New(Config{Source: newFake(answers), Shed: func() bool { return true }}))
+	backedUp := serve(t, New(Config{Source: newFake(answers), Admit: func(time.Time, time.Duration) bool { return false }}))
+	noTime := serve(t, New(Config{Source: newFake(answers), Budget: 20 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}))
 	draining := New(Config{Source: newFake(answers)})
 	draining.Drain()
 	drained := serve(t, draining)
@@ -119,6 +122,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"too many URLs", "GET", numbersURI("http://a.test/", "http://b.test/", "http://c.test/", "http://d.test/", "http://e.test/"), normal, 400},
 		{"request too large", "GET", numbersURI(long), normal, 431},
 		{"shed", "GET", numbersURI("http://a.test/"), shedding, 503},
+		{"refused: backed up", "GET", numbersURI("http://a.test/"), backedUp, 503},
+		{"refused: no time left", "GET", numbersURI("http://a.test/"), noTime, 503},
 		{"unknown path", "GET", "/nope", normal, 404},
 		{"POST numbers", "POST", numbersURI("http://a.test/"), normal, 405},
 		{"DELETE healthz", "DELETE", "/healthz", normal, 405},
