@@ -33,32 +33,17 @@ func TestCallerDeadline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := http.NewRequest("GET", "http://"+p.addr+query(good, hang), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set(tt.key, tt.value)
-			req.Close = true
-			begin := time.Now()
-			resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if took := time.Since(begin); took > tt.within+slack {
+			resp, body, took := p.get(t, "GET", query(good, hang), tt.key, tt.value)
+			if took > tt.within+slack {
 				t.Errorf("answered after %v; the caller asked for %v of the %v budget", took, tt.within, budget)
 			}
 			if resp.StatusCode != tt.status {
 				t.Fatalf("got %d %s; want %d", resp.StatusCode, body, tt.status)
 			}
-			if tt.body != "" && string(body) != tt.body {
+			if tt.body != "" && body != tt.body {
 				t.Errorf("body %s; want %s", body, tt.body)
 			}
-			if tt.status == 400 && !strings.HasPrefix(string(body), `{"error":"bad grpc-timeout`) {
+			if tt.status == 400 && !strings.HasPrefix(body, `{"error":"bad grpc-timeout`) {
 				t.Errorf("body %s; want a JSON error naming grpc-timeout", body)
 			}
 		})

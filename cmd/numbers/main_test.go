@@ -119,14 +119,18 @@ func (p *proc) log() string {
 	return p.stderr.String()
 }
 
-// get requests path from p with a fresh connection and returns the response
-// with its body read, and how long it took. It checks the response against
-// the OpenAPI document (conform).
-func (p *proc) get(t *testing.T, method, path string) (*http.Response, string, time.Duration) {
+// get requests path from p with a fresh connection, and the request headers
+// given as name and value pairs, and returns the response with its body
+// read, and how long it took. It checks the response against the OpenAPI
+// document (conform).
+func (p *proc) get(t *testing.T, method, path string, header ...string) (*http.Response, string, time.Duration) {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+p.addr+path, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	req.Close = true
 	client := &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
