@@ -20,7 +20,7 @@ import (
 // metrics saw every answer.
 func TestLateTraceOnAdmin(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	cfg, err := parseConfig([]string{"-late-trace-window", "1s", "-late-trace-bytes", "4MiB"}, func(string) string { return "" }, io.Discard)
+	cfg, err := parseConfig([]string{"-late-trace", "-late-trace-window", "1s", "-late-trace-bytes", "4MiB"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +91,10 @@ func TestLateTraceOnAdmin(t *testing.T) {
 	}
 }
 
-// TestLateTraceOff: without -late-trace, or without an admin listener to
+// TestLateTraceOff: by default, without -late-trace, or without an admin listener to
 // serve it, no flight recorder runs and the metrics are the Observer.
 func TestLateTraceOff(t *testing.T) {
-	for _, args := range [][]string{{"-late-trace=false"}, {"-admin", ""}} {
+	for _, args := range [][]string{{}, {"-late-trace=false"}, {"-late-trace", "-admin", ""}} {
 		cfg, err := parseConfig(args, func(string) string { return "" }, io.Discard)
 		if err != nil {
 			t.Fatal(err)
@@ -111,10 +111,10 @@ func TestLateTraceOff(t *testing.T) {
 	}
 }
 
-// TestLateTraceRoute runs the binary with an admin listener: the late-answer
-// trace is on by default, and 404 until an answer is late.
+// TestLateTraceRoute runs the binary with an admin listener and -late-trace:
+// the route answers 404 until an answer is late.
 func TestLateTraceRoute(t *testing.T) {
-	p := start(t, "-admin", "127.0.0.1:0")
+	p := start(t, "-admin", "127.0.0.1:0", "-late-trace")
 	m := regexp.MustCompile(`admin=(\S+) .*late_trace=true`).FindStringSubmatch(p.log())
 	if m == nil {
 		t.Fatalf("no admin address or late_trace=true in the start line:\n%s", p.log())
