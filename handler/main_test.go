@@ -116,6 +116,7 @@ func serve(t testing.TB, h *Handler) *fasthttputil.InmemoryListener {
 		ErrorHandler:         HandleError,
 		NoDefaultContentType: true,
 		ReadBufferSize:       8 << 10,
+		KeepHijackedConns:    true, // event streams outlive their hijack handler
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -47,7 +47,9 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 
 	set := aggregate.AcquireSet()
 	defer aggregate.ReleaseSet(set)
-	h.gather(urls, deadline, set, &counts)
+	if h.jobs == nil || !preferAsync(ctx) || !h.gatherAsync(ctx, urls, invalid, start, deadline, set, &counts) {
+		h.gather(urls, deadline, set, &counts)
+	}
 	ready := time.Now()
 
 	writeNumbers(ctx, set.Numbers())
