@@ -11,6 +11,7 @@
 package telemetry
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -23,13 +24,14 @@ import (
 
 	"numbers/cache"
 	"numbers/forensics"
+	"numbers/jobs"
 	"numbers/outcome"
 	"numbers/source"
 )
 
 // routes are the route labels; any other path is counted as "other", so that
 // callers cannot grow the label set.
-var routes = [...]string{"/numbers", "/healthz", "/readyz", "other"}
+var routes = [...]string{"/numbers", "/healthz", "/readyz", "/jobs", "other"}
 
 // statuses are the status codes with a counter made up front; others are
 // looked up by label on use.
@@ -177,6 +179,35 @@ func (m *Metrics) WatchLateTraces(st *forensics.Stats) {
 	}
 }
 
+// WatchJobs exports the jobs held, by status, and the bytes they take, from
+// stats; and from hub the event streams: watchers now, events sent, and
+// watchers dropped (a write missed its deadline) or disconnected.
+func (m *Metrics) WatchJobs(stats func() jobs.StoreStats, hub *jobs.HubStats) {
+	for st := range len(jobs.StoreStats{}.Jobs) {
+		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "numbers_jobs",
+			Help:        "Jobs held, by status (running, done, cancelled).",
+			ConstLabels: prometheus.Labels{"status": jobs.State(st).String()},
+		}, func() float64 { return float64(stats().Jobs[st]) }))
+	}
+	m.gauge("numbers_jobs_bytes", "Bytes taken by the jobs held (numbers and event logs), bounded by -max-job-bytes.",
+		func() float64 { return float64(stats().Bytes) })
+	m.gauge("numbers_job_watchers", "Open event streams (GET /jobs/{id}/events).", func() float64 { return float64(hub.Watchers.Load()) })
+	m.counter("numbers_job_events_sent_total", "Job events written to watchers, once per watcher.",
+		func() float64 { return float64(hub.Events.Load()) })
+	for _, d := range []struct {
+		reason string
+		n      *atomic.Uint64
+	}{{"stalled", &hub.Dropped}, {"disconnected", &hub.Disconnected}} {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "numbers_job_watchers_dropped_total",
+			Help: "Event streams ended before their job's done event: the watcher did not read within -write-timeout (stalled), " +
+				"or closed its connection (disconnected).",
+			ConstLabels: prometheus.Labels{"reason": d.reason},
+		}, func() float64 { return float64(d.n.Load()) }))
+	}
+}
+
 // gauge registers a gauge read from f at each scrape.
 func (m *Metrics) gauge(name, help string, f func() float64) {
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
@@ -199,7 +230,7 @@ func (m *Metrics) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 func (m *Metrics) countRequest(path []byte, status int) {
 	r := len(routes) - 1
 	for i, route := range routes[:len(routes)-1] {
-		if string(path) == route {
+		if string(path) == route || route == "/jobs" && bytes.HasPrefix(path, []byte("/jobs/")) {
 			r = i
 			break
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"numbers/cache"
+	"numbers/jobs"
 	"numbers/outcome"
 	"numbers/source"
 
@@ -154,5 +155,39 @@ func BenchmarkRecord(b *testing.B) {
 		}
 		m.Answered(time.Millisecond, false, false)
 		handle(&ctx)
+	}
+}
+
+func TestJobMetrics(t *testing.T) {
+	m := New(500 * time.Millisecond)
+	var hub jobs.HubStats
+	hub.Watchers.Add(3)
+	hub.Events.Add(40)
+	hub.Dropped.Add(2)
+	hub.Disconnected.Add(1)
+	m.WatchJobs(func() jobs.StoreStats { return jobs.StoreStats{Jobs: [3]int{4, 5, 6}, Bytes: 1000} }, &hub)
+	handle := m.Wrap(func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(202) })
+	for _, path := range []string{"/jobs", "/jobs/abc", "/jobs/abc/events", "/jobsx"} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(path)
+		handle(&ctx)
+	}
+	got := scrape(t, m)
+	want := map[string]float64{
+		"numbers_jobs,status=running":                            4,
+		"numbers_jobs,status=done":                               5,
+		"numbers_jobs,status=cancelled":                          6,
+		"numbers_jobs_bytes":                                     1000,
+		"numbers_job_watchers":                                   3,
+		"numbers_job_events_sent_total":                          40,
+		"numbers_job_watchers_dropped_total,reason=stalled":      2,
+		"numbers_job_watchers_dropped_total,reason=disconnected": 1,
+		"numbers_requests_total,route=/jobs,status=202":          3,
+		"numbers_requests_total,route=other,status=202":          1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
 	}
 }

@@ -78,6 +78,7 @@ func run(cfg config, log *slog.Logger) error {
 		MaxRequestBodySize:   4 << 10,
 		NoDefaultContentType: true,
 		CloseOnShutdown:      true,
+		KeepHijackedConns:    true, // job event streams outlive their hijack handler (handler.Config.Hub)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
