@@ -102,7 +102,7 @@ func NewHub(cfg HubConfig) *Hub {
 // its deadline, or the hub shuts down (a final comment, then close). The
 // hub owns conn from now on. After Shutdown it writes refused and closes.
 func (h *Hub) Serve(conn net.Conn, id string, after uint64, head, refused []byte) {
-	w := &watcher{hub: h, conn: conn, cursor: after, head: head}
+	w := &watcher{hub: h, conn: conn, cursor: after, head: head, wrote: time.Now()}
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
@@ -232,7 +232,8 @@ type watcher struct {
 	ping    bool   // a ping is due
 	closing bool   // the hub shuts down
 	ended   bool
-	timer   *time.Timer // the next ping
+	timer   *time.Timer // the next look at whether a ping is due
+	wrote   time.Time   // when something was last written
 }
 
 // kick makes sure a flush runs after this moment, starting one unless one
@@ -254,10 +255,22 @@ func (w *watcher) kick() {
 	go w.flush()
 }
 
-// pingDue is the ping timer's: a ping is due.
+// pingDue is the ping timer's: a ping is due if nothing was written for
+// the ping interval, else the timer is set for the end of that interval.
+// Writes do not touch the timer: a busy stream costs no timer updates.
 func (w *watcher) pingDue() {
 	w.mu.Lock()
+	if w.ended {
+		w.mu.Unlock()
+		return
+	}
+	if wait := w.hub.ping - time.Since(w.wrote); wait > 0 {
+		w.timer.Reset(wait)
+		w.mu.Unlock()
+		return
+	}
 	w.ping = true
+	w.timer.Reset(w.hub.ping)
 	w.mu.Unlock()
 	w.kick()
 }
@@ -313,8 +326,8 @@ func (w *watcher) flush() {
 		if len(evs) > 0 {
 			w.cursor = evs[len(evs)-1].ID
 		}
-		if len(buf) > 0 && !w.ended {
-			w.timer.Reset(w.hub.ping)
+		if len(buf) > 0 {
+			w.wrote = time.Now()
 		}
 		if !w.again || w.ended {
 			w.writing = false
