@@ -6,15 +6,20 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"numbers/cache"
+	"numbers/fetcher"
 	"numbers/jobs"
 	"numbers/outcome"
+	"numbers/source"
 )
 
 // jobsFixture is a Handler with jobs over a fake source, served on an
@@ -378,4 +383,62 @@ func TestRespondAsync(t *testing.T) {
 			t.Fatalf("answer with a full store: %d %s, Preference-Applied %q", resp.StatusCode(), resp.Body(), resp.Header.Peek("Preference-Applied"))
 		}
 	})
+}
+
+// gatedFetcher answers every fetch with {2} once released, cacheable for a
+// minute, and counts the fetches.
+type gatedFetcher struct {
+	release chan struct{}
+	entered chan struct{}
+	calls   atomic.Int64
+}
+
+func (f *gatedFetcher) Fetch(ctx context.Context, _ string) (fetcher.Response, error) {
+	f.calls.Add(1)
+	f.entered <- struct{}{}
+	select {
+	case <-f.release:
+	case <-ctx.Done():
+		return fetcher.Response{}, ctx.Err()
+	}
+	now := time.Now()
+	return fetcher.Response{Numbers: []int64{2}, CacheControl: "max-age=60", Sent: now, Received: now}, nil
+}
+
+// TestJobsShareTheSource: a job and a request of /numbers for the same URL
+// share one upstream fetch (coalescing), and a later job is answered from
+// the cache.
+func TestJobsShareTheSource(t *testing.T) {
+	f := &gatedFetcher{release: make(chan struct{}), entered: make(chan struct{}, 4)}
+	src := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: true})
+	runner := jobs.NewRunner(jobs.RunnerConfig{Source: src})
+	hub := jobs.NewHub(jobs.HubConfig{Store: runner.Store()})
+	defer hub.Shutdown(context.Background()) //nolint:errcheck // no deadline
+	defer runner.Close()
+	h := New(Config{Source: src, Budget: time.Minute, Jobs: runner, Hub: hub})
+	const u = "http://shared.test/"
+
+	post := direct(h, fasthttp.MethodPost, jobsURI("/jobs", u))
+	first := parseDocument(t, post.Response.Body()).ID
+	<-f.entered
+	ln := serve(t, h)
+	answered := make(chan *fasthttp.Response, 1)
+	go func() { answered <- roundTrip(t, ln, fasthttp.MethodGet, numbersURI(u)) }()
+	for src.Stats.Coalesced.Load() == 0 { // the request joins the job's fetch
+		runtime.Gosched()
+	}
+	close(f.release)
+	resp := <-answered
+	if string(resp.Body()) != `{"numbers":[2]}` || f.calls.Load() != 1 {
+		t.Fatalf("/numbers %s after %d upstream fetches; want [2] from the job's one fetch", resp.Body(), f.calls.Load())
+	}
+	x := &jobsFixture{runner: runner}
+	if final := x.waitJob(t, first); final.Outcomes[outcome.OK] != 1 {
+		t.Fatalf("job %+v", final)
+	}
+	post = direct(h, fasthttp.MethodPost, jobsURI("/jobs", u))
+	second := x.waitJob(t, parseDocument(t, post.Response.Body()).ID)
+	if second.Outcomes[outcome.Cached] != 1 || f.calls.Load() != 1 {
+		t.Fatalf("second job %+v after %d fetches; want it cached", second, f.calls.Load())
+	}
 }

@@ -90,6 +90,17 @@ func checkSequence(t testing.TB, evs []sseEvent, after uint64, n int) {
 	}
 }
 
+// followStream reads c's stream to its end, then closes c and hands the
+// events, or the error, to got; wg counts it.
+func followStream(wg *sync.WaitGroup, c net.Conn, got func([]sseEvent, error)) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer c.Close()
+		got(readStream(c, nil))
+	}()
+}
+
 // TestWatchersJoinAnyMoment: 1,000 watchers join one job at random moments
 // while its upstreams settle; each sees ids 1..n+1, gap-free, ending with
 // done, then the end of the stream.
@@ -113,18 +124,13 @@ func TestWatchersJoinAnyMoment(t *testing.T) {
 				next++
 			}
 		}
-		c := f.watch(0)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			evs, err := readStream(c, nil)
+		followStream(&wg, f.watch(0), func(evs []sseEvent, err error) {
 			if err != nil {
 				errs <- err
 				return
 			}
 			results <- evs
-		}()
+		})
 	}
 	for i := range upstreams {
 		if joins[i] == watchers {
@@ -206,25 +212,23 @@ func TestStalledWatcher(t *testing.T) {
 		stalled := f.watch(0) // never read
 		defer stalled.Close()
 		var wg sync.WaitGroup
+		others := make(chan []sseEvent, 10)
 		for range 10 {
-			c := f.watch(0)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				evs, err := readStream(c, nil)
+			followStream(&wg, f.watch(0), func(evs []sseEvent, err error) {
 				if err != nil {
 					t.Error(err)
-					return
 				}
-				checkSequence(t, evs, 0, upstreams)
-			}()
+				others <- evs
+			})
 		}
 		for i := range upstreams {
 			f.settle(t, i)
 		}
 		waitDone(t, f.r.Store(), f.id) // the job finished: it never waited
 		wg.Wait()                      // and every other watcher has all of it
+		for range 10 {
+			checkSequence(t, <-others, 0, upstreams)
+		}
 		if n := f.hub.Stats.Watchers.Load(); n != 1 {
 			t.Fatalf("%d watchers; want only the stalled one", n)
 		}

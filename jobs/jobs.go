@@ -19,6 +19,7 @@
 package jobs
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -29,12 +30,15 @@ import (
 	"numbers/wire"
 )
 
-// Errors of the store and the runner; callers test them with errors.Is.
-var (
-	ErrNotFound = errors.New("jobs: no such job")
-	ErrFull     = errors.New("jobs: the job store is full")
-	ErrClosed   = errors.New("jobs: shutting down")
-)
+// ErrNotFound is returned for an id that names no job held: unknown, or
+// finished and expired.
+var ErrNotFound = errors.New("jobs: no such job")
+
+// ErrFull is returned by Store.Create when the store is at its bounds.
+var ErrFull = errors.New("jobs: the job store is full")
+
+// ErrClosed is returned by a Runner that was closed.
+var ErrClosed = errors.New("jobs: shutting down")
 
 // State is where a job is in its life.
 type State uint8
@@ -117,6 +121,16 @@ type Store interface {
 	Events(id string, after uint64) ([]Event, <-chan struct{}, error)
 	// Stats counts the jobs held, by state, and the bytes they take.
 	Stats() StoreStats
+}
+
+// Source is what a job needs from the layer below (package source), the
+// same as the /numbers handler: Fetch delivers one upstream's numbers once,
+// from any goroutine, without blocking; Abandon says what stands in for an
+// upstream still pending at the job's deadline (a stale entry, or a
+// timeout).
+type Source interface {
+	Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome))
+	Abandon(url string) ([]int64, outcome.Outcome)
 }
 
 // StoreStats is what a Store holds.

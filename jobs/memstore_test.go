@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,8 +97,8 @@ func TestMemStoreBounds(t *testing.T) {
 		}
 	})
 	t.Run("ttl", func(t *testing.T) {
-		clock := &fakeClock{now: time.Unix(1e9, 0)}
-		s := NewMemStore(MemConfig{MaxJobs: 2, TTL: time.Hour, Now: clock.Now})
+		var now atomic.Int64 // the clock, in nanoseconds
+		s := NewMemStore(MemConfig{MaxJobs: 2, TTL: time.Hour, Now: func() time.Time { return time.Unix(0, now.Load()) }})
 		for _, id := range []string{"run", "fin"} {
 			if err := s.Create(snapshot(id), nil); err != nil {
 				t.Fatal(err)
@@ -108,21 +109,21 @@ func TestMemStoreBounds(t *testing.T) {
 		if err := s.Publish("fin", fin, Event{ID: 1, Type: EventDone}); err != nil {
 			t.Fatal(err)
 		}
-		clock.Add(time.Hour - time.Nanosecond)
+		now.Add(int64(time.Hour - time.Nanosecond))
 		if err := s.Create(snapshot("c"), nil); !errors.Is(err, ErrFull) {
 			t.Fatalf("before the ttl: %v; want ErrFull", err)
 		}
 		if _, err := s.Get("fin"); err != nil {
 			t.Fatalf("finished job gone before its ttl: %v", err)
 		}
-		clock.Add(time.Nanosecond)
+		now.Add(1)
 		if _, err := s.Get("fin"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("finished job after its ttl: %v; want ErrNotFound", err)
 		}
 		if err := s.Create(snapshot("c"), nil); err != nil {
 			t.Fatalf("after the ttl: %v", err)
 		}
-		clock.Add(24 * time.Hour)
+		now.Add(int64(24 * time.Hour))
 		if _, err := s.Get("run"); err != nil {
 			t.Fatalf("a running job expired: %v", err)
 		}

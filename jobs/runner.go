@@ -13,16 +13,6 @@ import (
 	"numbers/outcome"
 )
 
-// Source is what a job needs from the layer below (package source), the
-// same as the /numbers handler: Fetch delivers one upstream's numbers once,
-// from any goroutine, without blocking; Abandon says what stands in for an
-// upstream still pending at the job's deadline (a stale entry, or a
-// timeout).
-type Source interface {
-	Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome))
-	Abandon(url string) ([]int64, outcome.Outcome)
-}
-
 // RunnerConfig configures a Runner.
 type RunnerConfig struct {
 	// Source obtains the upstreams' numbers; required.

@@ -181,31 +181,47 @@ func (m *Metrics) WatchLateTraces(st *forensics.Stats) {
 
 // WatchJobs exports the jobs held, by status, and the bytes they take, from
 // stats; and from hub the event streams: watchers now, events sent, and
-// watchers dropped (a write missed its deadline) or disconnected.
+// watchers dropped (a write missed its deadline) or disconnected. All are
+// read at each scrape, stats once.
 func (m *Metrics) WatchJobs(stats func() jobs.StoreStats, hub *jobs.HubStats) {
-	for st := range len(jobs.StoreStats{}.Jobs) {
-		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name:        "numbers_jobs",
-			Help:        "Jobs held, by status (running, done, cancelled).",
-			ConstLabels: prometheus.Labels{"status": jobs.State(st).String()},
-		}, func() float64 { return float64(stats().Jobs[st]) }))
+	m.registry.MustRegister(&jobsCollector{stats: stats, hub: hub})
+}
+
+// jobsCollector is the collector WatchJobs registers.
+type jobsCollector struct {
+	stats func() jobs.StoreStats
+	hub   *jobs.HubStats
+}
+
+var (
+	jobsDesc = prometheus.NewDesc("numbers_jobs", "Jobs held, by status (running, done, cancelled).", []string{"status"}, nil)
+	jobBytes = prometheus.NewDesc("numbers_jobs_bytes",
+		"Bytes taken by the jobs held (numbers and event logs), bounded by -max-job-bytes.", nil, nil)
+	jobWatchers   = prometheus.NewDesc("numbers_job_watchers", "Open event streams (GET /jobs/{id}/events).", nil, nil)
+	jobEventsSent = prometheus.NewDesc("numbers_job_events_sent_total", "Job events written to watchers, once per watcher.", nil, nil)
+	jobDropped    = prometheus.NewDesc("numbers_job_watchers_dropped_total",
+		"Event streams ended before their job's done event: the watcher did not read within -write-timeout (stalled), "+
+			"or closed its connection (disconnected).", []string{"reason"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{jobsDesc, jobBytes, jobWatchers, jobEventsSent, jobDropped} {
+		ch <- d
 	}
-	m.gauge("numbers_jobs_bytes", "Bytes taken by the jobs held (numbers and event logs), bounded by -max-job-bytes.",
-		func() float64 { return float64(stats().Bytes) })
-	m.gauge("numbers_job_watchers", "Open event streams (GET /jobs/{id}/events).", func() float64 { return float64(hub.Watchers.Load()) })
-	m.counter("numbers_job_events_sent_total", "Job events written to watchers, once per watcher.",
-		func() float64 { return float64(hub.Events.Load()) })
-	for _, d := range []struct {
-		reason string
-		n      *atomic.Uint64
-	}{{"stalled", &hub.Dropped}, {"disconnected", &hub.Disconnected}} {
-		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "numbers_job_watchers_dropped_total",
-			Help: "Event streams ended before their job's done event: the watcher did not read within -write-timeout (stalled), " +
-				"or closed its connection (disconnected).",
-			ConstLabels: prometheus.Labels{"reason": d.reason},
-		}, func() float64 { return float64(d.n.Load()) }))
+}
+
+// Collect implements prometheus.Collector.
+func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	for s, n := range st.Jobs {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), jobs.State(s).String())
 	}
+	ch <- prometheus.MustNewConstMetric(jobBytes, prometheus.GaugeValue, float64(st.Bytes))
+	ch <- prometheus.MustNewConstMetric(jobWatchers, prometheus.GaugeValue, float64(c.hub.Watchers.Load()))
+	ch <- prometheus.MustNewConstMetric(jobEventsSent, prometheus.CounterValue, float64(c.hub.Events.Load()))
+	ch <- prometheus.MustNewConstMetric(jobDropped, prometheus.CounterValue, float64(c.hub.Dropped.Load()), "stalled")
+	ch <- prometheus.MustNewConstMetric(jobDropped, prometheus.CounterValue, float64(c.hub.Disconnected.Load()), "disconnected")
 }
 
 // gauge registers a gauge read from f at each scrape.
