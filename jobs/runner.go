@@ -78,6 +78,7 @@ func (r *Runner) Start(urls []string, invalid int, budget time.Duration) (*Snaps
 	j := r.newJob(urls, invalid, time.Now(), budget)
 	snap := j.snapshot()
 	if err := r.store.Create(snap, nil); err != nil {
+		j.cancel() // releases the deadline's timer
 		return nil, err
 	}
 	j.stored = true
