@@ -73,11 +73,31 @@ type Hub struct {
 	Stats HubStats
 }
 
-// feed is the watchers of one job and the goroutine following its log.
+// feed is the watchers of one job and the goroutine following its log. The
+// follower is the only reader of the store for the job: it keeps the log
+// read so far and publishes it to the watchers, so that an event costs the
+// store one read however many watch it.
 type feed struct {
 	id       string
 	watchers map[*watcher]struct{} // guarded by Hub.mu
 	quit     chan struct{}         // closed when the last watcher leaves
+
+	// log is the log read so far, from event 1: the follower appends to its
+	// own slice and stores a new header; readers read within theirs.
+	log   atomic.Pointer[[]Event]
+	ended atomic.Bool // the log holds its done event, or the job is gone
+	gone  atomic.Bool // the job is no longer in the store
+}
+
+// since returns the events after cursor read so far, and whether the log
+// has ended (or the job is gone).
+func (f *feed) since(cursor uint64) ([]Event, bool) {
+	ended := f.ended.Load() // before the log: an ended log is complete
+	p := f.log.Load()
+	if p == nil || uint64(len(*p)) <= cursor {
+		return nil, ended
+	}
+	return (*p)[cursor:], ended
 }
 
 // NewHub returns a Hub for cfg.
@@ -130,18 +150,25 @@ func (h *Hub) Serve(conn net.Conn, id string, after uint64, head, refused []byte
 	w.kick()
 }
 
-// follow wakes the watchers of f each time its log grows, until the log
+// follow reads f's log as it grows and wakes its watchers, until the log
 // ends or the last watcher leaves.
 func (h *Hub) follow(f *feed) {
 	defer h.wg.Done()
-	var after uint64
+	var log []Event
 	for {
-		evs, more, err := h.store.Events(f.id, after)
+		evs, more, err := h.store.Events(f.id, uint64(len(log)))
 		if err != nil {
-			return // the job is gone: each watcher finds out at its next write
+			f.gone.Store(true)
+			more = nil // the job is gone: its watchers end
+		} else if len(evs) > 0 {
+			log = append(log, evs...)
+			snapshot := log
+			f.log.Store(&snapshot)
 		}
-		if len(evs) > 0 {
-			after = evs[len(evs)-1].ID
+		if more == nil {
+			f.ended.Store(true)
+		}
+		if len(evs) > 0 || more == nil {
 			h.mu.Lock()
 			for w := range f.watchers {
 				w.kick()
@@ -288,8 +315,15 @@ func (w *watcher) flush() {
 		w.head, w.ping, w.again = nil, false, false
 		w.mu.Unlock()
 
-		evs, _, err := w.hub.store.Events(w.feed.id, cursor)
-		if err != nil {
+		evs, ended := w.feed.since(cursor)
+		if closing {
+			// The last write: everything due, even what the follower has
+			// not read yet.
+			if all, more, err := w.hub.store.Events(w.feed.id, cursor); err == nil {
+				evs, ended = all, more == nil
+			}
+		}
+		if w.feed.gone.Load() {
 			w.end(EndVanished)
 			return
 		}
@@ -297,7 +331,9 @@ func (w *watcher) flush() {
 		for _, ev := range evs {
 			buf = appendFrame(buf, ev)
 		}
-		done := len(evs) > 0 && evs[len(evs)-1].Type == EventDone
+		// Done once the done event is written, or when the log ended before
+		// the cursor (a Last-Event-ID past the end of a job that ended).
+		done := len(evs) > 0 && evs[len(evs)-1].Type == EventDone || ended && len(evs) == 0
 		if ping && len(buf) == 0 {
 			buf = append(buf, ": ping\n\n"...)
 		}

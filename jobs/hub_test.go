@@ -320,3 +320,26 @@ func TestHubShutdown(t *testing.T) {
 		t.Fatalf("a watcher after shutdown read %q; want the refusal", b)
 	}
 }
+
+// TestLastEventIDPastTheEnd: a watcher that resumes after an id its job
+// never reaches (it was cancelled short) gets nothing, and its stream ends
+// with the job.
+func TestLastEventIDPastTheEnd(t *testing.T) {
+	f := newHubFixture(t, 3, HubConfig{})
+	c := f.watch(3)
+	got := make(chan []sseEvent, 1)
+	go func() {
+		evs, _ := readStream(c, nil)
+		got <- evs
+	}()
+	if _, err := f.r.Cancel(f.id); err != nil { // done is event 1
+		t.Fatal(err)
+	}
+	if evs := <-got; len(evs) != 0 {
+		t.Fatalf("got %+v; want nothing", evs)
+	}
+	c.Close()
+	if r := <-f.ended; r != EndDone {
+		t.Fatalf("ended with %v; want done", r)
+	}
+}
