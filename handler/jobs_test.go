@@ -251,6 +251,13 @@ func TestJobEvents(t *testing.T) {
 		_, body := x.events(t, id, "")
 		streamed <- body
 	}()
+	for { // a settles first: the fake delivers from goroutines of its own
+		evs, more, _ := x.runner.Store().Events(id, 0)
+		if len(evs) > 0 {
+			break
+		}
+		<-more
+	}
 	close(x.f.release) // b fails
 	head, body := x.events(t, id, "")
 	if !strings.HasPrefix(head, "HTTP/1.1 200 OK\r\n") || !strings.Contains(head, "Content-Type: text/event-stream") {
