@@ -332,7 +332,7 @@ func TestRespondAsync(t *testing.T) {
 		"http://b.test/": {block: true},
 	}
 	t.Run("partial becomes a job", func(t *testing.T) {
-		x := newJobsFixture(t, answers, nil, 50*time.Millisecond)
+		x := newJobsFixture(t, answers, nil, 300*time.Millisecond)
 		resp := x.do(t, fasthttp.MethodGet, numbersURI("http://a.test/", "http://b.test/", "ftp://x"), "Prefer", "wait=1, respond-async")
 		if resp.StatusCode() != 200 || string(resp.Body()) != `{"numbers":[1,2]}` {
 			t.Fatalf("answer %d %s", resp.StatusCode(), resp.Body())
@@ -376,14 +376,14 @@ func TestRespondAsync(t *testing.T) {
 		}
 	})
 	t.Run("no preference", func(t *testing.T) {
-		x := newJobsFixture(t, answers, nil, 20*time.Millisecond)
+		x := newJobsFixture(t, answers, nil, 300*time.Millisecond)
 		resp := x.do(t, fasthttp.MethodGet, numbersURI("http://a.test/", "http://b.test/"))
 		if resp.Header.Peek("Link") != nil || x.runner.Store().Stats().Jobs != [3]int{} {
 			t.Fatalf("a job without the preference: Link %q", resp.Header.Peek("Link"))
 		}
 	})
 	t.Run("store full", func(t *testing.T) {
-		x := newJobsFixture(t, answers, jobs.NewMemStore(jobs.MemConfig{MaxJobs: 1}), 20*time.Millisecond)
+		x := newJobsFixture(t, answers, jobs.NewMemStore(jobs.MemConfig{MaxJobs: 1}), 300*time.Millisecond)
 		x.do(t, fasthttp.MethodPost, jobsURI("/jobs", "http://b.test/"))
 		resp := x.do(t, fasthttp.MethodGet, numbersURI("http://a.test/", "http://b.test/"), "Prefer", "respond-async")
 		if resp.StatusCode() != 200 || string(resp.Body()) != `{"numbers":[1,2]}` || resp.Header.Peek("Preference-Applied") != nil {
