@@ -9,7 +9,7 @@ SIM_ADDR ?= 127.0.0.1:8090
 FUZZTIME ?= 10s
 BENCHFLAGS ?=
 
-.PHONY: build run test bench gobench fuzz lint clean
+.PHONY: build run test bench gobench jobbench fuzz lint clean
 
 ## build: compile the service, the upstream simulator and the bench into bin/
 build:
@@ -45,6 +45,12 @@ bench:
 ## gobench: the Go micro-benchmarks (merge, encode, decode, handler overhead)
 gobench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./aggregate/ ./wire/ ./fetcher/ ./handler/
+
+## jobbench: the jobs' figures: memory per idle watcher (10,000), event fan-out to 1,000 watchers, jobs per second
+jobbench:
+	$(GO) test -run '^$$' -bench 'BenchmarkIdleWatchers$$' -benchtime 1x -count 3 ./handler/
+	$(GO) test -run '^$$' -bench 'BenchmarkEventFanout$$' -benchtime 500x -count 3 ./handler/
+	$(GO) test -run '^$$' -bench 'BenchmarkJobs$$' -benchtime 2s -count 3 ./handler/
 
 ## fuzz: run every fuzz target of both modules briefly (FUZZTIME each)
 fuzz:

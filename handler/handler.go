@@ -29,6 +29,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/api"
+	"numbers/jobs"
 	"numbers/outcome"
 )
 
@@ -91,6 +92,12 @@ type Config struct {
 	Shed func() bool
 	// Observer is told about every request and upstream; nil means nobody.
 	Observer Observer
+	// Jobs runs the jobs of /jobs and of GET /numbers with Prefer:
+	// respond-async; nil means no jobs (404, and the preference ignored).
+	Jobs *jobs.Runner
+	// Hub streams /jobs/{id}/events; required with Jobs. The streams run on
+	// hijacked connections: the fasthttp.Server must set KeepHijackedConns.
+	Hub *jobs.Hub
 }
 
 // Handler serves the public endpoints. Create it with New.
@@ -104,6 +111,8 @@ type Handler struct {
 	shed        func() bool
 	delay       func() time.Duration
 	observe     Observer
+	jobs        *jobs.Runner
+	hub         *jobs.Hub
 
 	inFlight atomic.Int64
 	draining atomic.Bool
@@ -121,6 +130,8 @@ func New(cfg Config) *Handler {
 		shed:        cfg.Shed,
 		delay:       cfg.Delay,
 		observe:     cfg.Observer,
+		jobs:        cfg.Jobs,
+		hub:         cfg.Hub,
 	}
 	if h.source == nil {
 		panic("handler: Config.Source is required")
@@ -133,6 +144,9 @@ func New(cfg Config) *Handler {
 	}
 	if h.margin == (Margin{}) {
 		h.margin = DefaultMargin
+	}
+	if h.jobs != nil && h.hub == nil {
+		panic("handler: Config.Hub is required with Config.Jobs")
 	}
 	if h.observe == nil {
 		h.observe = nopObserver{}
@@ -173,6 +187,9 @@ func (h *Handler) Handle(ctx *fasthttp.RequestCtx) {
 			writeStatus(ctx, fasthttp.StatusOK, api.OpenAPI())
 		}
 	default:
+		if h.jobs != nil && h.routeJobs(ctx) {
+			return
+		}
 		writeError(ctx, fasthttp.StatusNotFound, "no such endpoint: use GET /numbers?u=URL")
 	}
 }

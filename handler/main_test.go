@@ -127,6 +127,7 @@ func serveVia(t testing.TB, h *Handler, wrap func(net.Listener) net.Listener) *f
 		ErrorHandler:         HandleError,
 		NoDefaultContentType: true,
 		ReadBufferSize:       8 << 10,
+		KeepHijackedConns:    true, // event streams outlive their hijack handler
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(accept) }()

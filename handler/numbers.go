@@ -75,7 +75,9 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 
 	set := aggregate.AcquireSet()
 	defer aggregate.ReleaseSet(set)
-	h.gather(urls, deadline, budget, margin, set, &counts)
+	if h.jobs == nil || !preferAsync(ctx) || !h.gatherAsync(ctx, urls, invalid, start, deadline, budget, margin, set, &counts) {
+		h.gather(urls, deadline, budget, margin, set, &counts)
+	}
 	ready := time.Now()
 
 	writeNumbers(ctx, set.Numbers())

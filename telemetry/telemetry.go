@@ -11,6 +11,7 @@
 package telemetry
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -23,13 +24,14 @@ import (
 
 	"numbers/cache"
 	"numbers/forensics"
+	"numbers/jobs"
 	"numbers/outcome"
 	"numbers/source"
 )
 
 // routes are the route labels; any other path is counted as "other", so that
 // callers cannot grow the label set.
-var routes = [...]string{"/numbers", "/healthz", "/readyz", "/openapi.json", "other"}
+var routes = [...]string{"/numbers", "/healthz", "/readyz", "/openapi.json", "/jobs", "other"}
 
 // shedReasons are the reasons a /numbers request is refused with 503 before
 // any work starts (handler.Refused*), with a counter made up front; others
@@ -215,6 +217,51 @@ func (m *Metrics) WatchLateTraces(st *forensics.Stats) {
 	}
 }
 
+// WatchJobs exports the jobs held, by status, and the bytes they take, from
+// stats; and from hub the event streams: watchers now, events sent, and
+// watchers dropped (a write missed its deadline) or disconnected. All are
+// read at each scrape, stats once.
+func (m *Metrics) WatchJobs(stats func() jobs.StoreStats, hub *jobs.HubStats) {
+	m.registry.MustRegister(&jobsCollector{stats: stats, hub: hub})
+}
+
+// jobsCollector is the collector WatchJobs registers.
+type jobsCollector struct {
+	stats func() jobs.StoreStats
+	hub   *jobs.HubStats
+}
+
+var (
+	jobsDesc = prometheus.NewDesc("numbers_jobs", "Jobs held, by status (running, done, cancelled).", []string{"status"}, nil)
+	jobBytes = prometheus.NewDesc("numbers_jobs_bytes",
+		"Bytes taken by the jobs held (numbers and event logs), bounded by -max-job-bytes.", nil, nil)
+	jobWatchers   = prometheus.NewDesc("numbers_job_watchers", "Open event streams (GET /jobs/{id}/events).", nil, nil)
+	jobEventsSent = prometheus.NewDesc("numbers_job_events_sent_total", "Job events written to watchers, once per watcher.", nil, nil)
+	jobDropped    = prometheus.NewDesc("numbers_job_watchers_dropped_total",
+		"Event streams ended before their job's done event: the watcher did not read within -write-timeout (stalled), "+
+			"or closed its connection (disconnected).", []string{"reason"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{jobsDesc, jobBytes, jobWatchers, jobEventsSent, jobDropped} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	for s, n := range st.Jobs {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), jobs.State(s).String())
+	}
+	ch <- prometheus.MustNewConstMetric(jobBytes, prometheus.GaugeValue, float64(st.Bytes))
+	ch <- prometheus.MustNewConstMetric(jobWatchers, prometheus.GaugeValue, float64(c.hub.Watchers.Load()))
+	ch <- prometheus.MustNewConstMetric(jobEventsSent, prometheus.CounterValue, float64(c.hub.Events.Load()))
+	ch <- prometheus.MustNewConstMetric(jobDropped, prometheus.CounterValue, float64(c.hub.Dropped.Load()), "stalled")
+	ch <- prometheus.MustNewConstMetric(jobDropped, prometheus.CounterValue, float64(c.hub.Disconnected.Load()), "disconnected")
+}
+
 // gauge registers a gauge read from f at each scrape.
 func (m *Metrics) gauge(name, help string, f func() float64) {
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
@@ -237,7 +284,7 @@ func (m *Metrics) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 func (m *Metrics) countRequest(path []byte, status int) {
 	r := len(routes) - 1
 	for i, route := range routes[:len(routes)-1] {
-		if string(path) == route {
+		if string(path) == route || route == "/jobs" && bytes.HasPrefix(path, []byte("/jobs/")) {
 			r = i
 			break
 		}

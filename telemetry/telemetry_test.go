@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"numbers/cache"
+	"numbers/jobs"
 	"numbers/outcome"
 	"numbers/source"
 
@@ -45,6 +46,15 @@ func scrape(t *testing.T, m *Metrics) map[string]float64 {
 	return values
 }
 
+// request calls handle once for each path.
+func request(handle fasthttp.RequestHandler, paths ...string) {
+	for _, path := range paths {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(path)
+		handle(&ctx)
+	}
+}
+
 func TestMetricsRecordAndParse(t *testing.T) {
 	m := New(500 * time.Millisecond)
 	m.Upstream(outcome.OK)
@@ -77,11 +87,7 @@ func TestMetricsRecordAndParse(t *testing.T) {
 		}
 		ctx.SetStatusCode(418)
 	})
-	for _, path := range []string{"/numbers", "/numbers", "/openapi.json", "/nope"} {
-		var ctx fasthttp.RequestCtx
-		ctx.Request.SetRequestURI(path)
-		handle(&ctx)
-	}
+	request(handle, "/numbers", "/numbers", "/openapi.json", "/nope")
 
 	got := scrape(t, m)
 	want := map[string]float64{
@@ -169,5 +175,32 @@ func BenchmarkRecord(b *testing.B) {
 		}
 		m.Answered(time.Millisecond, false, false)
 		handle(&ctx)
+	}
+}
+
+func TestJobMetrics(t *testing.T) {
+	m := New(500 * time.Millisecond)
+	var hub jobs.HubStats
+	hub.Watchers.Add(3)
+	hub.Events.Add(40)
+	hub.Dropped.Add(2)
+	hub.Disconnected.Add(1)
+	m.WatchJobs(func() jobs.StoreStats { return jobs.StoreStats{Jobs: [3]int{4, 5, 6}, Bytes: 1000} }, &hub)
+	handle := m.Wrap(func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(202) })
+	request(handle, "/jobs", "/jobs/abc", "/jobs/abc/events", "/jobsx")
+	got := scrape(t, m)
+	for _, w := range []struct {
+		metric string
+		value  float64
+	}{
+		{"numbers_jobs,status=running", 4}, {"numbers_jobs,status=done", 5}, {"numbers_jobs,status=cancelled", 6},
+		{"numbers_jobs_bytes", 1000}, {"numbers_job_watchers", 3}, {"numbers_job_events_sent_total", 40},
+		{"numbers_job_watchers_dropped_total,reason=stalled", 2},
+		{"numbers_job_watchers_dropped_total,reason=disconnected", 1},
+		{"numbers_requests_total,route=/jobs,status=202", 3}, {"numbers_requests_total,route=other,status=202", 1},
+	} {
+		if got[w.metric] != w.value {
+			t.Errorf("%s = %v; want %v", w.metric, got[w.metric], w.value)
+		}
 	}
 }

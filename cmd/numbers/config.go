@@ -54,6 +54,13 @@ type config struct {
 	lateTraceWindow   time.Duration
 	lateTraceBytes    byteSize
 	lateTraceInterval time.Duration
+
+	jobBudget    time.Duration
+	maxJobBudget time.Duration
+	maxJobs      int
+	maxJobBytes  byteSize
+	jobTTL       time.Duration
+	ssePing      time.Duration
 }
 
 // envPrefix prefixes the environment twin of every flag.
@@ -72,6 +79,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	c.maxHeaderBytes = 64 << 10
 	c.cacheBytes = 64 << 20
 	c.lateTraceBytes = 16 << 20
+	c.maxJobBytes = 256 << 20
 	c.denyNets = guard.DefaultDenyNets()
 	fs := flag.NewFlagSet("numbers", flag.ContinueOnError)
 	// Parse errors are returned, and reported on one line by main; only -h
@@ -109,6 +117,12 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.lateTraceWindow, "late-trace-window", 5*time.Second, "how far back a late-answer trace reaches, unless -late-trace-bytes cuts it shorter")
 	fs.Var(&c.lateTraceBytes, "late-trace-bytes", "memory bound of the trace window (bytes, or with KiB/MiB/GiB); a snapshot over twice this is discarded")
 	fs.DurationVar(&c.lateTraceInterval, "late-trace-interval", time.Minute, "at most one late-answer trace per interval; later late answers are only counted")
+	fs.DurationVar(&c.jobBudget, "job-budget", 30*time.Second, "budget of a job (POST /jobs without budget=, and GET /numbers with Prefer: respond-async)")
+	fs.DurationVar(&c.maxJobBudget, "max-job-budget", 5*time.Minute, "largest budget= a caller may ask of POST /jobs; more is a 400")
+	fs.IntVar(&c.maxJobs, "max-jobs", 10000, "most jobs held, running and finished; when full, POST /jobs is a 503")
+	fs.Var(&c.maxJobBytes, "max-job-bytes", "memory bound of the jobs held, numbers and event logs (bytes, or with KiB/MiB/GiB); when over it, POST /jobs is a 503")
+	fs.DurationVar(&c.jobTTL, "job-ttl", time.Hour, "how long a finished job is kept")
+	fs.DurationVar(&c.ssePing, "sse-ping", 15*time.Second, "a silent event stream gets a ': ping' comment after this long, to keep it alive through proxies")
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(usageOut)
@@ -176,6 +190,12 @@ func (c config) validate() error {
 		return errors.New("-late-trace-window and -late-trace-interval must be positive")
 	case c.lateTraceBytes < 1<<20:
 		return fmt.Errorf("-late-trace-bytes must be at least 1MiB, got %d", c.lateTraceBytes)
+	case c.jobBudget <= 0 || c.maxJobBudget < c.jobBudget:
+		return fmt.Errorf("-job-budget must be positive and at most -max-job-budget (%v), got %v", c.maxJobBudget, c.jobBudget)
+	case c.maxJobs < 1 || c.maxJobBytes < 1:
+		return errors.New("-max-jobs and -max-job-bytes must be positive")
+	case c.jobTTL <= 0 || c.ssePing <= 0:
+		return errors.New("-job-ttl and -sse-ping must be positive")
 	case c.admin != "" && c.admin == c.addr && !strings.HasSuffix(c.addr, ":0"):
 		return fmt.Errorf("-admin and -addr must differ: pprof must never be on the public listener")
 	}

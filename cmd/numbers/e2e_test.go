@@ -159,6 +159,12 @@ func TestBadFlags(t *testing.T) {
 		{"late-trace-interval zero", nil, []string{"-late-trace-interval", "0"}, "-late-trace-interval"},
 		{"late-trace-bytes too small", nil, []string{"-late-trace-bytes", "64KiB"}, "-late-trace-bytes"},
 		{"env late-trace", []string{"NUMBERS_LATE_TRACE=maybe"}, nil, "NUMBERS_LATE_TRACE"},
+		{"job-budget over the max", nil, []string{"-job-budget", "10m"}, "-job-budget"},
+		{"env job-budget", []string{"NUMBERS_JOB_BUDGET=soon"}, nil, "NUMBERS_JOB_BUDGET"},
+		{"max-jobs zero", nil, []string{"-max-jobs", "0"}, "-max-jobs"},
+		{"env max-job-bytes", []string{"NUMBERS_MAX_JOB_BYTES=lots"}, nil, "NUMBERS_MAX_JOB_BYTES"},
+		{"job-ttl zero", nil, []string{"-job-ttl", "0"}, "-job-ttl"},
+		{"env sse-ping", []string{"NUMBERS_SSE_PING=0s"}, nil, "-sse-ping"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,7 +189,8 @@ func TestHelp(t *testing.T) {
 	}
 	for _, f := range []string{"addr", "budget", "max-urls", "max-body", "max-conns-per-host", "max-in-flight",
 		"calibrate", "read-timeout", "write-timeout", "idle-timeout", "max-header-bytes",
-		"late-trace", "late-trace-window", "late-trace-bytes", "late-trace-interval"} {
+		"late-trace", "late-trace-window", "late-trace-bytes", "late-trace-interval",
+		"job-budget", "max-job-budget", "max-jobs", "max-job-bytes", "job-ttl", "sse-ping"} {
 		if !strings.Contains(stderr, "  -"+f+" ") && !strings.Contains(stderr, "  -"+f+"\n") {
 			t.Errorf("-h does not document -%s", f)
 		}

@@ -82,6 +82,7 @@ func run(cfg config, log *slog.Logger) error {
 		MaxRequestBodySize:   4 << 10,
 		NoDefaultContentType: true,
 		CloseOnShutdown:      true,
+		KeepHijackedConns:    true, // job event streams outlive their hijack handler (handler.Config.Hub)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -121,5 +122,7 @@ func logStart(log *slog.Logger, cfg config, svc *service, addr net.Addr, admin *
 		"max_late", cfg.maxLate, "coalesce", cfg.coalesce, "access_log", cfg.accessLog,
 		"late_trace", svc.lateTrace != nil, "late_trace_window", cfg.lateTraceWindow,
 		"late_trace_bytes", int(cfg.lateTraceBytes), "late_trace_interval", cfg.lateTraceInterval,
+		"job_budget", cfg.jobBudget, "max_job_budget", cfg.maxJobBudget, "max_jobs", cfg.maxJobs,
+		"max_job_bytes", int(cfg.maxJobBytes), "job_ttl", cfg.jobTTL, "sse_ping", cfg.ssePing,
 		"log_format", cfg.logFormat, "log_level", cfg.logLevel.String())
 }

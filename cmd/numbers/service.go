@@ -14,6 +14,7 @@ import (
 	"numbers/forensics"
 	"numbers/guard"
 	"numbers/handler"
+	"numbers/jobs"
 	"numbers/loadshed"
 	"numbers/source"
 	"numbers/telemetry"
@@ -101,6 +102,7 @@ func newService(cfg config) (*service, error) {
 		admit = codel.Admit
 		metrics.WatchQueue(codel.Sojourn)
 	}
+	runner, hub := newJobs(cfg, src)
 	h := handler.New(handler.Config{
 		Source:      src,
 		Budget:      cfg.budget,
@@ -111,14 +113,36 @@ func newService(cfg config) (*service, error) {
 		Shed:        shed,
 		Delay:       delay,
 		Observer:    observer,
+		Jobs:        runner,
+		Hub:         hub,
 	})
 	metrics.WatchInFlight(h.InFlight)
+	metrics.WatchJobs(runner.Store().Stats, &hub.Stats)
+	stop = append(stop, func() { stopJobs(runner, hub, cfg.writeTimeout) })
 
 	handle := metrics.Wrap(h.Handle)
 	if cfg.accessLog {
 		handle = accessLog(handle, newLogger(cfg))
 	}
 	return &service{handler: h, metrics: metrics, lateTrace: lateTrace, margin: margin, handle: handle, stop: stop}, nil
+}
+
+// newJobs returns the job runner, over an embedded store, and the hub that
+// streams the jobs' events.
+func newJobs(cfg config, src jobs.Source) (*jobs.Runner, *jobs.Hub) {
+	store := jobs.NewMemStore(jobs.MemConfig{MaxJobs: cfg.maxJobs, MaxBytes: int64(cfg.maxJobBytes), TTL: cfg.jobTTL})
+	runner := jobs.NewRunner(jobs.RunnerConfig{Source: src, Store: store, Budget: cfg.jobBudget, MaxBudget: cfg.maxJobBudget})
+	hub := jobs.NewHub(jobs.HubConfig{Store: store, Ping: cfg.ssePing, WriteTimeout: cfg.writeTimeout})
+	return runner, hub
+}
+
+// stopJobs ends the event streams (each gets a final comment, within the
+// write timeout, then is closed) and cancels the jobs still running.
+func stopJobs(runner *jobs.Runner, hub *jobs.Hub, drain time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	hub.Shutdown(ctx) //nolint:errcheck // past the drain time it closes what is left
+	runner.Close()
 }
 
 // adminRoutes returns the service's handlers on the admin listener, by path.
