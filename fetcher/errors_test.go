@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -81,6 +82,38 @@ func TestClassify(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := classify(tc.err); got != tc.want {
 				t.Errorf("classify(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRetryableAndHostFault(t *testing.T) {
+	cases := []struct {
+		name      string
+		err       error
+		retryable bool
+		hostFault bool
+	}{
+		{"nil", nil, false, false},
+		{"timeout", fail("u", ErrTimeout, context.DeadlineExceeded), false, true},
+		{"refused", fail("u", ErrTransport, &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}), true, true},
+		{"reset", fail("u", ErrTransport, fmt.Errorf("read: %w", syscall.ECONNRESET)), true, true},
+		{"other transport", fail("u", ErrTransport, io.ErrUnexpectedEOF), false, true},
+		{"503", fail("u", ErrStatus, &StatusError{Code: 503}), true, true},
+		{"500", fail("u", ErrStatus, &StatusError{Code: 500}), false, true},
+		{"404", fail("u", ErrStatus, &StatusError{Code: 404}), false, false},
+		{"body", fail("u", ErrBody, errors.New("bad")), false, false},
+		{"too large", fail("u", ErrTooLarge, fasthttp.ErrBodyTooLarge), false, false},
+		{"denied", fail("u", ErrDenied, syscall.ECONNREFUSED), false, false},
+		{"foreign refused", syscall.ECONNREFUSED, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Retryable(tc.err); got != tc.retryable {
+				t.Errorf("Retryable = %v, want %v", got, tc.retryable)
+			}
+			if got := HostFault(tc.err); got != tc.hostFault {
+				t.Errorf("HostFault = %v, want %v", got, tc.hostFault)
 			}
 		})
 	}
