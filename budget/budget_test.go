@@ -1,0 +1,105 @@
+package budget
+
+import (
+	"testing"
+	"time"
+)
+
+// clock is a fake clock that tests move by hand.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newClock() *clock { return &clock{t: time.Unix(1_000_000, 0)} }
+
+// withdrawAll withdraws until refused and returns how many were allowed.
+func withdrawAll(b *Budget) int {
+	n := 0
+	for b.Withdraw() {
+		n++
+	}
+	return n
+}
+
+func TestReserveOnly(t *testing.T) {
+	c := newClock()
+	b := New(Config{MinPerSecond: 3, Now: c.now})
+	if n := withdrawAll(b); n != 3 {
+		t.Fatalf("a new budget allowed %d; want its reserve, 3", n)
+	}
+	c.advance(500 * time.Millisecond)
+	if n := withdrawAll(b); n != 1 {
+		t.Errorf("half a second later allowed %d; want 1 (1.5 tokens)", n)
+	}
+	c.advance(time.Hour)
+	if n := withdrawAll(b); n != 3 {
+		t.Errorf("after an hour allowed %d; want 3: the reserve holds one second's worth", n)
+	}
+	if got := b.Stats.Exhausted.Load(); got != 3 {
+		t.Errorf("Exhausted = %d; want 3 (one per refusal)", got)
+	}
+}
+
+func TestDepositsPayForTenPercent(t *testing.T) {
+	c := newClock()
+	b := New(Config{MinPerSecond: -1, Now: c.now})
+	if b.Withdraw() {
+		t.Fatal("no reserve and no deposit, yet a withdrawal was allowed")
+	}
+	for range 100 {
+		b.Deposit()
+	}
+	if n := withdrawAll(b); n != 10 {
+		t.Errorf("100 requests paid for %d; want 10", n)
+	}
+	if got := b.Stats.Deposits.Load(); got != 100 {
+		t.Errorf("Deposits = %d; want 100", got)
+	}
+}
+
+func TestDepositsExpire(t *testing.T) {
+	c := newClock()
+	b := New(Config{MinPerSecond: -1, TTL: time.Second, Now: c.now})
+	for range 100 {
+		b.Deposit()
+	}
+	c.advance(time.Second) // e^-1 of 10 tokens is 3.7
+	if n := withdrawAll(b); n != 3 {
+		t.Errorf("one TTL later allowed %d; want 3", n)
+	}
+	for range 100 {
+		b.Deposit()
+	}
+	c.advance(time.Minute)
+	if n := withdrawAll(b); n != 0 {
+		t.Errorf("a minute later allowed %d; want 0", n)
+	}
+}
+
+// TestSteadyShare sends 1,000 requests a second for a minute, each failing
+// and asking for a retry: the retries stay near 10 % of the requests plus
+// the reserve.
+func TestSteadyShare(t *testing.T) {
+	c := newClock()
+	b := New(Config{Now: c.now})
+	allowed := 0
+	for range 60_000 {
+		c.advance(time.Millisecond)
+		b.Deposit()
+		if b.Withdraw() {
+			allowed++
+		}
+	}
+	want := 60_000*0.1 + 60*10
+	if float64(allowed) > want*1.02 || float64(allowed) < want*0.9 {
+		t.Errorf("allowed %d retries for 60,000 requests over 60 s; want about %.0f", allowed, want)
+	}
+}
+
+func TestZeroConfig(t *testing.T) {
+	b := New(Config{})
+	if n := withdrawAll(b); n != 10 {
+		t.Errorf("the zero Config allowed %d at start; want the default reserve, 10", n)
+	}
+}
