@@ -50,6 +50,8 @@ type config struct {
 	lateTraceWindow   time.Duration
 	lateTraceBytes    byteSize
 	lateTraceInterval time.Duration
+
+	health healthConfig
 }
 
 // envPrefix prefixes the environment twin of every flag.
@@ -102,6 +104,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.lateTraceWindow, "late-trace-window", 5*time.Second, "how far back a late-answer trace reaches, unless -late-trace-bytes cuts it shorter")
 	fs.Var(&c.lateTraceBytes, "late-trace-bytes", "memory bound of the trace window (bytes, or with KiB/MiB/GiB); a snapshot over twice this is discarded")
 	fs.DurationVar(&c.lateTraceInterval, "late-trace-interval", time.Minute, "at most one late-answer trace per interval; later late answers are only counted")
+	addHealthFlags(fs, &c.health)
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(usageOut)
@@ -129,6 +132,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		}
 	})
 	if err != nil {
+		return c, err
+	}
+	if err := c.health.validate(); err != nil {
 		return c, err
 	}
 	return c, c.validate()

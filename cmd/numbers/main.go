@@ -117,5 +117,5 @@ func logStart(log *slog.Logger, cfg config, svc *service, addr net.Addr, admin *
 		"max_late", cfg.maxLate, "coalesce", cfg.coalesce, "access_log", cfg.accessLog,
 		"late_trace", svc.lateTrace != nil, "late_trace_window", cfg.lateTraceWindow,
 		"late_trace_bytes", int(cfg.lateTraceBytes), "late_trace_interval", cfg.lateTraceInterval,
-		"log_format", cfg.logFormat, "log_level", cfg.logLevel.String())
+		"health", cfg.health, "log_format", cfg.logFormat, "log_level", cfg.logLevel.String())
 }
