@@ -24,7 +24,7 @@ const (
 	// ScenarioStall: four upstreams answering in 2-5 ms, each stalling 2 s
 	// one request in 33.
 	ScenarioStall = "stall"
-	// ScenarioFlood: every request names 20 hosts never named before,
+	// ScenarioFlood: every request names 10 hosts never named before,
 	// 100,000 in all.
 	ScenarioFlood = "flood"
 )
@@ -41,8 +41,8 @@ const (
 	wantStallP99   = 50 * time.Millisecond
 	wantPerURL     = 1.10
 	floodRate      = 500
-	floodPerReq    = 20
-	floodTime      = 10 * time.Second
+	floodPerReq    = 10
+	floodTime      = 20 * time.Second
 	// floodCap is the service's default -health-max-hosts.
 	floodCap = 10_000
 )

@@ -22,10 +22,15 @@
 // The ejection time is BaseEjection x 2^(n-1), n counting the ejections of the
 // host, at most MaxEjection; n falls by one for every Window the host stays
 // healthy. Like Envoy's max_ejection_percent, an ejection that would leave
-// more than MaxEjectedPercent of the tracked hosts ejected is skipped (one
-// host may always be ejected), so that a fault of our own (the network, the
-// resolver, an overloaded process: every host seems to time out) cannot eject
-// every upstream at once.
+// more than MaxEjectedPercent of the tracked hosts ejected is skipped, so
+// that a fault of our own (the network, the resolver, an overloaded process:
+// every host seems to time out) cannot eject every upstream at once. One host
+// may always be ejected, and the bound applies only from capMinHosts tracked
+// hosts on: among three hosts, two down is a share that says little (Envoy's
+// failure_percentage_minimum_hosts is 5 for the same reason). Envoy's panic
+// threshold, which ignores health when too few hosts are healthy, is the same
+// guard seen from the other side: with at most half the hosts ejected, at
+// least half are healthy, so it is not kept apart.
 //
 // Why this is written here rather than taken from gobreaker or failsafe-go:
 // both are one breaker per protected call, each with its own lock, counts and
@@ -104,8 +109,9 @@ type Config struct {
 	MaxEjection time.Duration
 	// ProbeInterval is how often a half-open host gets a trial; zero means 1s.
 	ProbeInterval time.Duration
-	// MaxEjectedPercent bounds the share of tracked hosts ejected at once;
-	// zero means 50, 100 or more means no bound. One host may always be ejected.
+	// MaxEjectedPercent bounds the share of tracked hosts ejected at once,
+	// once at least 10 are tracked; zero means 50, 100 or more means no
+	// bound. One host may always be ejected.
 	MaxEjectedPercent int
 	// MaxHosts bounds the hosts tracked; zero means 10,000. The least
 	// recently used host is forgotten first.
@@ -191,6 +197,9 @@ func New(cfg Config) *Registry {
 	return r
 }
 
+// capMinHosts is how many hosts must be tracked for MaxEjectedPercent to apply.
+const capMinHosts = 10
+
 // evicted is called, under mu, for a host dropped to stay within MaxHosts.
 func (r *Registry) evicted(_ string, h *host) {
 	if h.ejected {
@@ -274,7 +283,7 @@ func (r *Registry) Failure(key string) {
 	if !r.failing(h, now) {
 		return
 	}
-	if r.ejected > 0 && (r.ejected+1)*100 > r.cfg.MaxEjectedPercent*r.hosts.Len() {
+	if n := r.hosts.Len(); r.ejected > 0 && n >= capMinHosts && (r.ejected+1)*100 > r.cfg.MaxEjectedPercent*n {
 		r.Stats.Skipped.Add(1)
 		return
 	}

@@ -201,22 +201,31 @@ func TestEjectionTimeDoublesToCapAndDecays(t *testing.T) {
 }
 
 func TestMaxEjectedPercent(t *testing.T) {
-	r, c := newRegistry(Config{MaxEjectedPercent: 50})
-	hosts := []string{"http://a", "http://b", "http://c", "http://d"}
-	for _, h := range hosts {
-		r.Success(h, 0)
+	r, c := newRegistry(Config{MaxEjectedPercent: 30})
+	var hosts []string
+	for i := range 10 {
+		hosts = append(hosts, fmt.Sprintf("http://h%d", i))
+		r.Success(hosts[i], 0)
 	}
 	c.advance(time.Second)
 	eject(t, r, hosts[0]) // always one
-	eject(t, r, hosts[1]) // 2 of 4
-	fail(r, hosts[2], 5)  // 3 of 4 would be 75 %
-	wantState(t, r, hosts[2], Healthy)
+	eject(t, r, hosts[1])
+	eject(t, r, hosts[2]) // 3 of 10
+	fail(r, hosts[3], 5)  // 4 of 10 would be 40 %
+	wantState(t, r, hosts[3], Healthy)
 	if got := r.Stats.Skipped.Load(); got != 1 {
 		t.Errorf("Skipped = %d; want 1", got)
 	}
 	r.Success(hosts[0], 0)
-	r.Failure(hosts[2]) // still failing, and now there is room
-	wantState(t, r, hosts[2], Ejected)
+	r.Failure(hosts[3]) // still failing, and now there is room
+	wantState(t, r, hosts[3], Ejected)
+}
+
+func TestFewHostsAreNotCapped(t *testing.T) {
+	r, _ := newRegistry(Config{MaxEjectedPercent: 50})
+	for _, h := range []string{"http://a", "http://b", "http://c"} {
+		eject(t, r, h) // 3 of 3: fewer than capMinHosts tracked
+	}
 }
 
 func TestOneHostMayAlwaysBeEjected(t *testing.T) {

@@ -67,7 +67,8 @@ type Config struct {
 	// Budget pays for hedges and retries; nil sends neither.
 	Budget *budget.Budget
 	// Hedge sends one more request for a fetch still pending after its
-	// host's 95th-percentile latency, while time is left and Budget allows.
+	// host's 95th-percentile latency (or twice its median, if longer), while
+	// time is left and Budget allows.
 	Hedge bool
 	// Retry repeats a fast failure (fetcher.Retryable) once, while time is
 	// left and Budget allows.
