@@ -41,39 +41,30 @@ func TestReserveOnly(t *testing.T) {
 	}
 }
 
-func TestDepositsPayForTenPercent(t *testing.T) {
-	c := newClock()
-	b := New(Config{MinPerSecond: -1, Now: c.now})
-	if b.Withdraw() {
-		t.Fatal("no reserve and no deposit, yet a withdrawal was allowed")
-	}
-	for range 100 {
-		b.Deposit()
-	}
-	if n := withdrawAll(b); n != 10 {
-		t.Errorf("100 requests paid for %d; want 10", n)
-	}
-	if got := b.Stats.Deposits.Load(); got != 100 {
-		t.Errorf("Deposits = %d; want 100", got)
-	}
-}
-
-func TestDepositsExpire(t *testing.T) {
-	c := newClock()
-	b := New(Config{MinPerSecond: -1, TTL: time.Second, Now: c.now})
-	for range 100 {
-		b.Deposit()
-	}
-	c.advance(time.Second) // e^-1 of 10 tokens is 3.7
-	if n := withdrawAll(b); n != 3 {
-		t.Errorf("one TTL later allowed %d; want 3", n)
-	}
-	for range 100 {
-		b.Deposit()
-	}
-	c.advance(time.Minute)
-	if n := withdrawAll(b); n != 0 {
-		t.Errorf("a minute later allowed %d; want 0", n)
+// TestDeposits: with no reserve, tokens come from deposits alone, and they
+// decay with the TTL.
+func TestDeposits(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after time.Duration // between the deposits and the withdrawals
+		want  int
+	}{
+		{"100 requests pay for 10", 0, 10},
+		{"one TTL later, e^-1 of 10 tokens is 3.7", time.Second, 3},
+		{"a minute later, nothing", time.Minute, 0},
+	} {
+		c := newClock()
+		b := New(Config{MinPerSecond: -1, TTL: time.Second, Now: c.now})
+		if b.Withdraw() {
+			t.Fatal("no reserve and no deposit, yet a withdrawal was allowed")
+		}
+		for range 100 {
+			b.Deposit()
+		}
+		c.advance(tc.after)
+		if n := withdrawAll(b); n != tc.want || b.Stats.Deposits.Load() != 100 {
+			t.Errorf("%s: allowed %d after %d deposits; want %d", tc.name, n, b.Stats.Deposits.Load(), tc.want)
+		}
 	}
 }
 

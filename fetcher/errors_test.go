@@ -87,34 +87,30 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestRetryableAndHostFault: each case says whether the error is a fast
+// failure worth one retry and whether it counts against the host.
 func TestRetryableAndHostFault(t *testing.T) {
-	cases := []struct {
-		name      string
-		err       error
-		retryable bool
-		hostFault bool
+	type verdict struct{ retryable, hostFault bool }
+	refused := &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	for name, tc := range map[string]struct {
+		err  error
+		want verdict
 	}{
-		{"nil", nil, false, false},
-		{"timeout", fail("u", ErrTimeout, context.DeadlineExceeded), false, true},
-		{"refused", fail("u", ErrTransport, &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}), true, true},
-		{"reset", fail("u", ErrTransport, fmt.Errorf("read: %w", syscall.ECONNRESET)), true, true},
-		{"other transport", fail("u", ErrTransport, io.ErrUnexpectedEOF), false, true},
-		{"503", fail("u", ErrStatus, &StatusError{Code: 503}), true, true},
-		{"500", fail("u", ErrStatus, &StatusError{Code: 500}), false, true},
-		{"404", fail("u", ErrStatus, &StatusError{Code: 404}), false, false},
-		{"body", fail("u", ErrBody, errors.New("bad")), false, false},
-		{"too large", fail("u", ErrTooLarge, fasthttp.ErrBodyTooLarge), false, false},
-		{"denied", fail("u", ErrDenied, syscall.ECONNREFUSED), false, false},
-		{"foreign refused", syscall.ECONNREFUSED, false, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Retryable(tc.err); got != tc.retryable {
-				t.Errorf("Retryable = %v, want %v", got, tc.retryable)
-			}
-			if got := HostFault(tc.err); got != tc.hostFault {
-				t.Errorf("HostFault = %v, want %v", got, tc.hostFault)
-			}
-		})
+		"nil":             {nil, verdict{}},
+		"timeout":         {fail("u", ErrTimeout, context.DeadlineExceeded), verdict{hostFault: true}},
+		"refused":         {fail("u", ErrTransport, refused), verdict{true, true}},
+		"reset":           {fail("u", ErrTransport, fmt.Errorf("read: %w", syscall.ECONNRESET)), verdict{true, true}},
+		"other transport": {fail("u", ErrTransport, io.ErrUnexpectedEOF), verdict{hostFault: true}},
+		"503":             {fail("u", ErrStatus, &StatusError{Code: 503}), verdict{true, true}},
+		"500":             {fail("u", ErrStatus, &StatusError{Code: 500}), verdict{hostFault: true}},
+		"404":             {fail("u", ErrStatus, &StatusError{Code: 404}), verdict{}},
+		"body":            {fail("u", ErrBody, errors.New("bad")), verdict{}},
+		"too large":       {fail("u", ErrTooLarge, fasthttp.ErrBodyTooLarge), verdict{}},
+		"denied":          {fail("u", ErrDenied, syscall.ECONNREFUSED), verdict{}},
+		"foreign refused": {syscall.ECONNREFUSED, verdict{}},
+	} {
+		if got := (verdict{Retryable(tc.err), HostFault(tc.err)}); got != tc.want {
+			t.Errorf("%s: Retryable, HostFault = %v; want %v", name, got, tc.want)
+		}
 	}
 }

@@ -49,18 +49,17 @@ func wantAdmit(t *testing.T, r *Registry, key string, want Verdict) {
 }
 
 func TestKey(t *testing.T) {
-	cases := []struct{ url, key string }{
-		{"http://a.test/x?y=1", "http://a.test"},
-		{"http://a.test:8080/x", "http://a.test:8080"},
-		{"https://a.test", "https://a.test"},
-		{"http://a.test?q", "http://a.test"},
-		{"http://a.test#f", "http://a.test"},
-		{"http://[::1]:90/p", "http://[::1]:90"},
-		{"no-scheme", "no-scheme"},
-	}
-	for _, tc := range cases {
-		if got := Key(tc.url); got != tc.key {
-			t.Errorf("Key(%q) = %q; want %q", tc.url, got, tc.key)
+	for url, key := range map[string]string{
+		"http://a.test/x?y=1":  "http://a.test",
+		"http://a.test:8080/x": "http://a.test:8080",
+		"https://a.test":       "https://a.test",
+		"http://a.test?q":      "http://a.test",
+		"http://a.test#f":      "http://a.test",
+		"http://[::1]:90/p":    "http://[::1]:90",
+		"no-scheme":            "no-scheme",
+	} {
+		if got := Key(url); got != key {
+			t.Errorf("Key(%q) = %q; want %q", url, got, key)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"numbers/budget"
@@ -20,34 +22,41 @@ func (m *Metrics) WatchHealth(reg *health.Registry) {
 		}, func() float64 { return float64(reg.Hosts()[s]) }))
 	}
 	st := &reg.Stats
-	m.counter("numbers_health_ejections_total", "Upstream hosts ejected after failing repeatedly.",
-		func() float64 { return float64(st.Ejections.Load()) })
-	m.counter("numbers_health_ejections_skipped_total", "Ejections skipped because -health-max-ejected-percent of the hosts were ejected already.",
-		func() float64 { return float64(st.Skipped.Load()) })
-	m.counter("numbers_health_restored_total", "Ejected upstream hosts back to healthy after a success.",
-		func() float64 { return float64(st.Restored.Load()) })
-	m.counter("numbers_health_probes_total", "Trial requests sent to half-open upstream hosts.",
-		func() float64 { return float64(st.Probes.Load()) })
-	m.counter("numbers_health_rejected_total", "Upstream fetches answered at once, without asking, because their host is ejected.",
-		func() float64 { return float64(st.Rejected.Load()) })
-	m.counter("numbers_health_forgotten_total", "Upstream hosts dropped from the health registry to stay within -health-max-hosts.",
-		func() float64 { return float64(st.Forgotten.Load()) })
+	m.counters(
+		statCounter{"numbers_health_ejections_total", "Upstream hosts ejected after failing repeatedly.", &st.Ejections},
+		statCounter{"numbers_health_ejections_skipped_total", "Ejections skipped because -health-max-ejected-percent of the hosts were ejected already.", &st.Skipped},
+		statCounter{"numbers_health_restored_total", "Ejected upstream hosts back to healthy after a success.", &st.Restored},
+		statCounter{"numbers_health_probes_total", "Trial requests sent to half-open upstream hosts.", &st.Probes},
+		statCounter{"numbers_health_rejected_total", "Upstream fetches answered at once, without asking, because their host is ejected.", &st.Rejected},
+		statCounter{"numbers_health_forgotten_total", "Upstream hosts dropped from the health registry to stay within -health-max-hosts.", &st.Forgotten},
+	)
 }
 
 // WatchTailCutting exports the hedged requests and retries of the source,
 // and the refusals of the budget they share (b may be nil: neither is sent).
 func (m *Metrics) WatchTailCutting(st *source.Stats, b *budget.Budget) {
-	m.counter("numbers_hedges_total", "Hedged upstream requests sent: a second request for a fetch still pending after its host's p95 latency.",
-		func() float64 { return float64(st.Hedges.Load()) })
-	m.counter("numbers_hedges_won_total", "Upstream fetches whose hedged request answered first.",
-		func() float64 { return float64(st.HedgesWon.Load()) })
-	m.counter("numbers_retries_total", "Upstream fast failures (refused, reset, 502, 503, 504) retried once.",
-		func() float64 { return float64(st.Retries.Load()) })
-	m.counter("numbers_retry_budget_exhausted_total", "Hedges and retries not sent because the retry budget had no token.",
-		func() float64 {
-			if b == nil {
-				return 0
-			}
-			return float64(b.Stats.Exhausted.Load())
-		})
+	var none atomic.Uint64 // without a budget, nothing is ever refused
+	exhausted := &none
+	if b != nil {
+		exhausted = &b.Stats.Exhausted
+	}
+	m.counters(
+		statCounter{"numbers_hedges_total", "Hedged upstream requests sent: a second request for a fetch still pending after its host's p95 latency.", &st.Hedges},
+		statCounter{"numbers_hedges_won_total", "Upstream fetches whose hedged request answered first.", &st.HedgesWon},
+		statCounter{"numbers_retries_total", "Upstream fast failures (refused, reset, 502, 503, 504) retried once.", &st.Retries},
+		statCounter{"numbers_retry_budget_exhausted_total", "Hedges and retries not sent because the retry budget had no token.", exhausted},
+	)
+}
+
+// statCounter is a counter exported from an atomic of a Stats struct.
+type statCounter struct {
+	name, help string
+	n          *atomic.Uint64
+}
+
+// counters registers cs, each read at every scrape.
+func (m *Metrics) counters(cs ...statCounter) {
+	for _, c := range cs {
+		m.counter(c.name, c.help, func() float64 { return float64(c.n.Load()) })
+	}
 }

@@ -290,21 +290,12 @@ func runPhase(ctx context.Context, o options, dir, bin string, hosts upstreams, 
 	}
 	sum.Notes = append(sum.Notes, fmt.Sprintf("%s: %s", who, split))
 	var targets []bench.Target
-	svcAddr, err := bench.FreeAddr()
-	if err != nil {
-		return err
-	}
-	adminAddr, err := bench.FreeAddr()
-	if err != nil {
-		return err
-	}
-	svc, err := startChild(ctx, dir, svcName, split, bin, svcAddr,
-		"-addr", svcAddr, "-admin", adminAddr, "-budget", o.budget.String())
+	svc, target, err := startService(ctx, o, dir, svcName, split, bin)
 	if err != nil {
 		return err
 	}
 	defer stopChild(svcName, svc)
-	targets = append(targets, bench.Target{Name: svcName, URL: "http://" + svcAddr, Admin: "http://" + adminAddr})
+	targets = append(targets, target)
 	if o.withBaseline {
 		self, err := os.Executable()
 		if err != nil {
@@ -323,21 +314,12 @@ func runPhase(ctx context.Context, o options, dir, bin string, hosts upstreams, 
 	}
 	if o.off {
 		offName := "service-off" + suffix
-		offAddr, err := bench.FreeAddr()
-		if err != nil {
-			return err
-		}
-		offAdmin, err := bench.FreeAddr()
-		if err != nil {
-			return err
-		}
-		off, err := startChild(ctx, dir, offName, split, bin, offAddr,
-			"-addr", offAddr, "-admin", offAdmin, "-budget", o.budget.String(), "-health=false", "-hedge=false", "-retry=false")
+		off, target, err := startService(ctx, o, dir, offName, split, bin, "-health=false", "-hedge=false", "-retry=false")
 		if err != nil {
 			return err
 		}
 		defer stopChild(offName, off)
-		targets = append(targets, bench.Target{Name: offName, URL: "http://" + offAddr, Admin: "http://" + offAdmin})
+		targets = append(targets, target)
 	}
 	suite := &bench.Suite{Targets: targets, Upstream: hosts.sim, DeadHost: hosts.dead, Flaky: hosts.flaky,
 		SetFlakyDown: hosts.setFlakyDown, Scenarios: names, Quick: o.quick, SoakDuration: o.soak,
@@ -353,6 +335,26 @@ func runPhase(ctx context.Context, o options, dir, bin string, hosts upstreams, 
 		maps.Copy(sum.Capacity, part.Capacity)
 	}
 	return err
+}
+
+// startService starts the service bin as child name, on free addresses for
+// its public and admin listeners, with extra flags, and returns it with its
+// Target.
+func startService(ctx context.Context, o options, dir, name string, split cpuSplit, bin string, extra ...string) (*bench.Process, bench.Target, error) {
+	addr, err := bench.FreeAddr()
+	if err != nil {
+		return nil, bench.Target{}, err
+	}
+	admin, err := bench.FreeAddr()
+	if err != nil {
+		return nil, bench.Target{}, err
+	}
+	args := append([]string{"-addr", addr, "-admin", admin, "-budget", o.budget.String()}, extra...)
+	p, err := startChild(ctx, dir, name, split, bin, addr, args...)
+	if err != nil {
+		return nil, bench.Target{}, err
+	}
+	return p, bench.Target{Name: name, URL: "http://" + addr, Admin: "http://" + admin}, nil
 }
 
 func startChild(ctx context.Context, dir, name string, split cpuSplit, bin, addr string, args ...string) (*bench.Process, error) {
