@@ -40,7 +40,7 @@ func addHealthFlags(fs *flag.FlagSet, c *healthConfig) {
 	fs.DurationVar(&c.probeInterval, "health-probe-interval", time.Second, "how often an ejected host past its ejection time gets one trial request, sent in the background; a success brings it back")
 	fs.IntVar(&c.maxEjectedPercent, "health-max-ejected-percent", 50, "most upstream hosts ejected at once, in percent of those tracked once 10 are (one may always be); 100 means no bound")
 	fs.IntVar(&c.maxHosts, "health-max-hosts", 10000, "upstream hosts tracked at most; the least recently used is forgotten first")
-	fs.BoolVar(&c.hedge, "hedge", true, "send one more request for an upstream fetch still pending after its host's p95 latency, paid from the retry budget")
+	fs.BoolVar(&c.hedge, "hedge", true, "send one more request for an upstream fetch still pending after its host's p95 latency (or twice its median, if longer), paid from the retry budget")
 	fs.BoolVar(&c.retry, "retry", true, "retry an upstream's fast failure (refused, reset, 502, 503, 504) once if time allows, paid from the retry budget")
 	fs.Float64Var(&c.budgetPercent, "retry-budget", 0.1, "hedges and retries allowed, as a share of upstream requests (deposits last 10s)")
 	fs.Float64Var(&c.budgetPerSecond, "retry-budget-min", 10, "hedges and retries allowed per second whatever the requests; 0 none")
