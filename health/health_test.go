@@ -2,6 +2,7 @@ package health
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -316,4 +317,35 @@ func TestStateNames(t *testing.T) {
 			t.Errorf("State(%d) = %q; want %q", s, got, want)
 		}
 	}
+}
+
+// TestFloodMemoryBounded names 100,000 distinct hosts, each answering once
+// (so that each gets a latency sketch, the worst case): the registry keeps
+// MaxHosts of them and its heap stays within what that many records cost.
+func TestFloodMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 100,000 host records")
+	}
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	r := New(Config{})
+	for i := range 100_000 {
+		key := fmt.Sprintf("http://127.%d.%d.%d:8090", 1+i>>16, i>>8&0xff, i&0xff)
+		r.Success(key, time.Duration(1+i%7)*time.Millisecond)
+		r.Failure(key)
+	}
+	grown := int64(heap()) - int64(before)
+	t.Logf("100,000 hosts named: %d tracked, heap +%.1f MiB (%.0f bytes a host)", r.Len(), float64(grown)/(1<<20), float64(grown)/float64(r.Len()))
+	if r.Len() != 10_000 || r.Stats.Forgotten.Load() != 90_000 {
+		t.Errorf("tracked %d, forgot %d; want 10,000 and 90,000", r.Len(), r.Stats.Forgotten.Load())
+	}
+	if grown > 20<<20 {
+		t.Errorf("heap grew %d bytes for 10,000 hosts; want under 20 MiB", grown)
+	}
+	runtime.KeepAlive(r)
 }
