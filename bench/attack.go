@@ -34,6 +34,10 @@ type Attack struct {
 	// taken from the clock at the start. URL must then have a u= parameter.
 	// False sends URL as it is, every time.
 	Distinct bool
+	// URLs, when set, builds request i's URL into dst and returns it,
+	// instead of URL and Distinct (which still names the target: its host
+	// is the one attacked). Each must be a URL on that host.
+	URLs func(dst []byte, i uint64) []byte
 	// Budget is the lateness threshold; zero means DefaultBudget.
 	Budget time.Duration
 	// Timeout bounds one request; zero means DefaultTimeout.
@@ -139,10 +143,14 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 			var end time.Time
 			var uri []byte // request URIs of a Distinct attack, built in place
 			for t := range ticks {
-				if distinct != nil {
+				switch {
+				case a.URLs != nil:
+					uri = a.URLs(uri[:0], t.i)
+					req.SetRequestURIBytes(uri)
+				case distinct != nil:
 					uri = distinct.append(uri[:0], t.i)
 					req.SetRequestURIBytes(uri)
-				} else {
+				default:
 					req.SetRequestURI(a.URL)
 				}
 				sent := time.Now()

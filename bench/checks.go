@@ -99,6 +99,8 @@ func (s *Suite) check(sum *Summary) {
 			add(r.Name, "0 late", fmt.Sprintf("%s, max %.1f ms", lateText(r), r.Latency.Max), r.Late == 0)
 		case ScenarioClassicDistinct, ScenarioCPUOverload, ScenarioSoak:
 			s.checkNew(sum, rec, add)
+		case ScenarioDeadHost, ScenarioHealing, ScenarioStall, ScenarioFlood:
+			s.checkHealth(rec, add)
 		case ScenarioOverload:
 			if strings.HasPrefix(r.Name, "overload") {
 				add(r.Name, "0 late (shed with 503 if need be)",

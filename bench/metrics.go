@@ -64,6 +64,7 @@ type shard struct {
 	numbers                uint64
 	good                   uint64        // well-formed 200s within the budget
 	lastFailure            time.Duration // latest intended send offset of a failure
+	lastIncomplete         time.Duration // latest intended send offset of an incomplete 200
 	_                      [64]byte      // keeps shards' locks on separate cache lines
 }
 
@@ -136,8 +137,11 @@ func (r *recorder) record(worker int, at, latency, service time.Duration, resp *
 		s.errs[KindBody]++
 		s.lastFailure = max(s.lastFailure, at)
 	}
-	if string(resp.Header.Peek("X-Numbers-Complete")) == "true" {
+	switch string(resp.Header.Peek("X-Numbers-Complete")) {
+	case "true":
 		s.complete++
+	case "false":
+		s.lastIncomplete = max(s.lastIncomplete, at)
 	}
 	if h := resp.Header.Peek("X-Numbers-Outcomes"); len(h) > 0 {
 		o, err := ParseOutcomes(h, s.visit)

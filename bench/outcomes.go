@@ -12,8 +12,9 @@ var ErrOutcomes = errors.New("bench: malformed outcomes header")
 
 // Outcomes is a parsed X-Numbers-Outcomes header: "ok=3,cached=0,failed=1,...".
 type Outcomes struct {
-	// OK, Cached and Invalid are the counts under those keys (zero when absent).
-	OK, Cached, Invalid uint64
+	// OK, Cached, Invalid and Ejected are the counts under those keys (zero
+	// when absent; ejected came later, at the end of the header).
+	OK, Cached, Invalid, Ejected uint64
 	// Total is the sum over every key, known or not.
 	Total uint64
 }
@@ -61,6 +62,8 @@ func ParseOutcomes(h []byte, visit func(key []byte, n uint64)) (Outcomes, error)
 			o.Cached += n
 		case "invalid":
 			o.Invalid += n
+		case "ejected":
+			o.Ejected += n
 		}
 		o.Total += n
 		if visit != nil {

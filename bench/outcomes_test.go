@@ -15,6 +15,7 @@ func TestParseOutcomes(t *testing.T) {
 		complete float64
 	}{
 		{"service", "ok=3,cached=0,stale=0,failed=1,denied=0,timeout=0,invalid=0", Outcomes{OK: 3, Total: 4}, 0.75},
+		{"with ejected", "ok=3,cached=0,stale=0,failed=0,denied=0,timeout=0,invalid=0,ejected=1", Outcomes{OK: 3, Ejected: 1, Total: 4}, 0.75},
 		{"cached counts", "ok=1,cached=1,failed=2", Outcomes{OK: 1, Cached: 1, Total: 4}, 0.5},
 		{"invalid excluded", "ok=2,invalid=2", Outcomes{OK: 2, Invalid: 2, Total: 4}, 1},
 		{"all invalid", "ok=0,invalid=3", Outcomes{Invalid: 3, Total: 3}, 1},

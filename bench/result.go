@@ -80,6 +80,11 @@ type Result struct {
 	// status or a malformed body): every request due after it succeeded. Zero
 	// when none failed.
 	ErrorFreeAfterS float64 `json:"error_free_after_s"`
+	// LastIncompleteS is the intended send time, in seconds from the start of
+	// the schedule, of the last 200 answer that was not complete
+	// (X-Numbers-Complete: false): every answer due after it was complete.
+	// Zero when all were.
+	LastIncompleteS float64 `json:"last_incomplete_s"`
 	// Generator reports the generator's own schedule keeping.
 	Generator Generator `json:"generator"`
 
@@ -110,7 +115,7 @@ func (r *recorder) summarize(res *Result) {
 	var ok, withOutcomes uint64
 	var completeness float64
 	var numbers, good uint64
-	var lastFailure time.Duration
+	var lastFailure, lastIncomplete time.Duration
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
@@ -135,6 +140,7 @@ func (r *recorder) summarize(res *Result) {
 		numbers += s.numbers
 		good += s.good
 		lastFailure = max(lastFailure, s.lastFailure)
+		lastIncomplete = max(lastIncomplete, s.lastIncomplete)
 		s.mu.Unlock()
 	}
 	res.hist = h
@@ -154,6 +160,7 @@ func (r *recorder) summarize(res *Result) {
 		res.Goodput = float64(good) / res.ElapsedS
 	}
 	res.ErrorFreeAfterS = lastFailure.Seconds()
+	res.LastIncompleteS = lastIncomplete.Seconds()
 }
 
 func latencyOf(h *hdrhistogram.Histogram) Latency {

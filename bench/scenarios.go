@@ -34,6 +34,8 @@ func (s *Suite) upstreams(scenario string) []string {
 		return four("/numbers?n=100000&max=100000000%d")
 	case ScenarioCPUOverload:
 		return four("/numbers?n=20000&max=100000000%d")
+	case ScenarioDeadHost, ScenarioHealing, ScenarioStall:
+		return s.healthUpstreams(scenario)
 	case ScenarioSoak:
 		// A classic upstream, and three that answer 1,000 numbers within
 		// 200 ms but one time in 33 hang, trickle or send 50 MB instead: at
@@ -49,7 +51,11 @@ func (s *Suite) upstreams(scenario string) []string {
 // own (Attack.Distinct), so that the service coalesces and caches nothing
 // between requests, as with callers whose URLs differ.
 func distinct(scenario string) bool {
-	return scenario == ScenarioClassicDistinct || scenario == ScenarioCPUOverload || scenario == ScenarioSoak
+	switch scenario {
+	case ScenarioClassicDistinct, ScenarioCPUOverload, ScenarioSoak, ScenarioDeadHost, ScenarioHealing, ScenarioStall:
+		return true
+	}
+	return false
 }
 
 // serviceOnly says whether a scenario runs against the first target only:
@@ -115,6 +121,8 @@ func (s *Suite) scenario(ctx context.Context, name string, t Target, sum *Summar
 		return s.cpuOverload(ctx, t, sum, run)
 	case ScenarioSoak:
 		return s.soak(ctx, t, sum, run)
+	case ScenarioDeadHost, ScenarioHealing, ScenarioStall, ScenarioFlood:
+		return s.healthScenario(ctx, name, t, sum, run)
 	}
 	return nil
 }

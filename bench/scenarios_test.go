@@ -16,7 +16,7 @@ import (
 )
 
 func TestScenarioSets(t *testing.T) {
-	for _, set := range [][]string{Standard, StandardShared} {
+	for _, set := range [][]string{Standard, StandardShared, Health} {
 		if err := CheckNames(set); err != nil {
 			t.Errorf("%v: %v", set, err)
 		}
@@ -25,11 +25,12 @@ func TestScenarioSets(t *testing.T) {
 		t.Errorf("err %v, want ErrScenario", err)
 	}
 	for _, sc := range All {
-		wantDistinct := sc == ScenarioClassicDistinct || sc == ScenarioCPUOverload || sc == ScenarioSoak
+		wantDistinct := sc == ScenarioClassicDistinct || sc == ScenarioCPUOverload || sc == ScenarioSoak ||
+			sc == ScenarioDeadHost || sc == ScenarioHealing || sc == ScenarioStall
 		if distinct(sc) != wantDistinct {
 			t.Errorf("%s: distinct %v", sc, distinct(sc))
 		}
-		if !slices.Contains(Standard, sc) && !slices.Contains(StandardShared, sc) {
+		if !slices.Contains(Standard, sc) && !slices.Contains(StandardShared, sc) && !slices.Contains(Health, sc) {
 			t.Errorf("%s is in no standard set", sc)
 		}
 	}

@@ -34,6 +34,11 @@ type Sample struct {
 	// RSSBytes is process_resident_memory_bytes; Goroutines is go_goroutines.
 	RSSBytes   float64 `json:"rss_bytes"`
 	Goroutines float64 `json:"goroutines"`
+	// HeapBytes is go_memstats_heap_inuse_bytes, and HealthHosts the upstream
+	// hosts the service's health registry tracks (numbers_health_hosts
+	// summed over states), when the page has them.
+	HeapBytes   float64 `json:"heap_bytes,omitempty"`
+	HealthHosts float64 `json:"health_hosts,omitempty"`
 }
 
 // Memory is a service's memory and goroutines around one run: flat memory
@@ -98,6 +103,17 @@ func ReadSample(ctx context.Context, admin string) (Sample, error) {
 			dst = &smp.RSSBytes
 		case name == "go_goroutines":
 			dst = &smp.Goroutines
+		case name == "go_memstats_heap_inuse_bytes", strings.HasPrefix(name, "numbers_health_hosts{"):
+			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			if err != nil {
+				return Sample{}, fmt.Errorf("%w: %s: %w", ErrMetrics, name, err)
+			}
+			if name == "go_memstats_heap_inuse_bytes" {
+				smp.HeapBytes = v
+			} else {
+				smp.HealthHosts += v
+			}
+			continue
 		default:
 			continue
 		}

@@ -28,7 +28,8 @@ const (
 
 // All lists every scenario, in the order Suite runs them.
 var All = []string{ScenarioCapacity, ScenarioClassic, ScenarioClassicDistinct, ScenarioLongTail, ScenarioHostile,
-	ScenarioBig, ScenarioOverload, ScenarioCPUOverload, ScenarioSoak}
+	ScenarioBig, ScenarioOverload, ScenarioCPUOverload, ScenarioSoak,
+	ScenarioDeadHost, ScenarioHealing, ScenarioStall, ScenarioFlood}
 
 // Standard is the scenario set that `make bench` runs first, with the service
 // and the baseline each pinned to a CPU of their own (bench/cmd/bench
@@ -72,6 +73,11 @@ type Suite struct {
 	Targets []Target
 	// Upstream is the simulator's base URL (package simulator).
 	Upstream string
+	// DeadHost is the base URL of a second upstream host that accepts and
+	// never answers; Flaky, of a third, whose outage SetFlakyDown starts
+	// (true) and ends. The dead-host and healing scenarios need them.
+	DeadHost, Flaky string
+	SetFlakyDown    func(down bool)
 	// Scenarios to run, from All; nil means Standard. Overload needs capacity
 	// and runs it if missing. CPU-overload and soak run against the first
 	// target only (see serviceOnly).
@@ -99,6 +105,11 @@ type Record struct {
 	// Memory is the target's memory and goroutines around the run, when
 	// sampled (the soak, against a target with an Admin URL).
 	Memory *Memory `json:"memory,omitempty"`
+	// UpstreamPerURL is the upstream requests the simulator served per URL
+	// asked for (the stall scenario: hedges and retries included).
+	UpstreamPerURL float64 `json:"upstream_per_url,omitempty"`
+	// Registry is the target's health registry and heap around the flood.
+	Registry *Registry `json:"registry,omitempty"`
 }
 
 // Check is one of the project's performance targets, measured.

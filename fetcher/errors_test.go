@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -83,5 +84,33 @@ func TestClassify(t *testing.T) {
 				t.Errorf("classify(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRetryableAndHostFault: each case says whether the error is a fast
+// failure worth one retry and whether it counts against the host.
+func TestRetryableAndHostFault(t *testing.T) {
+	type verdict struct{ retryable, hostFault bool }
+	refused := &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	for name, tc := range map[string]struct {
+		err  error
+		want verdict
+	}{
+		"nil":             {nil, verdict{}},
+		"timeout":         {fail("u", ErrTimeout, context.DeadlineExceeded), verdict{hostFault: true}},
+		"refused":         {fail("u", ErrTransport, refused), verdict{true, true}},
+		"reset":           {fail("u", ErrTransport, fmt.Errorf("read: %w", syscall.ECONNRESET)), verdict{true, true}},
+		"other transport": {fail("u", ErrTransport, io.ErrUnexpectedEOF), verdict{hostFault: true}},
+		"503":             {fail("u", ErrStatus, &StatusError{Code: 503}), verdict{true, true}},
+		"500":             {fail("u", ErrStatus, &StatusError{Code: 500}), verdict{hostFault: true}},
+		"404":             {fail("u", ErrStatus, &StatusError{Code: 404}), verdict{}},
+		"body":            {fail("u", ErrBody, errors.New("bad")), verdict{}},
+		"too large":       {fail("u", ErrTooLarge, fasthttp.ErrBodyTooLarge), verdict{}},
+		"denied":          {fail("u", ErrDenied, syscall.ECONNREFUSED), verdict{}},
+		"foreign refused": {syscall.ECONNREFUSED, verdict{}},
+	} {
+		if got := (verdict{Retryable(tc.err), HostFault(tc.err)}); got != tc.want {
+			t.Errorf("%s: Retryable, HostFault = %v; want %v", name, got, tc.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ func TestFetchUpstreamFailures(t *testing.T) {
 		{"404", serve(404, `{"numbers":[1]}`), ErrStatus},
 		{"500", serve(500, `{"numbers":[1]}`), ErrStatus},
 		{"503", serve(503, `{"numbers":[1]}`, "Retry-After", "1"), ErrStatus},
+		{"502", serve(502, `bad gateway`), ErrStatus},
+		{"504", serve(504, `gateway timeout`), ErrStatus},
+		{"429", serve(429, `{"numbers":[1]}`, "Retry-After", "1"), ErrStatus},
 		{"302 without Location", serve(302, `{"numbers":[1]}`), ErrStatus},
 		{"204 no content", serve(204, ``), ErrBody},
 		{"HTML with 200", serve(200, `<!doctype html><html><body>numbers</body></html>`, "Content-Type", "text/html"), ErrBody},
@@ -57,6 +61,17 @@ func TestFetchUpstreamFailures(t *testing.T) {
 			}
 			if resp.Numbers != nil {
 				t.Errorf("failed fetch returned numbers %v", resp.Numbers)
+			}
+			var st *StatusError
+			code := 0
+			if errors.As(err, &st) {
+				code = st.Code
+			}
+			if got, want := Retryable(err), code == 502 || code == 503 || code == 504; got != want {
+				t.Errorf("Retryable = %v, want %v", got, want)
+			}
+			if got, want := HostFault(err), code >= 500; got != want {
+				t.Errorf("HostFault = %v, want %v (a host that answers is up, unless it says 5xx)", got, want)
 			}
 		})
 	}

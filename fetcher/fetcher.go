@@ -6,9 +6,10 @@
 // look-up (when the configured dialer honours its timeout), the wait for a free
 // connection, every redirect hop and the reading of the body. Cancelling the
 // context ends the fetch at once while it writes the request or reads the
-// response (see transport). There are no retries beyond one retry of a request
-// whose connection the upstream closed before answering (a keep-alive race),
-// within the same deadline.
+// response (see transport). There are no retries here beyond one retry of a
+// request whose connection the upstream closed before answering (a keep-alive
+// race), within the same deadline; Retryable and HostFault tell the layer
+// above which failures it may retry and which count against a host's health.
 package fetcher
 
 import (
@@ -141,7 +142,7 @@ func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
 		return Response{}, fail(url, classify(err), err)
 	}
 	if code := resp.StatusCode(); code < 200 || code > 299 {
-		return Response{}, fail(url, ErrStatus, fmt.Errorf("status %d", code))
+		return Response{}, fail(url, ErrStatus, &StatusError{Code: code})
 	}
 	body := resp.Body()
 	if len(resp.Header.ContentEncoding()) > 0 {

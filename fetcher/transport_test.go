@@ -17,10 +17,11 @@ import (
 
 func TestFetchTransportFailures(t *testing.T) {
 	cases := []struct {
-		name string
-		url  func(t *testing.T) string
+		name      string
+		retryable bool // a fast failure the layer above may retry once
+		url       func(t *testing.T) string
 	}{
-		{"connection refused", func(t *testing.T) string {
+		{"connection refused", true, func(t *testing.T) string {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -29,7 +30,9 @@ func TestFetchTransportFailures(t *testing.T) {
 			_ = ln.Close()
 			return "http://" + addr + "/"
 		}},
-		{"connection reset", func(t *testing.T) string {
+		// fasthttp reports a reset before the first byte as a closed connection,
+		// which the fetcher has already retried once.
+		{"connection reset", false, func(t *testing.T) string {
 			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				conn, _, err := w.(http.Hijacker).Hijack()
 				if err != nil {
@@ -40,7 +43,7 @@ func TestFetchTransportFailures(t *testing.T) {
 			})
 			return srv.URL
 		}},
-		{"closed before the first byte", func(t *testing.T) string {
+		{"closed before the first byte", false, func(t *testing.T) string {
 			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 					_ = conn.Close()
@@ -48,7 +51,7 @@ func TestFetchTransportFailures(t *testing.T) {
 			})
 			return srv.URL
 		}},
-		{"garbage instead of HTTP", func(t *testing.T) string {
+		{"garbage instead of HTTP", false, func(t *testing.T) string {
 			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 					_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\r\n"))
@@ -57,7 +60,7 @@ func TestFetchTransportFailures(t *testing.T) {
 			})
 			return srv.URL
 		}},
-		{"body cut short", func(t *testing.T) string {
+		{"body cut short", false, func(t *testing.T) string {
 			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 					_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"numbers\":[1"))
@@ -75,6 +78,12 @@ func TestFetchTransportFailures(t *testing.T) {
 			wantKind(t, err, ErrTransport)
 			if OutcomeOf(err) != outcome.Failed {
 				t.Errorf("OutcomeOf = %v, want failed", OutcomeOf(err))
+			}
+			if got := Retryable(err); got != tc.retryable {
+				t.Errorf("Retryable(%v) = %v, want %v", err, got, tc.retryable)
+			}
+			if !HostFault(err) {
+				t.Errorf("HostFault(%v) = false, want true", err)
 			}
 		})
 	}

@@ -337,7 +337,7 @@ func TestRespondAsync(t *testing.T) {
 		if resp.StatusCode() != 200 || string(resp.Body()) != `{"numbers":[1,2]}` {
 			t.Fatalf("answer %d %s", resp.StatusCode(), resp.Body())
 		}
-		if got := string(resp.Header.Peek("X-Numbers-Outcomes")); got != "ok=1,cached=0,stale=0,failed=0,denied=0,timeout=1,invalid=1" {
+		if got := string(resp.Header.Peek("X-Numbers-Outcomes")); got != "ok=1,cached=0,stale=0,failed=0,denied=0,timeout=1,invalid=1,ejected=0" {
 			t.Fatalf("outcomes %q", got)
 		}
 		if got := string(resp.Header.Peek("Preference-Applied")); got != "respond-async" {

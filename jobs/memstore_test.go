@@ -164,7 +164,7 @@ func TestAppendJSON(t *testing.T) {
 	s.Outcomes[outcome.Cached] = 1
 	s.Outcomes[outcome.Invalid] = 3
 	want := `{"id":"abc","status":"done","created":"2026-11-21T14:31:07.123Z","deadline":"2026-11-21T13:31:37.123Z",` +
-		`"upstreams":{"total":2,"settled":2},"outcomes":{"ok":1,"cached":1,"stale":0,"failed":0,"denied":0,"timeout":0,"invalid":3},` +
+		`"upstreams":{"total":2,"settled":2},"outcomes":{"ok":1,"cached":1,"stale":0,"failed":0,"denied":0,"timeout":0,"invalid":3,"ejected":0},` +
 		`"complete":true,"numbers":[-1,2,3]}`
 	if got := string(AppendJSON(nil, s)); got != want {
 		t.Fatalf("AppendJSON\n got %s\nwant %s", got, want)

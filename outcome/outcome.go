@@ -7,7 +7,8 @@ package outcome
 // Outcome is how one upstream of a request fared.
 type Outcome uint8
 
-// The outcomes, in the order they are reported.
+// The outcomes, in the order they are reported. New outcomes go at the end,
+// so that parsers of the earlier keys of X-Numbers-Outcomes keep working.
 const (
 	OK      Outcome = iota // fetched live and contributed
 	Cached                 // served from a fresh cache entry, not fetched
@@ -16,10 +17,11 @@ const (
 	Denied                 // refused by the SSRF policy
 	Timeout                // not settled by the deadline
 	Invalid                // the URL itself is invalid; never fetched
+	Ejected                // the upstream's host is ejected by passive health; not asked
 	Count                  // the number of outcomes, not an outcome
 )
 
-var names = [Count]string{"ok", "cached", "stale", "failed", "denied", "timeout", "invalid"}
+var names = [Count]string{"ok", "cached", "stale", "failed", "denied", "timeout", "invalid", "ejected"}
 
 // String returns the outcome's lower-case label.
 func (o Outcome) String() string {

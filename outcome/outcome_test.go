@@ -15,6 +15,7 @@ func TestStringAndContributed(t *testing.T) {
 		{Denied, "denied", false},
 		{Timeout, "timeout", false},
 		{Invalid, "invalid", false},
+		{Ejected, "ejected", false},
 		{Count, "unknown", false},
 	}
 	for _, tc := range cases {

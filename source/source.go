@@ -7,7 +7,11 @@
 //     each request still waiting only until its own deadline;
 //   - background completion: a fetch still running when its request gave up
 //     may go on for LateBudget more, so that its result lands in the cache
-//     for the next request. A semaphore bounds how many may do so.
+//     for the next request. A semaphore bounds how many may do so;
+//   - passive health, hedges and retries (policy.go): a URL whose host is
+//     ejected is answered at once, a fetch still pending after its host's
+//     95th-percentile latency is hedged with a second request, and a fast
+//     failure is retried once, hedges and retries paid from one budget.
 //
 // Results are delivered by callback rather than returned: a request never
 // parks a goroutine per upstream, and a fetch shared by hundreds of requests
@@ -26,8 +30,10 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"numbers/budget"
 	"numbers/cache"
 	"numbers/fetcher"
+	"numbers/health"
 	"numbers/outcome"
 )
 
@@ -53,6 +59,20 @@ type Config struct {
 	MaxLate int64
 	// Fetched is told the duration of every live fetch; nil means nobody.
 	Fetched func(time.Duration)
+	// Health, when set, is asked before every live fetch and told how each
+	// ended: a URL whose host it has ejected is answered at once, by a stale
+	// entry or with outcome Ejected, and its latency estimates time the
+	// hedges. Nil tracks nothing and hedges nothing.
+	Health *health.Registry
+	// Budget pays for hedges and retries; nil sends neither.
+	Budget *budget.Budget
+	// Hedge sends one more request for a fetch still pending after its
+	// host's 95th-percentile latency (or twice its median, if longer), while
+	// time is left and Budget allows.
+	Hedge bool
+	// Retry repeats a fast failure (fetcher.Retryable) once, while time is
+	// left and Budget allows.
+	Retry bool
 }
 
 // Stats are the Source's counters since it was created.
@@ -61,6 +81,10 @@ type Stats struct {
 	Coalesced     atomic.Uint64 // requests that joined another request's fetch
 	LateStored    atomic.Uint64 // fetches finished after their request's deadline and stored
 	LateCancelled atomic.Uint64 // fetches that had no late place and timed out at their request's deadline
+	Hedges        atomic.Uint64 // hedge requests sent
+	HedgesWon     atomic.Uint64 // fetches whose hedge answered first
+	Retries       atomic.Uint64 // fast failures retried
+	Probes        atomic.Uint64 // trial requests sent to half-open hosts
 }
 
 // Source obtains upstream numbers. It is safe for concurrent use.
@@ -71,6 +95,10 @@ type Source struct {
 	late     time.Duration
 	lateSem  *semaphore.Weighted
 	fetched  func(time.Duration)
+	health   *health.Registry
+	budget   *budget.Budget
+	hedge    bool
+	retry    bool
 
 	mu      sync.Mutex
 	flights map[string]*flight // guarded by mu: fetches under way, by URL, when coalescing
@@ -106,6 +134,10 @@ func New(cfg Config) *Source {
 		late:     cfg.LateBudget,
 		lateSem:  semaphore.NewWeighted(maxLate),
 		fetched:  cfg.Fetched,
+		health:   cfg.Health,
+		budget:   cfg.Budget,
+		hedge:    cfg.Hedge,
+		retry:    cfg.Retry,
 		flights:  map[string]*flight{},
 	}
 }
@@ -118,8 +150,9 @@ type liveResult struct {
 
 // Fetch obtains the numbers of url for a request whose context is ctx, and
 // calls deliver once with them, sorted and unique, and how the upstream
-// fared: at once from a fresh cache entry or when ctx has no deadline,
-// otherwise when the live fetch (its own or one it joined) ends. The fetch
+// fared: at once from a fresh cache entry, when ctx has no deadline or when
+// the URL's host is ejected, otherwise when the live fetch (its own or one it
+// joined) ends. The fetch
 // ends by the deadline of ctx or when ctx is cancelled, unless it gets a late
 // place (see Config.LateBudget). deliver is called from any goroutine,
 // possibly after the deadline, and must not block; the numbers may be shared
@@ -134,6 +167,10 @@ func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, ou
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		deliver(s.Abandon(url))
+		return
+	}
+	if s.health != nil && s.admit(ctx, url) != health.Allow {
+		deliver(s.staleOr(url, outcome.Ejected))
 		return
 	}
 	s.join(url, waiter{ctx, deliver})
@@ -196,36 +233,41 @@ func (s *Source) fetchLive(ctx context.Context, url string) liveResult {
 	s.Stats.Fetches.Add(1)
 	start := time.Now()
 	deadline, _ := ctx.Deadline()
+	caller := ctx
 	late := s.late > 0 && s.lateSem.TryAcquire(1)
 	if late {
 		defer s.lateSem.Release(1)
 		var cancel context.CancelFunc
-		ctx, cancel = s.detach(ctx, deadline)
+		ctx, cancel = s.detach(ctx, deadline.Add(s.late))
 		defer cancel()
 	}
-	r, err := s.fetch.Fetch(ctx, url)
+	r, err := s.live(ctx, caller, url, deadline)
 	if s.fetched != nil {
 		s.fetched(time.Since(start))
 	}
 	switch {
 	case err != nil && s.late > 0 && !late && fetcher.OutcomeOf(err) == outcome.Timeout:
 		s.Stats.LateCancelled.Add(1)
-	case err == nil && s.cache != nil:
-		stored := s.cache.Store(url, r.Numbers, cache.Header{
-			CacheControl: r.CacheControl, Expires: r.Expires, Date: r.Date, Age: r.Age,
-		}, r.Sent, r.Received)
-		if stored && r.Received.After(deadline) {
+	case err == nil:
+		if s.store(url, r) && r.Received.After(deadline) {
 			s.Stats.LateStored.Add(1)
 		}
 	}
 	return liveResult{r.Numbers, err}
 }
 
-// detach is background completion, the one place where a fetch leaves its
-// request's context: the fetch keeps the request's values but not its
-// cancellation, and ends at the request's deadline plus the late budget.
-func (s *Source) detach(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
-	return context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(s.late))
+// store puts a fetched result in the cache, and reports whether it did.
+func (s *Source) store(url string, r fetcher.Response) bool {
+	return s.cache != nil && s.cache.Store(url, r.Numbers, cache.Header{
+		CacheControl: r.CacheControl, Expires: r.Expires, Date: r.Date, Age: r.Age,
+	}, r.Sent, r.Received)
+}
+
+// detach is the one place where a fetch leaves its request's context, for
+// background completion and for the trial of a half-open host: the fetch
+// keeps the request's values but not its cancellation, and ends at end.
+func (s *Source) detach(ctx context.Context, end time.Time) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(context.WithoutCancel(ctx), end)
 }
 
 // settle turns a finished fetch into the caller's answer, falling back to a
@@ -243,7 +285,7 @@ func (s *Source) settle(url string, o liveResult) ([]int64, outcome.Outcome) {
 
 // staleOr returns a stale cache entry for url if one may be served, else
 // failure as the outcome. It is the one place that decides the stale
-// fallback, for failed fetches and abandoned ones alike.
+// fallback, for failed fetches, abandoned ones and ejected hosts alike.
 func (s *Source) staleOr(url string, failure outcome.Outcome) ([]int64, outcome.Outcome) {
 	if s.cache != nil {
 		if nums, ok := s.cache.Stale(url); ok {

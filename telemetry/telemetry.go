@@ -80,7 +80,7 @@ func New(budget time.Duration) *Metrics {
 	})
 	upstreams := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "numbers_upstreams_total",
-		Help: "Upstream URLs of answered requests, by outcome (ok, cached, stale, failed, denied, timeout, invalid).",
+		Help: "Upstream URLs of answered requests, by outcome (ok, cached, stale, failed, denied, timeout, invalid, ejected).",
 	}, []string{"outcome"})
 	for o := range outcome.Count {
 		m.upstreams[o] = upstreams.WithLabelValues(o.String())

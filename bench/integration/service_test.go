@@ -25,14 +25,14 @@ func TestServiceAgainstSimulator(t *testing.T) {
 	if resp.StatusCode != 200 || body != `{"numbers":[1,2,3,5,7,8,11,13,21]}` {
 		t.Fatalf("got %d %s", resp.StatusCode, body)
 	}
-	if got, want := resp.Header.Get("X-Numbers-Outcomes"), "ok=2,cached=0,stale=0,failed=1,denied=0,timeout=1,invalid=0"; got != want {
+	if got, want := resp.Header.Get("X-Numbers-Outcomes"), "ok=2,cached=0,stale=0,failed=1,denied=0,timeout=1,invalid=0,ejected=0"; got != want {
 		t.Errorf("X-Numbers-Outcomes %q; want %q", got, want)
 	}
 
 	cacheable := base + "/numbers?n=5&order=asc&seed=3&cc=max-age%3D60"
 	for i, want := range []string{
-		"ok=1,cached=0,stale=0,failed=0,denied=0,timeout=0,invalid=0",
-		"ok=0,cached=1,stale=0,failed=0,denied=0,timeout=0,invalid=0",
+		"ok=1,cached=0,stale=0,failed=0,denied=0,timeout=0,invalid=0,ejected=0",
+		"ok=0,cached=1,stale=0,failed=0,denied=0,timeout=0,invalid=0,ejected=0",
 	} {
 		resp, _, _ := get(t, service, cacheable)
 		if got := resp.Header.Get("X-Numbers-Outcomes"); got != want {

@@ -77,6 +77,14 @@ func writeHeaders(ctx *fasthttp.RequestCtx, p *Params) {
 	}
 }
 
+// hang accepts the request and never answers: the connection is held until
+// the client closes it or the server shuts down.
+func (s *Server) hang(ctx *fasthttp.RequestCtx) {
+	s.hijack(ctx, func(c net.Conn, _ net.Conn) {
+		_, _ = io.Copy(io.Discard, c) // until the client closes or Shutdown sets a past deadline
+	})
+}
+
 // serveMode applies p.mode. p is a copy so that the fast path's Params never escapes.
 func (s *Server) serveMode(ctx *fasthttp.RequestCtx, p Params) {
 	k := p.payloadKey(s.seed)
@@ -88,9 +96,7 @@ func (s *Server) serveMode(ctx *fasthttp.RequestCtx, p Params) {
 			}
 		})
 	case modeHang:
-		s.hijack(ctx, func(c net.Conn, _ net.Conn) {
-			_, _ = io.Copy(io.Discard, c) // until the client closes or Shutdown sets a past deadline
-		})
+		s.hang(ctx)
 	case modeTrickle:
 		body := s.cache.get(&k)
 		s.hijack(ctx, func(c net.Conn, _ net.Conn) {
@@ -153,6 +159,14 @@ func (s *Server) serveMode(ctx *fasthttp.RequestCtx, p Params) {
 	case modeHTML:
 		ctx.SetContentType("text/html; charset=utf-8")
 		ctx.SetBodyString(htmlPage)
+	case modeStall:
+		if !s.sleep(p.stall) {
+			ctx.SetConnectionClose()
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "simulator: shutting down")
+			return
+		}
+		p.mode = modeNone
+		s.serve(ctx, &p)
 	}
 }
 

@@ -76,6 +76,18 @@ func TestConnectionModes(t *testing.T) {
 			t.Errorf("got %d bytes (CL %d, %v), valid %v", len(b), resp.ContentLength, err, json.Valid(b))
 		}
 	})
+	t.Run("stall, then the numbers", func(t *testing.T) {
+		begin := time.Now()
+		resp, err := http.Get(url + "/numbers?n=3&seed=1&mode=stall&stall=30ms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if d := time.Since(begin); resp.StatusCode != 200 || d < 30*time.Millisecond || !json.Valid(b) {
+			t.Errorf("got %d %s after %v; want 200 with numbers after 30ms", resp.StatusCode, b, d)
+		}
+	})
 	t.Run("hang until the client leaves", func(t *testing.T) {
 		conn, br := rawGet(t, url, "/numbers?mode=hang")
 		conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
@@ -143,4 +155,29 @@ func TestEndpoints(t *testing.T) {
 	if _, err := ParseEndpoints([]byte(`{"/x": "n=x"}`)); !errors.Is(err, ErrBadParam) {
 		t.Errorf("want ErrBadParam too, got %v", err)
 	}
+}
+
+// TestSetDown: while down every route request hangs, /stats still answers;
+// back up, the same request is answered.
+func TestSetDown(t *testing.T) {
+	s, url := start(t, Config{Seed: 5})
+	s.SetDown(true)
+	conn, br := rawGet(t, url, "/numbers?n=1")
+	conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	var ne net.Error
+	if _, err := br.ReadByte(); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("read while down: %v, want a timeout (no answer)", err)
+	}
+	conn.Close()
+	if resp, err := http.Get(url + "/stats"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/stats while down: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	s.SetDown(false)
+	resp, err := http.Get(url + "/numbers?n=1")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("back up: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }

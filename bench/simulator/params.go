@@ -67,9 +67,10 @@ const (
 	modeRedirect
 	modeLoop
 	modeHTML
+	modeStall
 )
 
-var modeNames = [...]string{"none", "reset", "hang", "trickle", "truncate", "malformed", "wrongtype", "huge", "redirect", "loop", "html"}
+var modeNames = [...]string{"none", "reset", "hang", "trickle", "truncate", "malformed", "wrongtype", "huge", "redirect", "loop", "html", "stall"}
 
 type wrongType uint8
 
@@ -125,6 +126,7 @@ type Params struct {
 	mode   mode
 	prob   float64 // probability that mode applies
 	every  time.Duration
+	stall  time.Duration // mode=stall: how long the answer is held back
 	types  wrongType
 	size   int64
 	hops   int
@@ -139,7 +141,7 @@ type Params struct {
 
 func defaultParams() Params {
 	return Params{valid: true, payload: payload{n: 20, max: 1000, key: "numbers"}, status: 503, prob: 1,
-		every: 50 * time.Millisecond, size: 50_000_000, hops: 1}
+		every: 50 * time.Millisecond, stall: 2 * time.Second, size: 50_000_000, hops: 1}
 }
 
 // ParseParams parses a query string (with or without a leading '?') onto the /numbers defaults.
@@ -235,6 +237,8 @@ func (p *Params) apply(a *fasthttp.Args) error {
 			if err == nil && p.every <= 0 {
 				err = errors.New("must be positive")
 			}
+		case "stall":
+			p.stall, err = parseDuration(v, false)
 		case "types":
 			i := nameIndex(v, typeNames[:])
 			if i < 0 {

@@ -44,6 +44,7 @@ type Server struct {
 	seed     int64 // payload seed
 	seeded   bool  // Config.Seed != 0: latency draws from a PCG keyed by seed and counter
 	draws    atomic.Uint64
+	down     atomic.Bool // an outage: every route request hangs (SetDown)
 	cache    bodyCache
 	notFound atomic.Uint64
 
@@ -191,6 +192,12 @@ func ParseEndpoints(data []byte) (map[string]Params, error) {
 	return out, nil
 }
 
+// SetDown starts (true) or ends (false) an outage: while down, every request
+// to a route is accepted and never answered, as mode=hang, whatever its
+// parameters; /stats still answers. A host that is down and then back is
+// what passive health must eject and then bring back.
+func (s *Server) SetDown(down bool) { s.down.Store(down) }
+
 // Paths returns the served routes (built-in and configured), sorted.
 func (s *Server) Paths() []string {
 	paths := make([]string, 0, len(s.routes))
@@ -208,6 +215,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	rt.count.Add(1)
+	if s.down.Load() {
+		s.hang(ctx)
+		return
+	}
 	p := rt.params
 	if err := p.apply(ctx.QueryArgs()); err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())

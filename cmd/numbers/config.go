@@ -61,6 +61,8 @@ type config struct {
 	maxJobBytes  byteSize
 	jobTTL       time.Duration
 	ssePing      time.Duration
+
+	health healthConfig
 }
 
 // envPrefix prefixes the environment twin of every flag.
@@ -123,6 +125,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.Var(&c.maxJobBytes, "max-job-bytes", "memory bound of the jobs held, numbers and event logs (bytes, or with KiB/MiB/GiB); when over it, POST /jobs is a 503")
 	fs.DurationVar(&c.jobTTL, "job-ttl", time.Hour, "how long a finished job is kept")
 	fs.DurationVar(&c.ssePing, "sse-ping", 15*time.Second, "a silent event stream gets a ': ping' comment after this long, to keep it alive through proxies")
+	addHealthFlags(fs, &c.health)
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(usageOut)
@@ -150,6 +153,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		}
 	})
 	if err != nil {
+		return c, err
+	}
+	if err := c.health.validate(); err != nil {
 		return c, err
 	}
 	return c, c.validate()

@@ -13,7 +13,7 @@ import (
 
 // outcomesOf renders the X-Numbers-Outcomes value for ok, failed and timeout counts.
 func outcomesOf(ok, failed, timeout int) string {
-	return fmt.Sprintf("ok=%d,cached=0,stale=0,failed=%d,denied=0,timeout=%d,invalid=0", ok, failed, timeout)
+	return fmt.Sprintf("ok=%d,cached=0,stale=0,failed=%d,denied=0,timeout=%d,invalid=0,ejected=0", ok, failed, timeout)
 }
 
 // TestMisbehavingUpstreams names one good and one misbehaving upstream per
@@ -80,7 +80,7 @@ func TestGoodAnswer(t *testing.T) {
 	if resp.StatusCode != 200 || body != `{"numbers":[-1,1,2,3,10]}` {
 		t.Fatalf("got %d %s", resp.StatusCode, body)
 	}
-	if got, want := resp.Header.Get("X-Numbers-Outcomes"), "ok=2,cached=0,stale=0,failed=0,denied=0,timeout=0,invalid=2"; got != want {
+	if got, want := resp.Header.Get("X-Numbers-Outcomes"), "ok=2,cached=0,stale=0,failed=0,denied=0,timeout=0,invalid=2,ejected=0"; got != want {
 		t.Errorf("X-Numbers-Outcomes %q; want %q", got, want)
 	}
 	if got := resp.Header.Get("X-Numbers-Complete"); got != "true" {

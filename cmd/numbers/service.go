@@ -32,7 +32,8 @@ type service struct {
 }
 
 // close stops what the service started besides its requests (the flight
-// recorder, the shedder's watch); call it after the server has shut down.
+// recorder, the shedder's watch, the health registry's sweeper); call it
+// after the server has shut down.
 func (s *service) close() {
 	for _, stop := range s.stop {
 		stop()
@@ -74,15 +75,21 @@ func newService(cfg config) (*service, error) {
 		store = cache.New(cache.Config{MaxBytes: int64(cfg.cacheBytes), MaxStale: maxStale})
 		metrics.WatchCache(store)
 	}
-	src := source.New(source.Config{
+	srcCfg := source.Config{
 		Fetcher:    client,
 		Cache:      store,
 		Coalesce:   cfg.coalesce,
 		LateBudget: cfg.lateBudget,
 		MaxLate:    int64(cfg.maxLate),
 		Fetched:    metrics.Fetched,
-	})
+	}
+	if reg, stopSweeper := cfg.health.wire(&srcCfg); reg != nil {
+		stop = append(stop, stopSweeper)
+		metrics.WatchHealth(reg)
+	}
+	src := source.New(srcCfg)
 	metrics.WatchSource(&src.Stats)
+	metrics.WatchTailCutting(&src.Stats, srcCfg.Budget)
 
 	margin := handler.DefaultMargin
 	if cfg.calibrate {

@@ -39,7 +39,7 @@ type options struct {
 	scenarios, shared, out, target, admin, service, serveBaseline string
 	rate, rampFrom                                                float64
 	duration, ramp, budget, soak                                  time.Duration
-	json, profile, withBaseline, quick, strict, distinct          bool
+	json, profile, withBaseline, quick, strict, distinct, off     bool
 	serviceCPUs                                                   int
 	// set holds the names of the flags given on the command line.
 	set map[string]bool
@@ -56,6 +56,7 @@ func main() {
 	flag.BoolVar(&o.json, "json", false, "print the summary as JSON instead of the table")
 	flag.BoolVar(&o.profile, "profile", false, "capture CPU profiles from the service's admin pprof endpoint during the runs")
 	flag.BoolVar(&o.withBaseline, "baseline", true, "also run every scenario against the baseline implementation, for ratios")
+	flag.BoolVar(&o.off, "off", false, "also run every scenario against the service with -health=false -hedge=false -retry=false (target service-off): the figures before passive health, hedging and retries, from the same binary in the same run")
 	flag.BoolVar(&o.quick, "quick", false, "very short runs, a smoke test for CI")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed")
 	flag.DurationVar(&o.budget, "budget", bench.DefaultBudget, "the service's budget: responses slower than this are late")
@@ -176,6 +177,20 @@ func standard(ctx context.Context, o options) error {
 		return err
 	}
 	defer sim.Shutdown()
+	// Two more upstream hosts, on ports of their own: one always down (the
+	// dead host), one taken down and back by the healing scenario.
+	dead, deadURL, err := simulator.Start(simulator.Config{}, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer dead.Shutdown()
+	dead.SetDown(true)
+	flaky, flakyURL, err := simulator.Start(simulator.Config{}, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer flaky.Shutdown()
+	hosts := upstreams{sim: simURL, dead: deadURL, flaky: flakyURL, setFlakyDown: flaky.SetDown}
 
 	sum := &bench.Summary{Started: time.Now(), Capacity: map[string]float64{}}
 	start := time.Now()
@@ -187,13 +202,13 @@ func standard(ctx context.Context, o options) error {
 		if split.n == 0 { // nothing pinned: one phase
 			pinned, shared = append(pinned, shared...), nil
 		}
-		err = runPhase(ctx, o, dir, bin, simURL, split, pinned, sum)
+		err = runPhase(ctx, o, dir, bin, hosts, split, pinned, sum)
 		if rerr := split.release(); rerr != nil && err == nil {
 			err = rerr
 		}
 	}
 	if len(shared) > 0 && err == nil {
-		err = runPhase(ctx, o, dir, bin, simURL, cpuSplit{}, shared, sum)
+		err = runPhase(ctx, o, dir, bin, hosts, cpuSplit{}, shared, sum)
 	}
 	fmt.Fprintf(os.Stderr, "\r\033[Kbench: scenarios took %.1fs\n", time.Since(start).Seconds())
 	if len(sum.Runs) == 0 && err != nil {
@@ -241,6 +256,8 @@ func scenarioList(v string, std []string) ([]string, error) {
 		return std, nil
 	case "all":
 		return bench.All, nil
+	case "health":
+		return bench.Health, nil
 	case "none", "":
 		return nil, nil
 	}
@@ -248,11 +265,19 @@ func scenarioList(v string, std []string) ([]string, error) {
 	return names, bench.CheckNames(names)
 }
 
+// upstreams are the simulated upstream hosts: the simulator, and the dead
+// and flaky hosts of the health scenarios.
+type upstreams struct {
+	sim, dead, flaky string
+	setFlakyDown     func(bool)
+}
+
 // runPhase starts the service and (with -baseline) the baseline under split,
 // runs the scenarios names against them, stops them and adds the runs,
 // capacities, checks and notes to sum. The targets are named service and
-// baseline, with "-shared" when split pins nothing.
-func runPhase(ctx context.Context, o options, dir, bin, simURL string, split cpuSplit, names []string, sum *bench.Summary) error {
+// baseline, with "-shared" when split pins nothing; with -off a second
+// service, service-off, runs with passive health, hedging and retries off.
+func runPhase(ctx context.Context, o options, dir, bin string, hosts upstreams, split cpuSplit, names []string, sum *bench.Summary) error {
 	suffix := ""
 	if split.n == 0 {
 		suffix = "-shared"
@@ -265,21 +290,12 @@ func runPhase(ctx context.Context, o options, dir, bin, simURL string, split cpu
 	}
 	sum.Notes = append(sum.Notes, fmt.Sprintf("%s: %s", who, split))
 	var targets []bench.Target
-	svcAddr, err := bench.FreeAddr()
-	if err != nil {
-		return err
-	}
-	adminAddr, err := bench.FreeAddr()
-	if err != nil {
-		return err
-	}
-	svc, err := startChild(ctx, dir, svcName, split, bin, svcAddr,
-		"-addr", svcAddr, "-admin", adminAddr, "-budget", o.budget.String())
+	svc, target, err := startService(ctx, o, dir, svcName, split, bin)
 	if err != nil {
 		return err
 	}
 	defer stopChild(svcName, svc)
-	targets = append(targets, bench.Target{Name: svcName, URL: "http://" + svcAddr, Admin: "http://" + adminAddr})
+	targets = append(targets, target)
 	if o.withBaseline {
 		self, err := os.Executable()
 		if err != nil {
@@ -296,7 +312,17 @@ func runPhase(ctx context.Context, o options, dir, bin, simURL string, split cpu
 		defer stopChild(baseName, base)
 		targets = append(targets, bench.Target{Name: baseName, URL: "http://" + baseAddr})
 	}
-	suite := &bench.Suite{Targets: targets, Upstream: simURL, Scenarios: names, Quick: o.quick, SoakDuration: o.soak,
+	if o.off {
+		offName := "service-off" + suffix
+		off, target, err := startService(ctx, o, dir, offName, split, bin, "-health=false", "-hedge=false", "-retry=false")
+		if err != nil {
+			return err
+		}
+		defer stopChild(offName, off)
+		targets = append(targets, target)
+	}
+	suite := &bench.Suite{Targets: targets, Upstream: hosts.sim, DeadHost: hosts.dead, Flaky: hosts.flaky,
+		SetFlakyDown: hosts.setFlakyDown, Scenarios: names, Quick: o.quick, SoakDuration: o.soak,
 		Budget: o.budget, Progress: progress}
 	if o.profile {
 		suite.ProfileDir = dir
@@ -309,6 +335,26 @@ func runPhase(ctx context.Context, o options, dir, bin, simURL string, split cpu
 		maps.Copy(sum.Capacity, part.Capacity)
 	}
 	return err
+}
+
+// startService starts the service bin as child name, on free addresses for
+// its public and admin listeners, with extra flags, and returns it with its
+// Target.
+func startService(ctx context.Context, o options, dir, name string, split cpuSplit, bin string, extra ...string) (*bench.Process, bench.Target, error) {
+	addr, err := bench.FreeAddr()
+	if err != nil {
+		return nil, bench.Target{}, err
+	}
+	admin, err := bench.FreeAddr()
+	if err != nil {
+		return nil, bench.Target{}, err
+	}
+	args := append([]string{"-addr", addr, "-admin", admin, "-budget", o.budget.String()}, extra...)
+	p, err := startChild(ctx, dir, name, split, bin, addr, args...)
+	if err != nil {
+		return nil, bench.Target{}, err
+	}
+	return p, bench.Target{Name: name, URL: "http://" + addr, Admin: "http://" + admin}, nil
 }
 
 func startChild(ctx context.Context, dir, name string, split cpuSplit, bin, addr string, args ...string) (*bench.Process, error) {

@@ -64,6 +64,7 @@ Query parameters (every numbers route; durations in Go syntax: 250ms, 1.5s; at m
               redirect    a chain of hops=1 302s ending at the numbers
               loop        302 to itself forever
               html        an HTML error page with status 200
+              stall       hold the answer back stall=2s, then answer as usual
   caching   cc=VALUE      Cache-Control, verbatim
             expires=D     Expires header at now+D (may be negative)
             age=N         Age header in seconds

@@ -1,0 +1,388 @@
+package source_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"numbers/budget"
+	"numbers/cache"
+	"numbers/fetcher"
+	"numbers/health"
+	"numbers/outcome"
+	"numbers/source"
+)
+
+// step is what one call of a script does.
+type step func(ctx context.Context, url string) (fetcher.Response, error)
+
+// script is a source.Fetcher whose n-th call (from 0) runs steps[n]; the
+// last step repeats. Every call is announced on started, without blocking.
+type script struct {
+	steps   []step
+	calls   atomic.Int64
+	started chan int
+}
+
+func newScript(steps ...step) *script {
+	return &script{steps: steps, started: make(chan int, 64)}
+}
+
+func (s *script) Fetch(ctx context.Context, url string) (fetcher.Response, error) {
+	n := int(s.calls.Add(1) - 1)
+	select {
+	case s.started <- n:
+	default:
+	}
+	return s.steps[min(n, len(s.steps)-1)](ctx, url)
+}
+
+func ok(nums ...int64) step {
+	return func(context.Context, string) (fetcher.Response, error) {
+		now := time.Now()
+		return fetcher.Response{Numbers: slices.Clone(nums), Sent: now, Received: now}, nil
+	}
+}
+
+// fresh answers nums, cacheable for a minute.
+func fresh(nums ...int64) step {
+	return func(ctx context.Context, url string) (fetcher.Response, error) {
+		r, err := ok(nums...)(ctx, url)
+		r.CacheControl = "max-age=60"
+		return r, err
+	}
+}
+
+func status(code int) step {
+	return func(_ context.Context, url string) (fetcher.Response, error) {
+		return fetcher.Response{}, &fetcher.Error{URL: url, Kind: fetcher.ErrStatus, Err: &fetcher.StatusError{Code: code}}
+	}
+}
+
+func failKind(kind, cause error) step {
+	return func(_ context.Context, url string) (fetcher.Response, error) {
+		return fetcher.Response{}, &fetcher.Error{URL: url, Kind: kind, Err: cause}
+	}
+}
+
+var refused = failKind(fetcher.ErrTransport, &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)})
+
+// block waits for release (nil: forever) or the end of its context, which it
+// reports on cancelled (when not nil), then answers as the fetcher does.
+func block(release <-chan struct{}, cancelled chan<- struct{}, then step) step {
+	return func(ctx context.Context, url string) (fetcher.Response, error) {
+		select {
+		case <-release:
+			return then(ctx, url)
+		case <-ctx.Done():
+			if cancelled != nil {
+				cancelled <- struct{}{}
+			}
+			return fetcher.Response{}, &fetcher.Error{URL: url, Kind: fetcher.ErrTimeout, Err: ctx.Err()}
+		}
+	}
+}
+
+// fakeClock drives the health registry in tests: no sleeps.
+type fakeClock struct{ t atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.t.Store(time.Unix(1_000_000, 0).UnixNano())
+	return c
+}
+
+func (c *fakeClock) now() time.Time          { return time.Unix(0, c.t.Load()) }
+func (c *fakeClock) advance(d time.Duration) { c.t.Add(int64(d)) }
+
+const upstream = "http://up.test:8080"
+
+// ejected returns a registry on clock c in which upstream's host is ejected.
+func ejected(t *testing.T, c *fakeClock) *health.Registry {
+	t.Helper()
+	reg := health.New(health.Config{Now: c.now})
+	for range 5 {
+		reg.Failure(upstream)
+	}
+	if st := reg.State(upstream); st != health.Ejected {
+		t.Fatalf("state %v after five failures; want ejected", st)
+	}
+	return reg
+}
+
+func TestEjectedHostAnsweredAtOnce(t *testing.T) {
+	for _, withEntry := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stale entry %v", withEntry), func(t *testing.T) {
+			reg := ejected(t, newFakeClock())
+			c := cache.New(cache.Config{})
+			want := outcome.Ejected
+			if withEntry {
+				c.Store(upstream+"/x", []int64{9}, cache.Header{CacheControl: "max-age=0"}, time.Now(), time.Now())
+				want = outcome.Stale
+			}
+			f := newScript(ok(1))
+			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, Health: reg})
+			ctx, _ := deadline(t, time.Minute)
+			began := time.Now()
+			nums, o := fetchSync(t, s, ctx, upstream+"/x")
+			if o != want || (withEntry && !slices.Equal(nums, []int64{9})) {
+				t.Errorf("got %v %v; want %v", nums, o, want)
+			}
+			if d := time.Since(began); d > 100*time.Millisecond {
+				t.Errorf("answered after %v; want at once", d)
+			}
+			if n := f.calls.Load(); n != 0 {
+				t.Errorf("the ejected host was asked %d times", n)
+			}
+		})
+	}
+}
+
+func TestTrialRunsInTheBackground(t *testing.T) {
+	clock := newFakeClock()
+	reg := ejected(t, clock)
+	clock.advance(time.Second) // half-open
+	release := make(chan struct{})
+	f := newScript(block(release, nil, fresh(4)), ok(5))
+	c := cache.New(cache.Config{})
+	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, Health: reg})
+	ctx, _ := deadline(t, time.Minute)
+
+	if _, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.Ejected {
+		t.Fatalf("the request that sent the trial got %v; want ejected, at once", o)
+	}
+	<-f.started // the trial is under way, and nobody waits for it
+	if _, o := fetchSync(t, s, ctx, upstream+"/y"); o != outcome.Ejected {
+		t.Fatalf("a request during the trial got %v; want ejected", o)
+	}
+	close(release)
+	eventually(t, "the trial's success to restore the host", func() bool { return reg.State(upstream) == health.Healthy })
+	if nums, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.Cached || !slices.Equal(nums, []int64{4}) {
+		t.Errorf("after the trial got %v %v; want its result, cached", nums, o)
+	}
+	if nums, o := fetchSync(t, s, ctx, upstream+"/z"); o != outcome.OK || !slices.Equal(nums, []int64{5}) {
+		t.Errorf("after the trial got %v %v; want a live fetch", nums, o)
+	}
+	if got := s.Stats.Probes.Load(); got != 1 {
+		t.Errorf("Probes = %d; want 1", got)
+	}
+}
+
+func TestFailedTrialKeepsTheHostOut(t *testing.T) {
+	clock := newFakeClock()
+	reg := ejected(t, clock)
+	clock.advance(time.Second)
+	f := newScript(status(503))
+	s := source.New(source.Config{Fetcher: f, Coalesce: true, Health: reg})
+	ctx, _ := deadline(t, time.Minute)
+	fetchSync(t, s, ctx, upstream+"/x")
+	eventually(t, "the trial to end", func() bool { return reg.Hosts()[health.HalfOpen] == 1 && f.calls.Load() == 1 })
+	fetchSync(t, s, ctx, upstream+"/x")
+	if n := f.calls.Load(); n != 1 {
+		t.Errorf("%d requests within one probe interval; want 1", n)
+	}
+	clock.advance(time.Second)
+	fetchSync(t, s, ctx, upstream+"/x")
+	eventually(t, "the second trial", func() bool { return f.calls.Load() == 2 })
+}
+
+func TestFetchesTellHealth(t *testing.T) {
+	cases := []struct {
+		name    string
+		reply   step
+		want    health.State
+		tracked bool
+	}{
+		{"503", status(503), health.Ejected, true},
+		{"refused", refused, health.Ejected, true},
+		{"timeout", block(nil, nil, ok()), health.Ejected, true},
+		{"404 is the URL's fault", status(404), health.Healthy, true},
+		{"bad body is the URL's fault", failKind(fetcher.ErrBody, fetcher.ErrBody), health.Healthy, true},
+		{"denied never reached the host", failKind(fetcher.ErrDenied, fetcher.ErrDenied), health.Healthy, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := health.New(health.Config{})
+			s := source.New(source.Config{Fetcher: newScript(tc.reply), Health: reg})
+			for i := range 5 {
+				ctx, _ := deadline(t, 20*time.Millisecond)
+				fetchSync(t, s, ctx, fmt.Sprintf("%s/%d", upstream, i))
+			}
+			eventually(t, "the fifth result", func() bool { return reg.State(upstream) == tc.want })
+			if tracked := reg.Len() == 1; tracked != tc.tracked {
+				t.Errorf("tracked = %v; want %v", tracked, tc.tracked)
+			}
+		})
+	}
+}
+
+// TestLateFetchTimesOutForHealth: fetches that go on in the background after
+// their requests stopped waiting count as timeouts when the requests stop,
+// so that a host that never answers is ejected within one budget, not one
+// late budget.
+func TestLateFetchTimesOutForHealth(t *testing.T) {
+	reg := health.New(health.Config{})
+	release := make(chan struct{})
+	f := newScript(block(release, nil, ok(1)))
+	s := source.New(source.Config{Fetcher: f, Coalesce: true, LateBudget: time.Minute, Health: reg})
+	for i := range 5 {
+		ctx, _ := deadline(t, 10*time.Millisecond)
+		if _, o := fetchSync(t, s, ctx, fmt.Sprintf("%s/%d", upstream, i)); o != outcome.Timeout {
+			t.Fatalf("got %v; want timeout", o)
+		}
+	}
+	eventually(t, "the ejection", func() bool { return reg.State(upstream) == health.Ejected })
+	close(release) // the late answers come; they were already counted as timeouts
+	waitCalls := f.calls.Load()
+	ctx, _ := deadline(t, time.Minute)
+	if _, o := fetchSync(t, s, ctx, upstream+"/next"); o != outcome.Ejected {
+		t.Errorf("got %v; want ejected", o)
+	}
+	if f.calls.Load() != waitCalls {
+		t.Error("the ejected host was asked")
+	}
+	eventually(t, "the late fetches to end", func() bool { return s.Stats.LateStored.Load() == 0 && reg.State(upstream) == health.Ejected })
+}
+
+func TestRetries(t *testing.T) {
+	cases := []struct {
+		name     string
+		steps    []step
+		cfg      func(*source.Config)
+		want     outcome.Outcome
+		calls    int64
+		retries  uint64
+		latency  time.Duration // the host's latency estimate, if any
+		deadline time.Duration
+	}{
+		{"503 then ok", []step{status(503), ok(1)}, nil, outcome.OK, 2, 1, 0, time.Minute},
+		{"refused then ok", []step{refused, ok(1)}, nil, outcome.OK, 2, 1, 0, time.Minute},
+		{"502 twice: once only", []step{status(502)}, nil, outcome.Failed, 2, 1, 0, time.Minute},
+		{"never a 4xx", []step{status(404), ok(1)}, nil, outcome.Failed, 1, 0, 0, time.Minute},
+		{"never a 500", []step{status(500), ok(1)}, nil, outcome.Failed, 1, 0, 0, time.Minute},
+		{"off", []step{status(503), ok(1)}, func(c *source.Config) { c.Retry = false }, outcome.Failed, 1, 0, 0, time.Minute},
+		{"no budget", []step{status(503), ok(1)}, func(c *source.Config) { c.Budget = nil }, outcome.Failed, 1, 0, 0, time.Minute},
+		{"budget spent", []step{status(503), ok(1)}, func(c *source.Config) { c.Budget = budget.New(budget.Config{MinPerSecond: -1}) }, outcome.Failed, 1, 0, 0, time.Minute},
+		{"no time left for the host's median", []step{status(503), ok(1)}, nil, outcome.Failed, 1, 0, time.Second, 500 * time.Millisecond},
+		{"time left for the host's median", []step{status(503), ok(1)}, nil, outcome.OK, 2, 1, 10 * time.Millisecond, time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := health.New(health.Config{})
+			for range 50 * min(tc.latency, 1) {
+				reg.Success(upstream, tc.latency)
+			}
+			f := newScript(tc.steps...)
+			cfg := source.Config{Fetcher: f, Health: reg, Budget: budget.New(budget.Config{}), Retry: true}
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			s := source.New(cfg)
+			ctx, _ := deadline(t, tc.deadline)
+			if _, o := fetchSync(t, s, ctx, upstream+"/x"); o != tc.want {
+				t.Errorf("outcome %v; want %v", o, tc.want)
+			}
+			if n := f.calls.Load(); n != tc.calls {
+				t.Errorf("%d requests; want %d", n, tc.calls)
+			}
+			if n := s.Stats.Retries.Load(); n != tc.retries {
+				t.Errorf("Retries = %d; want %d", n, tc.retries)
+			}
+		})
+	}
+}
+
+// hedging returns a Source over f that hedges, its host's latency known to
+// be p95 (every answer took that long).
+func hedging(f source.Fetcher, p95 time.Duration, b *budget.Budget, coalesce bool) (*source.Source, *health.Registry) {
+	reg := health.New(health.Config{})
+	for range 50 {
+		reg.Success(upstream, p95)
+	}
+	return source.New(source.Config{Fetcher: f, Health: reg, Budget: b, Hedge: true, Retry: true, Coalesce: coalesce}), reg
+}
+
+func TestHedgeWinsAndTheFirstIsCancelled(t *testing.T) {
+	cancelled := make(chan struct{}, 1)
+	f := newScript(block(nil, cancelled, ok(1)), ok(7))
+	s, _ := hedging(f, time.Millisecond, budget.New(budget.Config{}), true)
+	ctx, _ := deadline(t, time.Minute)
+	if nums, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.OK || !slices.Equal(nums, []int64{7}) {
+		t.Fatalf("got %v %v; want the hedge's answer", nums, o)
+	}
+	<-cancelled // the first request ended with its context, not the request's
+	if h, w := s.Stats.Hedges.Load(), s.Stats.HedgesWon.Load(); h != 1 || w != 1 {
+		t.Errorf("Hedges, HedgesWon = %d, %d; want 1, 1", h, w)
+	}
+}
+
+func TestNoHedgeForAFastAnswer(t *testing.T) {
+	f := newScript(ok(1))
+	s, _ := hedging(f, time.Second, budget.New(budget.Config{}), true)
+	ctx, _ := deadline(t, time.Minute)
+	fetchSync(t, s, ctx, upstream+"/x")
+	if n := f.calls.Load(); n != 1 || s.Stats.Hedges.Load() != 0 {
+		t.Errorf("%d requests, %d hedges for an answer well within the p95; want 1, 0", n, s.Stats.Hedges.Load())
+	}
+}
+
+func TestNoHedgeWithoutBudget(t *testing.T) {
+	f := newScript(block(nil, nil, ok()), ok(7))
+	b := budget.New(budget.Config{MinPerSecond: -1})
+	s, _ := hedging(f, time.Millisecond, b, true)
+	ctx, _ := deadline(t, 50*time.Millisecond)
+	if _, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.Timeout {
+		t.Errorf("got %v; want timeout", o)
+	}
+	eventually(t, "the fetch to end", func() bool { return b.Stats.Exhausted.Load() == 1 })
+	if n := f.calls.Load(); n != 1 {
+		t.Errorf("%d requests; want 1: the budget had no token", n)
+	}
+}
+
+func TestHedgeFailsThenFirstAnswers(t *testing.T) {
+	release := make(chan struct{})
+	f := newScript(block(release, nil, ok(1)), status(503))
+	s, _ := hedging(f, time.Millisecond, budget.New(budget.Config{}), true)
+	ctx, _ := deadline(t, time.Minute)
+	r := start(s, ctx, upstream+"/x")
+	<-f.started
+	<-f.started // the hedge, which fails at once
+	close(release)
+	if d := <-r.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{1}) {
+		t.Errorf("got %v; want the first request's answer", d)
+	}
+	if n := f.calls.Load(); n != 2 {
+		t.Errorf("%d requests; want 2: no retry after a hedge", n)
+	}
+}
+
+// TestHedgeBelongsToTheFlight: ten requests share one fetch, which sends
+// one hedge, not ten.
+func TestHedgeBelongsToTheFlight(t *testing.T) {
+	release := make(chan struct{})
+	f := newScript(block(release, nil, ok(1)), block(release, nil, ok(2)), ok(3))
+	s, _ := hedging(f, 5*time.Millisecond, budget.New(budget.Config{}), true)
+	ctx, _ := deadline(t, time.Minute)
+	var recs []*recorder
+	for range 10 {
+		recs = append(recs, start(s, ctx, upstream+"/x"))
+	}
+	<-f.started
+	<-f.started
+	close(release)
+	for _, r := range recs {
+		if d := <-r.ch; d.outcome != outcome.OK {
+			t.Errorf("got %v; want ok", d)
+		}
+	}
+	if n := f.calls.Load(); n != 2 || s.Stats.Hedges.Load() != 1 {
+		t.Errorf("%d requests, %d hedges for one shared fetch; want 2, 1", n, s.Stats.Hedges.Load())
+	}
+}
