@@ -127,16 +127,46 @@ func (c *Cache) onRemove(_ string, e *entry) { c.bytes -= e.size }
 // MaxBytes is not stored. numbers is retained: the caller must not modify it
 // afterwards.
 func (c *Cache) Store(url string, numbers []int64, h Header, requestTime, responseTime time.Time) bool {
+	e, storable := c.Prepare(numbers, h, requestTime, responseTime)
+	return c.Put(url, e, storable)
+}
+
+// Entry is one result as the cache keeps it: the numbers and the absolute
+// instants that decide their use. It is what a second level of the cache,
+// shared by several processes, holds (Prepare makes one, Put takes one).
+type Entry struct {
+	Numbers      []int64   // sorted, unique; shared and read-only once stored
+	ResponseTime time.Time // when the response was received: the newer wins
+	FreshUntil   time.Time // fresh while now is before it
+	StaleUntil   time.Time // usable stale while now is before it; never before FreshUntil
+}
+
+// Prepare computes the entry Store would store for a response, with this
+// cache's MaxStale allowance, and whether h lets a shared cache store it.
+func (c *Cache) Prepare(numbers []int64, h Header, requestTime, responseTime time.Time) (Entry, bool) {
 	p := Freshness(h, requestTime, responseTime)
+	return Entry{
+		Numbers:      numbers,
+		ResponseTime: responseTime,
+		FreshUntil:   p.FreshUntil,
+		StaleUntil:   c.staleUntil(p),
+	}, p.Storable
+}
+
+// Put stores e for url as Store does: when storable and still usable, it
+// replaces the entry held, unless that one is newer; when not, it drops the
+// entry held. It returns whether it stored. e.Numbers is retained.
+func (c *Cache) Put(url string, e Entry, storable bool) bool {
 	now := c.now()
-	e := &entry{
-		numbers:      numbers[:len(numbers):len(numbers)],
-		responseTime: responseTime,
-		freshUntil:   p.FreshUntil,
-		staleUntil:   c.staleUntil(p),
-		size:         int64(cap(numbers))*8 + int64(len(url)) + entryOverhead,
+	ent := &entry{
+		numbers:      e.Numbers[:len(e.Numbers):len(e.Numbers)],
+		responseTime: e.ResponseTime,
+		freshUntil:   e.FreshUntil,
+		staleUntil:   e.StaleUntil,
+		size:         int64(cap(e.Numbers))*8 + int64(len(url)) + entryOverhead,
 	}
-	ok := p.Storable && now.Before(e.staleUntil) && c.maxBytes > 0 && e.size <= c.maxBytes
+	ok := storable && now.Before(ent.staleUntil) && c.maxBytes > 0 && ent.size <= c.maxBytes
+	responseTime := e.ResponseTime
 
 	var evicted uint64
 	c.mu.Lock()
@@ -149,8 +179,8 @@ func (c *Cache) Store(url string, numbers []int64, h Header, requestTime, respon
 		c.lru.Remove(url)
 	}
 	if ok {
-		c.lru.Add(url, e)
-		c.bytes += e.size
+		c.lru.Add(url, ent)
+		c.bytes += ent.size
 		for c.bytes > c.maxBytes {
 			c.lru.RemoveOldest()
 			evicted++

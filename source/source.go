@@ -73,6 +73,13 @@ type Config struct {
 	// Retry repeats a fast failure (fetcher.Retryable) once, while time is
 	// left and Budget allows.
 	Retry bool
+	// Remote is the second level of the cache, shared with other replicas
+	// (remote.go); nil means none. It needs Cache.
+	Remote Remote
+	// RemoteWait is the longest a look-up in Remote may take, and it takes
+	// at most a tenth of the time left before the request's deadline; zero
+	// means DefaultRemoteWait.
+	RemoteWait time.Duration
 }
 
 // Stats are the Source's counters since it was created.
@@ -85,6 +92,7 @@ type Stats struct {
 	HedgesWon     atomic.Uint64 // fetches whose hedge answered first
 	Retries       atomic.Uint64 // fast failures retried
 	Probes        atomic.Uint64 // trial requests sent to half-open hosts
+	SharedHits    atomic.Uint64 // flights answered by a fresh entry of the second level (Remote)
 }
 
 // Source obtains upstream numbers. It is safe for concurrent use.
@@ -99,6 +107,9 @@ type Source struct {
 	budget   *budget.Budget
 	hedge    bool
 	retry    bool
+	remote   Remote
+	// remoteWait bounds a look-up in remote (Config.RemoteWait).
+	remoteWait time.Duration
 
 	mu      sync.Mutex
 	flights map[string]*flight // guarded by mu: fetches under way, by URL, when coalescing
@@ -127,6 +138,10 @@ func New(cfg Config) *Source {
 	if maxLate <= 0 {
 		maxLate = 1024
 	}
+	remoteWait := cfg.RemoteWait
+	if remoteWait <= 0 {
+		remoteWait = DefaultRemoteWait
+	}
 	return &Source{
 		fetch:    cfg.Fetcher,
 		cache:    cfg.Cache,
@@ -139,6 +154,9 @@ func New(cfg Config) *Source {
 		hedge:    cfg.Hedge,
 		retry:    cfg.Retry,
 		flights:  map[string]*flight{},
+
+		remote:     cfg.Remote,
+		remoteWait: remoteWait,
 	}
 }
 
@@ -179,7 +197,7 @@ func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, ou
 // join adds w to the flight under way for url, or starts one.
 func (s *Source) join(url string, w waiter) {
 	if !s.coalesce {
-		go func() { w.deliver(s.settle(url, s.fetchLive(w.ctx, url))) }()
+		go func() { w.deliver(s.obtain(w.ctx, url)) }()
 		return
 	}
 	s.mu.Lock()
@@ -203,13 +221,16 @@ func (s *Source) join(url string, w waiter) {
 // sharing an earlier request's fetch never makes a request give up early.
 // (It ends: the request that started a flight always takes its result.)
 func (s *Source) fly(url string, f *flight, ctx context.Context) {
-	r := s.fetchLive(ctx, url)
+	r, hit := s.sharedOrLive(ctx, url)
 	s.mu.Lock()
 	delete(s.flights, url) // later requests start a new fetch
 	waiters := f.waiters
 	s.mu.Unlock()
 	timedOut := fetcher.OutcomeOf(r.err) == outcome.Timeout
 	nums, out := s.settle(url, r)
+	if hit {
+		out = outcome.Cached
+	}
 	for i, w := range waiters {
 		if timedOut && i > 0 && w.ctx.Err() == nil {
 			s.join(url, w)
@@ -217,6 +238,26 @@ func (s *Source) fly(url string, f *flight, ctx context.Context) {
 		}
 		w.deliver(nums, out)
 	}
+}
+
+// sharedOrLive answers a flight from a fresh entry of the second level of
+// the cache (hit), or fetches live.
+func (s *Source) sharedOrLive(ctx context.Context, url string) (liveResult, bool) {
+	if nums, ok := s.shared(ctx, url); ok {
+		return liveResult{numbers: nums}, true
+	}
+	return s.fetchLive(ctx, url), false
+}
+
+// obtain is a whole fetch without coalescing: the second level or live, then
+// settled.
+func (s *Source) obtain(ctx context.Context, url string) ([]int64, outcome.Outcome) {
+	r, hit := s.sharedOrLive(ctx, url)
+	nums, out := s.settle(url, r)
+	if hit {
+		out = outcome.Cached
+	}
+	return nums, out
 }
 
 // Abandon returns what stands in for url when its request stops waiting for
@@ -254,13 +295,6 @@ func (s *Source) fetchLive(ctx context.Context, url string) liveResult {
 		}
 	}
 	return liveResult{r.Numbers, err}
-}
-
-// store puts a fetched result in the cache, and reports whether it did.
-func (s *Source) store(url string, r fetcher.Response) bool {
-	return s.cache != nil && s.cache.Store(url, r.Numbers, cache.Header{
-		CacheControl: r.CacheControl, Expires: r.Expires, Date: r.Date, Age: r.Age,
-	}, r.Sent, r.Received)
 }
 
 // detach is the one place where a fetch leaves its request's context, for
