@@ -88,6 +88,10 @@ func (h *Handler) refuseJob(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "the job store is full: retry later, when finished jobs have expired")
 		return
 	}
+	if errors.Is(err, jobs.ErrUnavailable) {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, unreachable)
+		return
+	}
 	writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting down: retry on another instance")
 }
 
@@ -110,13 +114,28 @@ func (h *Handler) serveJob(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	if err != nil {
-		writeError(ctx, fasthttp.StatusNotFound, "no such job: unknown id, or finished and expired")
+		jobError(ctx, err)
 		return
 	}
 	if snap.State == jobs.Running {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
 	writeDocument(ctx, fasthttp.StatusOK, snap)
+}
+
+// unreachable is the error of a job request while a shared job store
+// (-redis) is out of reach.
+const unreachable = "the shared job store is out of reach: retry later"
+
+// jobError answers a job store's error: 503 with Retry-After while a shared
+// store is out of reach, else 404.
+func jobError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, jobs.ErrUnavailable) {
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, unreachable)
+		return
+	}
+	writeError(ctx, fasthttp.StatusNotFound, "no such job: unknown id, or finished and expired")
 }
 
 // getJob returns job id's document; a malformed id is unknown.
@@ -175,7 +194,7 @@ func (h *Handler) serveEvents(ctx *fasthttp.RequestCtx, id string) {
 	evs, more, err := h.jobs.Store().Events(id, after)
 	switch {
 	case err != nil:
-		writeError(ctx, fasthttp.StatusNotFound, "no such job: unknown id, or finished and expired")
+		jobError(ctx, err)
 		return
 	case len(evs) == 0 && more == nil:
 		// Nothing after Last-Event-ID and the log has ended: 204 tells an

@@ -27,6 +27,9 @@ type HubConfig struct {
 	// Ended, when set, is told why each watcher ended, after its connection
 	// is closed and its resources freed.
 	Ended func(Reason)
+	// Retry is how long a stream's follower waits before it reads a shared
+	// store again that was out of reach (ErrUnavailable); zero means 1s.
+	Retry time.Duration
 }
 
 // Reason is why a watcher's stream ended.
@@ -63,6 +66,7 @@ type Hub struct {
 	ping         time.Duration
 	writeTimeout time.Duration
 	ended        func(Reason)
+	retry        time.Duration
 
 	mu      sync.Mutex
 	feeds   map[string]*feed // guarded by mu: the watched jobs
@@ -105,7 +109,10 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.Store == nil {
 		panic("jobs: HubConfig.Store is required")
 	}
-	h := &Hub{store: cfg.Store, ping: cfg.Ping, writeTimeout: cfg.WriteTimeout, ended: cfg.Ended, feeds: map[string]*feed{}}
+	h := &Hub{store: cfg.Store, ping: cfg.Ping, writeTimeout: cfg.WriteTimeout, ended: cfg.Ended, retry: cfg.Retry, feeds: map[string]*feed{}}
+	if h.retry <= 0 {
+		h.retry = time.Second
+	}
 	if h.ping <= 0 {
 		h.ping = 15 * time.Second
 	}
@@ -157,6 +164,16 @@ func (h *Hub) follow(f *feed) {
 	var log []Event
 	for {
 		evs, more, err := h.store.Events(f.id, uint64(len(log)))
+		if errors.Is(err, ErrUnavailable) {
+			// A shared store out of reach: the stream stays open (pings go
+			// on) and the follower tries again.
+			select {
+			case <-time.After(h.retry):
+				continue
+			case <-f.quit:
+				return
+			}
+		}
 		if err != nil {
 			f.gone.Store(true)
 			more = nil // the job is gone: its watchers end

@@ -40,6 +40,10 @@ var ErrFull = errors.New("jobs: the job store is full")
 // ErrClosed is returned by a Runner that was closed.
 var ErrClosed = errors.New("jobs: shutting down")
 
+// ErrUnavailable is returned (wrapped) by a shared Store that cannot reach
+// its backend (Redis down or slow): asking again later may succeed.
+var ErrUnavailable = errors.New("jobs: the job store is out of reach")
+
 // State is where a job is in its life.
 type State uint8
 
@@ -48,9 +52,10 @@ const (
 	Running   State = iota // fetches under way
 	Done                   // every upstream settled, or the job's deadline passed
 	Cancelled              // cancelled before every upstream settled
+	Failed                 // ended by the service before every upstream settled: Snapshot.Error says why
 )
 
-var stateNames = [...]string{"running", "done", "cancelled"}
+var stateNames = [...]string{"running", "done", "cancelled", "failed"}
 
 // String returns the state's name in the status document.
 func (s State) String() string {
@@ -75,6 +80,8 @@ type Snapshot struct {
 	// Numbers is what has been merged so far: sorted, unique; final once the
 	// job is no longer running.
 	Numbers []int64
+	// Error says why a Failed job ended; empty otherwise.
+	Error string
 }
 
 // Complete reports whether the job is done and every valid upstream
@@ -84,7 +91,9 @@ func (s *Snapshot) Complete() bool {
 }
 
 // bytes is what the store accounts for the snapshot.
-func (s *Snapshot) bytes() int64 { return int64(8*cap(s.Numbers)) + int64(len(s.ID)) + 200 }
+func (s *Snapshot) bytes() int64 {
+	return int64(8*cap(s.Numbers)) + int64(len(s.ID)) + int64(len(s.Error)) + 200
+}
 
 // The event types of a job's log.
 const (
@@ -121,6 +130,15 @@ type Store interface {
 	Events(id string, after uint64) ([]Event, <-chan struct{}, error)
 	// Stats counts the jobs held, by state, and the bytes they take.
 	Stats() StoreStats
+}
+
+// Ender is a Store shared by several processes, whose jobs any of them may
+// end, not only the one running them: Runner.Cancel ends through it a job
+// that another process runs. End publishes the done event of a running job
+// with state (Cancelled or Failed, with reason as its Error) and returns the
+// final document; a job no longer running is left as it is.
+type Ender interface {
+	End(id string, state State, reason string) (*Snapshot, error)
 }
 
 // Source is what a job needs from the layer below (package source), the
@@ -170,7 +188,7 @@ const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 //	{"id":..,"status":..,"created":..,"deadline":..,"upstreams":{"total":..,"settled":..},
 //	 "outcomes":{"ok":..,...},"complete":..,"numbers":[...]}
 //
-// compact, on one line.
+// compact, on one line; a failed job has "error":"why" after numbers.
 func AppendJSON(dst []byte, s *Snapshot) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, s.ID)
@@ -200,7 +218,13 @@ func AppendJSON(dst []byte, s *Snapshot) []byte {
 	// wire writes the whole object {"numbers":[...]}: drop its opening brace.
 	at := len(dst)
 	dst = wire.AppendJSON(dst, s.Numbers)
-	return append(dst[:at], dst[at+1:]...)
+	dst = append(dst[:at], dst[at+1:]...)
+	if s.Error == "" {
+		return dst
+	}
+	dst = append(dst[:len(dst)-1], `,"error":`...)
+	dst = appendString(dst, s.Error)
+	return append(dst, '}')
 }
 
 // upstreamData is the data of an upstream event.

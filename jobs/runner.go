@@ -105,7 +105,9 @@ func (r *Runner) Prepare(urls []string, invalid int, start time.Time) *Pending {
 
 // Cancel cancels job id's fetches still running and returns its document,
 // with state cancelled, once that is published. A job that is no longer
-// running is left as it is; ErrNotFound if there is no such job.
+// running is left as it is; ErrNotFound if there is no such job. A job that
+// runs in another process sharing the store (an Ender) is ended there, in
+// the store; its runner learns it at its next lease renewal.
 func (r *Runner) Cancel(id string) (*Snapshot, error) {
 	r.mu.Lock()
 	j := r.byID[id]
@@ -113,6 +115,9 @@ func (r *Runner) Cancel(id string) (*Snapshot, error) {
 	if j != nil {
 		j.stopOnce.Do(func() { close(j.stop) })
 		<-j.ended
+	} else if e, ok := r.store.(Ender); ok {
+		// Not running here: maybe in another process sharing the store.
+		return e.End(id, Cancelled, "")
 	}
 	return r.store.Get(id)
 }
