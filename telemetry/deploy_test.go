@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"numbers/cache"
+	"numbers/redisstore"
 	"numbers/source"
 )
 
@@ -151,6 +152,7 @@ func exported(t *testing.T) map[string][]string {
 	m.WatchQueue(func() time.Duration { return 0 })
 	m.Fetched(time.Millisecond)
 	m.Answered(time.Millisecond, false, false)
+	m.WatchRedis(func() bool { return true }, &redisstore.CacheStats{}).Observe(redisstore.OpCacheGet, time.Millisecond, nil)
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

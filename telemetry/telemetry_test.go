@@ -185,7 +185,7 @@ func TestJobMetrics(t *testing.T) {
 	hub.Events.Add(40)
 	hub.Dropped.Add(2)
 	hub.Disconnected.Add(1)
-	m.WatchJobs(func() jobs.StoreStats { return jobs.StoreStats{Jobs: [3]int{4, 5, 6}, Bytes: 1000} }, &hub)
+	m.WatchJobs(func() jobs.StoreStats { return jobs.StoreStats{Jobs: [4]int{4, 5, 6, 0}, Bytes: 1000} }, &hub)
 	handle := m.Wrap(func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(202) })
 	request(handle, "/jobs", "/jobs/abc", "/jobs/abc/events", "/jobsx")
 	got := scrape(t, m)
