@@ -37,6 +37,12 @@ test: need-promtool
 need-promtool:
 	@scripts/need-promtool
 
+# the Redis tests start real redis-servers: installed first when missing
+test: need-redis
+.PHONY: need-redis
+need-redis:
+	@scripts/need-redis
+
 ## bench: the open-loop latency benchmark's standard sets, pinned then shared CPUs (about 5 minutes); BENCHFLAGS=-quick, -profile etc.
 bench:
 	$(GO) -C bench build -o ../$(BIN)/bench ./cmd/bench

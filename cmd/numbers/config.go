@@ -63,6 +63,7 @@ type config struct {
 	ssePing      time.Duration
 
 	health healthConfig
+	redis  redisConfig
 }
 
 // envPrefix prefixes the environment twin of every flag.
@@ -126,6 +127,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.jobTTL, "job-ttl", time.Hour, "how long a finished job is kept")
 	fs.DurationVar(&c.ssePing, "sse-ping", 15*time.Second, "a silent event stream gets a ': ping' comment after this long, to keep it alive through proxies")
 	addHealthFlags(fs, &c.health)
+	addRedisFlags(fs, &c.redis)
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(usageOut)
@@ -156,6 +158,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		return c, err
 	}
 	if err := c.health.validate(); err != nil {
+		return c, err
+	}
+	if err := c.redis.validate(); err != nil {
 		return c, err
 	}
 	return c, c.validate()

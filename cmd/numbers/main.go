@@ -124,5 +124,5 @@ func logStart(log *slog.Logger, cfg config, svc *service, addr net.Addr, admin *
 		"late_trace_bytes", int(cfg.lateTraceBytes), "late_trace_interval", cfg.lateTraceInterval,
 		"job_budget", cfg.jobBudget, "max_job_budget", cfg.maxJobBudget, "max_jobs", cfg.maxJobs,
 		"max_job_bytes", int(cfg.maxJobBytes), "job_ttl", cfg.jobTTL, "sse_ping", cfg.ssePing,
-		"health", cfg.health, "log_format", cfg.logFormat, "log_level", cfg.logLevel.String())
+		"health", cfg.health, "redis", cfg.redis, "log_format", cfg.logFormat, "log_level", cfg.logLevel.String())
 }

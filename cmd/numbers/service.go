@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -83,6 +84,10 @@ func newService(cfg config) (*service, error) {
 		MaxLate:    int64(cfg.maxLate),
 		Fetched:    metrics.Fetched,
 	}
+	shared, err := openShared(cfg.redis, &srcCfg, metrics)
+	if err != nil {
+		return nil, err
+	}
 	if reg, stopSweeper := cfg.health.wire(&srcCfg); reg != nil {
 		stop = append(stop, stopSweeper)
 		metrics.WatchHealth(reg)
@@ -109,7 +114,7 @@ func newService(cfg config) (*service, error) {
 		admit = codel.Admit
 		metrics.WatchQueue(codel.Sojourn)
 	}
-	runner, hub := newJobs(cfg, src)
+	runner, hub, stopStore := newJobs(cfg, src, shared)
 	h := handler.New(handler.Config{
 		Source:      src,
 		Budget:      cfg.budget,
@@ -125,7 +130,7 @@ func newService(cfg config) (*service, error) {
 	})
 	metrics.WatchInFlight(h.InFlight)
 	metrics.WatchJobs(runner.Store().Stats, &hub.Stats)
-	stop = append(stop, func() { stopJobs(runner, hub, cfg.writeTimeout) })
+	stop = append(stop, func() { stopJobs(runner, hub, cfg.writeTimeout) }, stopStore, shared.close)
 
 	handle := metrics.Wrap(h.Handle)
 	if cfg.accessLog {
@@ -134,13 +139,27 @@ func newService(cfg config) (*service, error) {
 	return &service{handler: h, metrics: metrics, lateTrace: lateTrace, margin: margin, handle: handle, stop: stop}, nil
 }
 
-// newJobs returns the job runner, over an embedded store, and the hub that
-// streams the jobs' events.
-func newJobs(cfg config, src jobs.Source) (*jobs.Runner, *jobs.Hub) {
-	store := jobs.NewMemStore(jobs.MemConfig{MaxJobs: cfg.maxJobs, MaxBytes: int64(cfg.maxJobBytes), TTL: cfg.jobTTL})
+// newJobs returns the job runner, over an embedded store or, with -redis,
+// the shared one, the hub that streams the jobs' events, and what stops the
+// store's goroutines.
+func newJobs(cfg config, src jobs.Source, sh shared) (*jobs.Runner, *jobs.Hub, func()) {
+	// The store tells the runner of the jobs it lost, from its own goroutine:
+	// the runner is made after the store, so it is handed over atomically.
+	var made atomic.Pointer[jobs.Runner]
+	redisJobs := sh.jobStore(cfg, func(id string) {
+		if r := made.Load(); r != nil {
+			r.Cancel(id) //nolint:errcheck // the job is over either way
+		}
+	})
+	store := storeOf(redisJobs, jobs.NewMemStore(jobs.MemConfig{MaxJobs: cfg.maxJobs, MaxBytes: int64(cfg.maxJobBytes), TTL: cfg.jobTTL}))
 	runner := jobs.NewRunner(jobs.RunnerConfig{Source: src, Store: store, Budget: cfg.jobBudget, MaxBudget: cfg.maxJobBudget})
+	made.Store(runner)
 	hub := jobs.NewHub(jobs.HubConfig{Store: store, Ping: cfg.ssePing, WriteTimeout: cfg.writeTimeout})
-	return runner, hub
+	stopStore := func() {}
+	if redisJobs != nil {
+		stopStore = redisJobs.Close
+	}
+	return runner, hub, stopStore
 }
 
 // stopJobs ends the event streams (each gets a final comment, within the
