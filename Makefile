@@ -9,7 +9,7 @@ SIM_ADDR ?= 127.0.0.1:8090
 FUZZTIME ?= 10s
 BENCHFLAGS ?=
 
-.PHONY: build run test bench gobench jobbench fuzz lint clean
+.PHONY: build run cluster test bench gobench jobbench fuzz lint clean
 
 ## build: compile the service, the upstream simulator and the bench into bin/
 build:
@@ -23,6 +23,11 @@ run: build
 	$(BIN)/simulator -addr $(SIM_ADDR) & sim=$$!; \
 	$(BIN)/numbers -addr $(ADDR) & svc=$$!; \
 	wait $$svc
+
+## cluster: redis-server, three replicas sharing it (-redis) behind HAProxy round-robin on 127.0.0.1:8080, and the simulator; Ctrl-C stops everything
+cluster: build
+	@WITH_HAPROXY=1 scripts/need-redis
+	@scripts/cluster
 
 ## test: vet, then every test with the race detector, in both modules
 test:
