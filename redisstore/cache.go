@@ -29,7 +29,7 @@ type CacheStats struct {
 	Misses  atomic.Uint64 // look-ups that found none
 	Errors  atomic.Uint64 // look-ups that failed or ran out of time: misses too
 	Skipped atomic.Uint64 // look-ups not made during a backoff: misses too
-	Dropped atomic.Uint64 // writes not made: too many in flight
+	Dropped atomic.Uint64 // writes not made: too many in flight, or Redis out of reach
 }
 
 // Cache is the second level of the upstream cache, in Redis (a
@@ -89,8 +89,13 @@ func (c *Cache) Get(ctx context.Context, url string) (cache.Entry, bool) {
 
 // Put writes e for url in the background, to expire when it may no longer
 // be served (e.StaleUntil), or deletes url's entry when storable is false.
-// It never blocks: with too many writes in flight, it drops this one.
+// It never blocks: with too many writes in flight, or while look-ups back
+// off after a failure, it drops this one.
 func (c *Cache) Put(url string, e cache.Entry, storable bool) {
+	if c.c.client() == nil || time.Now().UnixNano() < c.retry.Load() {
+		c.Stats.Dropped.Add(1) // Redis is out of reach: look-ups are backing off
+		return
+	}
 	select {
 	case c.sem <- struct{}{}:
 	default:
