@@ -22,7 +22,7 @@ func TestRedisMetrics(t *testing.T) {
 	up = false
 	got := scrape(t, m)
 	for metric, want := range map[string]float64{
-		"numbers_redis_up": 0,
+		"numbers_redis_up":                        0,
 		"numbers_redis_errors_total,op=cache_get": 1, "numbers_redis_errors_total,op=job_write": 0,
 		"numbers_redis_command_seconds,op=cache_get,count": 1, "numbers_redis_command_seconds,op=job_watch,count": 0,
 		"numbers_redis_cache_lookups_total,result=hit": 3, "numbers_redis_cache_lookups_total,result=skipped": 2,
