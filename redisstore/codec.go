@@ -38,21 +38,17 @@ type reader struct {
 	err error
 }
 
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err, r.b = errFormat, nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *reader) uvarint() uint64 { v, n := binary.Uvarint(r.b); return take(r, v, n) }
 
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
+func (r *reader) varint() int64 { v, n := binary.Varint(r.b); return take(r, v, n) }
+
+// take returns v, read from the first n bytes of r.b, and drops them; n <= 0
+// is a malformed value.
+func take[T any](r *reader, v T, n int) T {
 	if n <= 0 {
 		r.err, r.b = errFormat, nil
-		return 0
+		var zero T
+		return zero
 	}
 	r.b = r.b[n:]
 	return v

@@ -55,6 +55,18 @@ func newJob(n int) *jobs.Snapshot {
 	return &jobs.Snapshot{ID: jobs.NewID(), State: jobs.Running, Created: now, Deadline: now.Add(30 * time.Second), Total: n}
 }
 
+// begin creates a job of n upstreams through st and settles the first one
+// with nums.
+func begin(t *testing.T, st *JobStore, n int, nums ...int64) *jobs.Snapshot {
+	t.Helper()
+	s := newJob(n)
+	if err := st.Create(s, nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, st, s, 1, nums...)
+	return s
+}
+
 // settle publishes upstream event id of s through st.
 func settle(t *testing.T, st *JobStore, s *jobs.Snapshot, id uint64, nums ...int64) {
 	t.Helper()
@@ -90,11 +102,7 @@ func ids(evs []jobs.Event) []uint64 {
 // publishes; once done, B's log has ended.
 func TestJobAcrossReplicas(t *testing.T) {
 	a, b, _ := replicas(t, newClock())
-	s := newJob(2)
-	if err := a.Create(s, nil); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, a, s, 1, 5)
+	s := begin(t, a, 2, 5)
 	got, err := b.Get(s.ID)
 	if err != nil || got.Settled != 1 || !slices.Equal(got.Numbers, []int64{5}) || got.State != jobs.Running {
 		t.Fatalf("B reads %+v, %v", got, err)
@@ -155,11 +163,7 @@ func TestCreateWithLog(t *testing.T) {
 func TestOwnerDies(t *testing.T) {
 	clk := newClock()
 	a, b, lostA := replicas(t, clk)
-	s := newJob(2)
-	if err := a.Create(s, nil); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, a, s, 1, 7)
+	s := begin(t, a, 2, 7)
 
 	clk.advance(4 * time.Second)
 	a.Maintain() // renewed: expires 5s from now
@@ -195,11 +199,7 @@ func TestOwnerDies(t *testing.T) {
 // event is B's, A's next write is refused and its renewal tells it.
 func TestEndElsewhere(t *testing.T) {
 	a, b, lostA := replicas(t, newClock())
-	s := newJob(2)
-	if err := a.Create(s, nil); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, a, s, 1, 3)
+	s := begin(t, a, 2, 3)
 	got, err := b.End(s.ID, jobs.Cancelled, "")
 	if err != nil || got.State != jobs.Cancelled || got.Settled != 1 {
 		t.Fatalf("End through B: %+v, %v", got, err)

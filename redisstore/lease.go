@@ -25,16 +25,7 @@ const sweepBatch = 64
 // maintain runs Maintain every interval until the store closes.
 func (st *JobStore) maintain() {
 	defer st.wg.Done()
-	t := time.NewTicker(st.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-st.ctx.Done():
-			return
-		case <-t.C:
-			st.Maintain()
-		}
-	}
+	every(st.ctx, st.interval, func() bool { st.Maintain(); return false })
 }
 
 // Maintain does one round of the store's upkeep: it publishes the events

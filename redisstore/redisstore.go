@@ -111,14 +111,19 @@ func (c *Client) connect() bool {
 // reconnect tries to connect once a second until it does or Close is called.
 func (c *Client) reconnect() {
 	defer c.wg.Done()
-	t := time.NewTicker(time.Second)
+	every(c.ctx, time.Second, c.connect)
+}
+
+// every calls f every d until f returns true or ctx ends.
+func every(ctx context.Context, d time.Duration, f func() bool) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
-		case <-c.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			if c.connect() {
+			if f() {
 				return
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,19 +20,7 @@ func TestJobStreamShutdown(t *testing.T) {
 	slow := upstream(t, hanging(entered))
 	good := upstream(t, numbersBody(`{"numbers":[7]}`))
 
-	req, err := http.NewRequest("POST", "http://"+p.addr+"/jobs"+strings.TrimPrefix(query(good, slow), "/numbers"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusAccepted || !strings.HasPrefix(loc, "/jobs/") {
-		t.Fatalf("POST /jobs: %d, Location %q", resp.StatusCode, loc)
-	}
+	loc := post(t, p, good, slow)
 	<-entered
 
 	c, err := net.Dial("tcp", p.addr)
