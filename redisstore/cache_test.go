@@ -61,7 +61,7 @@ func TestCacheRedisDown(t *testing.T) {
 	if _, ok := c.Get(ctx, "http://u/y"); ok {
 		t.Fatal("hit with Redis stopped")
 	}
-	if took := time.Since(start); took > 60*time.Millisecond {
+	if took := time.Since(start); took > 150*time.Millisecond { // the deadline, and room for a busy machine
 		t.Fatalf("a look-up took %v with Redis stopped, past its 50ms deadline", took)
 	}
 	if _, ok := c.Get(ctx, "http://u/y"); ok || c.Stats.Skipped.Load() != 1 || c.Stats.Errors.Load() != 1 {

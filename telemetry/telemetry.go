@@ -232,7 +232,7 @@ type jobsCollector struct {
 }
 
 var (
-	jobsDesc = prometheus.NewDesc("numbers_jobs", "Jobs held, by status (running, done, cancelled).", []string{"status"}, nil)
+	jobsDesc = prometheus.NewDesc("numbers_jobs", "Jobs held, by status (running, done, cancelled, failed); with -redis, the running jobs this replica runs.", []string{"status"}, nil)
 	jobBytes = prometheus.NewDesc("numbers_jobs_bytes",
 		"Bytes taken by the jobs held (numbers and event logs), bounded by -max-job-bytes.", nil, nil)
 	jobWatchers   = prometheus.NewDesc("numbers_job_watchers", "Open event streams (GET /jobs/{id}/events).", nil, nil)
