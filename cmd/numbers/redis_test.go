@@ -308,8 +308,8 @@ func TestOwnerKilled(t *testing.T) {
 	t.Logf("ended %v after the kill (lease %v)", within, lease)
 }
 
-// TestRedisStopped: with Redis stopped both replicas answer /numbers on
-// time from their own caches, and job requests get 503 with Retry-After;
+// TestRedisStopped: with Redis paused, then stopped, both replicas answer
+// /numbers on time (live, or from their own caches), and job requests get 503 with Retry-After;
 // once Redis is back, the shared features are too, with no restart.
 func TestRedisStopped(t *testing.T) {
 	srv := startRedis(t)
@@ -319,6 +319,24 @@ func TestRedisStopped(t *testing.T) {
 	slow := upstream(t, hanging(nil))
 	outcomes(t, a, u)
 	outcomes(t, b, u)
+
+	// A Redis that does not answer (every client paused): a look-up is a
+	// miss after -redis-lookup, and the upstream is fetched, on time.
+	if r, err := srv.Command("CLIENT", "PAUSE", "1000", "ALL"); err != nil || r != "+OK" {
+		t.Fatalf("CLIENT PAUSE: %q %v", r, err)
+	}
+	for _, p := range []*proc{a, b} {
+		var m atomic.Int64
+		w := upstream(t, counting(&m, `{"numbers":[6]}`))
+		if o := outcomes(t, p, w); !strings.HasPrefix(o, "ok=1,") {
+			t.Fatalf("through %s with Redis paused: %s", p.addr, o)
+		}
+	}
+	for { // the pause ends by itself (a paused Redis delays CLIENT UNPAUSE too)
+		if r, _ := srv.Command("PING"); r == "+PONG" {
+			break
+		}
+	}
 
 	srv.Stop()
 	for _, p := range []*proc{a, b} {
