@@ -40,6 +40,13 @@ type Attack struct {
 	URLs func(dst []byte, i uint64) []byte
 	// Budget is the lateness threshold; zero means DefaultBudget.
 	Budget time.Duration
+	// CallerSlack, when positive, makes the generator a caller with its own
+	// deadline: every request carries grpc-timeout with what is left of
+	// Budget since the request's intended send time, less CallerSlack (the
+	// caller's own overhead, such as reading the answer on a busy machine),
+	// so that the service answers on the caller's clock. Zero sends no
+	// deadline: the service uses its own budget.
+	CallerSlack time.Duration
 	// Timeout bounds one request; zero means DefaultTimeout.
 	Timeout time.Duration
 	// MaxWorkers caps the workers, each holding at most one connection. Zero
@@ -141,7 +148,8 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 			defer fasthttp.ReleaseRequest(req)
 			defer fasthttp.ReleaseResponse(resp)
 			var end time.Time
-			var uri []byte // request URIs of a Distinct attack, built in place
+			var uri []byte   // request URIs of a Distinct attack, built in place
+			var hdr [16]byte // a grpc-timeout value
 			for t := range ticks {
 				switch {
 				case a.URLs != nil:
@@ -154,6 +162,9 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 					req.SetRequestURI(a.URL)
 				}
 				sent := time.Now()
+				if a.CallerSlack > 0 {
+					req.Header.SetBytesV("grpc-timeout", callerTimeout(hdr[:0], budget-a.CallerSlack-sent.Sub(t.due)))
+				}
 				err := hc.DoDeadline(req, resp, sent.Add(timeout))
 				end = time.Now()
 				rec.record(id, t.at, end.Sub(t.due), end.Sub(sent), resp, err)
@@ -230,6 +241,13 @@ schedule:
 	res.Generator = Generator{MaxLagMs: float64(maxLag) / float64(time.Millisecond), Behind: behind, Workers: workers}
 	rec.summarize(res)
 	return res, nil
+}
+
+// callerTimeout appends left as a grpc-timeout value in microseconds, at
+// least 1u (a deadline already passed is still sent: the service refuses it
+// at once).
+func callerTimeout(dst []byte, left time.Duration) []byte {
+	return append(strconv.AppendInt(dst, max(int64(left/time.Microsecond), 1), 10), 'u')
 }
 
 func cmpOr[T comparable](v, def T) T {

@@ -3,8 +3,13 @@ package bench
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestRunSmoke(t *testing.T) {
@@ -80,5 +85,42 @@ func TestRunCancel(t *testing.T) {
 	}
 	if res.Requests > 1 {
 		t.Fatalf("sent %d after cancel", res.Requests)
+	}
+}
+
+// TestCallerSlack: with CallerSlack, every request carries grpc-timeout
+// with the budget left since its intended send time less the slack, in
+// microseconds (never more than budget - slack); without it, none.
+func TestCallerSlack(t *testing.T) {
+	const budget, slack = 500 * time.Millisecond, 50 * time.Millisecond
+	for _, s := range []time.Duration{0, slack} {
+		var mu sync.Mutex
+		var got []string
+		target := loopbackServer(t, func(ctx *fasthttp.RequestCtx) {
+			mu.Lock()
+			got = append(got, string(ctx.Request.Header.Peek("grpc-timeout")))
+			mu.Unlock()
+		})
+		if _, err := Run(context.Background(), Attack{URL: target, Pacer: ConstantPacer{Freq: 100},
+			Duration: 100 * time.Millisecond, Budget: budget, CallerSlack: s}); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		if len(got) != 10 {
+			t.Fatalf("slack %v: %d requests, want 10", s, len(got))
+		}
+		for _, v := range got {
+			if s == 0 {
+				if v != "" {
+					t.Fatalf("grpc-timeout %q sent without CallerSlack", v)
+				}
+				continue
+			}
+			us, err := strconv.ParseInt(strings.TrimSuffix(v, "u"), 10, 64)
+			if err != nil || !strings.HasSuffix(v, "u") || us <= 0 || time.Duration(us)*time.Microsecond > budget-slack {
+				t.Fatalf("grpc-timeout %q, want 1 to %d microseconds", v, (budget-slack)/time.Microsecond)
+			}
+		}
+		mu.Unlock()
 	}
 }

@@ -88,6 +88,9 @@ type Suite struct {
 	SoakDuration time.Duration
 	// Budget is the service's budget, the lateness threshold; zero means DefaultBudget.
 	Budget time.Duration
+	// CallerSlack is every attack's Attack.CallerSlack: when positive, the
+	// generator sends its own deadline (grpc-timeout) less this much.
+	CallerSlack time.Duration
 	// ProfileDir, when set, receives a CPU profile of every run (of at least
 	// a second) against a target with an Admin URL.
 	ProfileDir string
@@ -171,7 +174,7 @@ func (s *Suite) Run(ctx context.Context) (*Summary, error) {
 // attack runs a (its name, URL, pacer, duration and Distinct) against t and
 // appends it to sum.
 func (s *Suite) attack(ctx context.Context, sum *Summary, scenario string, t Target, a Attack) (*Result, error) {
-	a.Budget, a.Progress = s.budget(), s.Progress
+	a.Budget, a.Progress, a.CallerSlack = s.budget(), s.Progress, s.CallerSlack
 	name, d := a.Name, a.Duration
 	run := Record{Scenario: scenario, Target: t.Name}
 	var wg sync.WaitGroup

@@ -81,6 +81,11 @@ type Config struct {
 	// may wait for a CPU (loadshed's scheduling latency), so that a saturated
 	// process starts writing earlier. Nil adds nothing.
 	Delay func() time.Duration
+	// AdaptiveMargin widens the margin by how late recent answers flushed on
+	// their timer came out past their planned flush time (the p99 of the
+	// last second, at most a fifth of the budget); see overrun. False keeps
+	// the margin as configured.
+	AdaptiveMargin bool
 	// Admit, when set, is told how long each /numbers request waited between
 	// its arrival and the handler picking it up at now, before anything else
 	// is done with it; false refuses it with 503 (admission.CoDel.Admit). Nil
@@ -110,6 +115,7 @@ type Handler struct {
 	admit       func(time.Time, time.Duration) bool
 	shed        func() bool
 	delay       func() time.Duration
+	overrun     *overrun // nil unless Config.AdaptiveMargin
 	observe     Observer
 	jobs        *jobs.Runner
 	hub         *jobs.Hub
@@ -145,6 +151,9 @@ func New(cfg Config) *Handler {
 	if h.margin == (Margin{}) {
 		h.margin = DefaultMargin
 	}
+	if cfg.AdaptiveMargin {
+		h.overrun = newOverrun(time.Second, h.budget/5)
+	}
 	if h.jobs != nil && h.hub == nil {
 		panic("handler: Config.Hub is required with Config.Jobs")
 	}
@@ -152,6 +161,15 @@ func New(cfg Config) *Handler {
 		h.observe = nopObserver{}
 	}
 	return h
+}
+
+// MarginExtra returns what the adaptive margin keeps back now beyond the
+// configured margin; zero when it is off.
+func (h *Handler) MarginExtra() time.Duration {
+	if h.overrun == nil {
+		return 0
+	}
+	return h.overrun.Extra(time.Now())
 }
 
 // Drain makes /readyz report not ready, so that load balancers stop sending

@@ -43,6 +43,9 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 	if h.delay != nil {
 		margin.Base += h.delay()
 	}
+	if h.overrun != nil {
+		margin.Base += h.overrun.Extra(now)
+	}
 	// Never start what cannot be answered in time: with less than minWait
 	// left once the margin is kept back, nothing but a cached result could
 	// arrive, and the answer would be due at once or already late.
@@ -75,13 +78,17 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 
 	set := aggregate.AcquireSet()
 	defer aggregate.ReleaseSet(set)
+	var flushedAt time.Time // the planned flush time, when the answer waited for it
 	if h.jobs == nil || !preferAsync(ctx) || !h.gatherAsync(ctx, urls, invalid, start, deadline, budget, margin, set, &counts) {
-		h.gather(urls, deadline, budget, margin, set, &counts)
+		flushedAt = h.gather(urls, deadline, budget, margin, set, &counts)
 	}
 	ready := time.Now()
 
 	writeNumbers(ctx, set.Numbers())
 	answered := time.Now()
+	if h.overrun != nil && !flushedAt.IsZero() {
+		h.overrun.observe(answered, answered.Sub(flushedAt))
+	}
 
 	complete := counts[outcome.OK]+counts[outcome.Cached] == len(urls)
 	if complete {
@@ -140,10 +147,12 @@ func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, r *refusal) 
 // still pending then contributes what the source says stands in for it (a
 // stale entry, or nothing and a timeout), and its fetch is cancelled with the
 // request's context; a late result goes into a buffered channel that nobody
-// reads, so the fetch never blocks.
-func (h *Handler) gather(urls []string, deadline time.Time, budget time.Duration, margin Margin, set *aggregate.Set, counts *[outcome.Count]int) {
+// reads, so the fetch never blocks. It returns the flush time it planned
+// when it answered at that time, and the zero time when every fetch settled
+// first.
+func (h *Handler) gather(urls []string, deadline time.Time, budget time.Duration, margin Margin, set *aggregate.Set, counts *[outcome.Count]int) time.Time {
 	if len(urls) == 0 {
-		return
+		return time.Time{}
 	}
 	// The request's context, made once: every fetch below runs in it. It
 	// does not derive from the fasthttp.RequestCtx, which must not outlive
@@ -186,9 +195,10 @@ func (h *Handler) gather(urls []string, deadline time.Time, budget time.Duration
 				h.count(counts, o)
 				set.Add(nums)
 			}
-			return
+			return flushAt
 		}
 	}
+	return time.Time{}
 }
 
 // timerSlack is how much earlier the flush time must move before the timer is

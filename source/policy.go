@@ -126,7 +126,11 @@ func (s *Source) attempts(ctx context.Context, url string, deadline time.Time, k
 	if key != "" {
 		p50, p95, known = s.health.Latency(key)
 	}
-	if delay := max(p95, 2*p50); s.hedge && s.budget != nil && known && time.Until(deadline) > delay+minLeft {
+	// Race only when a hedge sent after delay could still answer in time (the
+	// test race makes when its timer fires): otherwise the race's goroutine
+	// and timer are pure cost. With the classic upstreams (0-550 ms) every
+	// fetch raced and no hedge was ever sent: 24 % more CPU at 2000 req/s.
+	if delay := max(p95, 2*p50); s.hedge && s.budget != nil && known && time.Until(deadline) > delay+max(p50, minLeft) {
 		return s.race(ctx, url, deadline, p50, delay)
 	}
 	a := s.once(ctx, url, false)

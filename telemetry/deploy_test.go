@@ -149,6 +149,7 @@ func exported(t *testing.T) map[string][]string {
 	m.WatchSource(&source.Stats{})
 	m.WatchShedding(func() float64 { return 0 })
 	m.WatchInFlight(func() int64 { return 0 })
+	m.WatchMargin(func() time.Duration { return 0 })
 	m.WatchQueue(func() time.Duration { return 0 })
 	m.Fetched(time.Millisecond)
 	m.Answered(time.Millisecond, false, false)

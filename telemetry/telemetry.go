@@ -193,6 +193,13 @@ func (m *Metrics) WatchQueue(sojourn func() time.Duration) {
 		func() float64 { return sojourn().Seconds() })
 }
 
+// WatchMargin exports extra(), what the adaptive margin keeps back beyond the
+// configured one.
+func (m *Metrics) WatchMargin(extra func() time.Duration) {
+	m.gauge("numbers_margin_extra_seconds", "What the adaptive margin keeps back beyond the configured one: the p99 of how late timer-flushed answers came out past their planned flush time in the last second.",
+		func() float64 { return extra().Seconds() })
+}
+
 // WatchInFlight exports n(), the /numbers requests being served now.
 func (m *Metrics) WatchInFlight(n func() int64) {
 	m.gauge("numbers_in_flight_requests", "/numbers requests being served now.", func() float64 { return float64(n()) })

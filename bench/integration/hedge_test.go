@@ -18,9 +18,10 @@ import (
 )
 
 // TestHedgeOnALoopbackUpstream hedges with the real fetcher against a real
-// upstream whose first request hangs: the hedge goes out on a second
-// connection, its answer wins, and the hanging request's connection is
-// closed by the cancellation of its context, long before the deadline.
+// upstream whose first request to arrive hangs: the hedge goes out on a
+// second connection, the other answer wins, and the hanging request's
+// connection is closed by the cancellation of its context, long before the
+// deadline.
 func TestHedgeOnALoopbackUpstream(t *testing.T) {
 	var requests, conns atomic.Int64
 	hung := make(chan struct{})
@@ -73,7 +74,11 @@ func TestHedgeOnALoopbackUpstream(t *testing.T) {
 	if n, c := requests.Load(), conns.Load(); n != 2 || c != 2 {
 		t.Errorf("%d requests on %d connections; want 2 on 2", n, c)
 	}
-	if s.Stats.HedgesWon.Load() != 1 {
-		t.Errorf("HedgesWon = %d; want 1", s.Stats.HedgesWon.Load())
+	// One hedge was sent. Which request hangs is decided by arrival at the
+	// upstream, and on a busy machine the hedge can arrive first: then the
+	// first request wins, so HedgesWon is not asserted here (the source's
+	// tests assert it with a fake fetcher that knows which is which).
+	if s.Stats.Hedges.Load() != 1 {
+		t.Errorf("Hedges = %d; want 1", s.Stats.Hedges.Load())
 	}
 }

@@ -27,6 +27,7 @@ type config struct {
 	maxInFlight int
 	shedLatency time.Duration
 	calibrate   bool
+	adaptMargin bool
 
 	admitTarget   time.Duration
 	admitInterval time.Duration
@@ -100,6 +101,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.admitInterval, "admit-interval", 100*time.Millisecond, "how long admission control watches the shortest wait before it decides again; longer than -admit-target")
 	fs.BoolVar(&c.kernelArrival, "kernel-arrival", true, "on Linux, date a request from when its last bytes reached the host (TCP_INFO), if before it was read, so that time spent unread in socket buffers counts against the budget and in admission control")
 	fs.BoolVar(&c.calibrate, "calibrate", true, "measure encode and write cost at start to size the safety margin (false: built-in constants)")
+	fs.BoolVar(&c.adaptMargin, "adaptive-margin", true, "widen the safety margin by the p99 of how late recent timer-flushed answers came out past their planned flush time (at most a fifth of the budget)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 5*time.Second, "time allowed to read a request, headers included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Second, "time allowed to write a response")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive connections idle longer than this are closed")

@@ -116,19 +116,21 @@ func newService(cfg config) (*service, error) {
 	}
 	runner, hub, stopStore := newJobs(cfg, src, shared)
 	h := handler.New(handler.Config{
-		Source:      src,
-		Budget:      cfg.budget,
-		MaxURLs:     cfg.maxURLs,
-		Margin:      margin,
-		MaxInFlight: cfg.maxInFlight,
-		Admit:       admit,
-		Shed:        shed,
-		Delay:       delay,
-		Observer:    observer,
-		Jobs:        runner,
-		Hub:         hub,
+		Source:         src,
+		Budget:         cfg.budget,
+		MaxURLs:        cfg.maxURLs,
+		Margin:         margin,
+		MaxInFlight:    cfg.maxInFlight,
+		Admit:          admit,
+		Shed:           shed,
+		Delay:          delay,
+		AdaptiveMargin: cfg.adaptMargin,
+		Observer:       observer,
+		Jobs:           runner,
+		Hub:            hub,
 	})
 	metrics.WatchInFlight(h.InFlight)
+	metrics.WatchMargin(h.MarginExtra)
 	metrics.WatchJobs(runner.Store().Stats, &hub.Stats)
 	stop = append(stop, func() { stopJobs(runner, hub, cfg.writeTimeout) }, stopStore, shared.close)
 

@@ -38,7 +38,7 @@ import (
 type options struct {
 	scenarios, shared, out, target, admin, service, serveBaseline string
 	rate, rampFrom                                                float64
-	duration, ramp, budget, soak                                  time.Duration
+	duration, ramp, budget, soak, callerSlack                     time.Duration
 	json, profile, withBaseline, quick, strict, distinct, off     bool
 	serviceCPUs                                                   int
 	// set holds the names of the flags given on the command line.
@@ -60,6 +60,7 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "very short runs, a smoke test for CI")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed")
 	flag.DurationVar(&o.budget, "budget", bench.DefaultBudget, "the service's budget: responses slower than this are late")
+	flag.DurationVar(&o.callerSlack, "caller-slack", 0, "when positive, every request carries the generator's own deadline (grpc-timeout: the budget left since its intended send time, less this)")
 	flag.StringVar(&o.service, "service", "", "prebuilt service binary (default: go build numbers/cmd/numbers)")
 	flag.StringVar(&o.target, "target", "", "ad-hoc run: URL to attack (loopback only)")
 	flag.Float64Var(&o.rate, "rate", 1000, "ad-hoc run: requests per second")
@@ -137,7 +138,7 @@ func adHoc(ctx context.Context, o options) error {
 	} else {
 		done <- nil
 	}
-	res, err := bench.Run(ctx, bench.Attack{Name: "adhoc", URL: o.target, Pacer: p, Duration: o.duration, Distinct: o.distinct, Budget: o.budget, Progress: progress})
+	res, err := bench.Run(ctx, bench.Attack{Name: "adhoc", URL: o.target, Pacer: p, Duration: o.duration, Distinct: o.distinct, Budget: o.budget, CallerSlack: o.callerSlack, Progress: progress})
 	fmt.Fprintln(os.Stderr)
 	if err != nil {
 		return err
@@ -323,7 +324,7 @@ func runPhase(ctx context.Context, o options, dir, bin string, hosts upstreams, 
 	}
 	suite := &bench.Suite{Targets: targets, Upstream: hosts.sim, DeadHost: hosts.dead, Flaky: hosts.flaky,
 		SetFlakyDown: hosts.setFlakyDown, Scenarios: names, Quick: o.quick, SoakDuration: o.soak,
-		Budget: o.budget, Progress: progress}
+		Budget: o.budget, CallerSlack: o.callerSlack, Progress: progress}
 	if o.profile {
 		suite.ProfileDir = dir
 	}
