@@ -79,6 +79,11 @@ func Open(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
 	opt.DisableCache = true // the in-process cache is the first level
+	// Always pipelined, even one command at a time: a pipelined command
+	// returns when its context ends and leaves the connection open, where
+	// rueidis's one-at-a-time mode would close it, and a command would wait
+	// behind another's (a lease sweep's) in that mode beyond its own deadline.
+	opt.AlwaysPipelining = true
 	opt.Dialer.Timeout = time.Second
 	opt.ConnWriteTimeout = 5 * time.Second // a silent Redis is given up on within this
 	opt.ForceSingleClient = true
