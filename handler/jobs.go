@@ -6,6 +6,7 @@ package handler
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -21,7 +22,8 @@ import (
 )
 
 // routeJobs serves the /jobs paths and reports whether path was one of them.
-func (h *Handler) routeJobs(ctx *fasthttp.RequestCtx) bool {
+// parent carries the request's trace span, for the fetches of a new job.
+func (h *Handler) routeJobs(ctx *fasthttp.RequestCtx, parent context.Context) bool {
 	rest, ok := strings.CutPrefix(string(ctx.Path()), "/jobs")
 	switch {
 	case !ok:
@@ -32,7 +34,7 @@ func (h *Handler) routeJobs(ctx *fasthttp.RequestCtx) bool {
 			writeError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed: use POST /jobs?u=URL to start a job")
 			return true
 		}
-		h.createJob(ctx)
+		h.createJob(ctx, parent)
 		return true
 	case rest[0] != '/':
 		return false // /jobsfoo
@@ -51,7 +53,7 @@ func (h *Handler) routeJobs(ctx *fasthttp.RequestCtx) bool {
 
 // createJob answers POST /jobs?u=URL...[&budget=30s]: 202 with the job's
 // status document and its Location.
-func (h *Handler) createJob(ctx *fasthttp.RequestCtx) {
+func (h *Handler) createJob(ctx *fasthttp.RequestCtx, parent context.Context) {
 	args := ctx.QueryArgs()
 	urls, invalid, err := parseURLs(args, h.maxURLs)
 	if err != nil {
@@ -71,7 +73,7 @@ func (h *Handler) createJob(ctx *fasthttp.RequestCtx) {
 		}
 		budget = d
 	}
-	snap, err := h.jobs.Start(urls, invalid, budget)
+	snap, err := h.jobs.StartContext(parent, urls, invalid, budget)
 	if err != nil {
 		h.refuseJob(ctx, err)
 		return
@@ -216,9 +218,9 @@ func preferAsync(ctx *fasthttp.RequestCtx) bool {
 // pending, as gather does). If some are still pending then, the job is
 // stored and the answer links to it; otherwise, or if the store is full,
 // it is discarded and the answer is a plain one.
-func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, urls []string, invalid int, start, deadline time.Time,
+func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, urls []string, invalid int, start, deadline time.Time,
 	budget time.Duration, margin Margin, set *aggregate.Set, counts *[outcome.Count]int) bool {
-	p := h.jobs.Prepare(urls, invalid, start)
+	p := h.jobs.PrepareContext(parent, urls, invalid, start)
 	if p == nil {
 		return false // shutting down: a plain answer
 	}
@@ -250,6 +252,7 @@ func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, urls []string, invalid i
 		nums, o := h.source.Abandon(u)
 		h.count(counts, o)
 		set.Add(nums)
+		h.traceAbandoned(parent, u, o)
 	}
 	if len(pr.Pending) == 0 {
 		p.Discard()

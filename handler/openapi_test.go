@@ -40,7 +40,7 @@ func conform(t *testing.T, req *http.Request, resp *http.Response) {
 }
 
 // TestOpenAPIRoutes checks that the document describes exactly the paths
-// Handle serves: the string cases of its switch, read from the source.
+// Handle serves: the string cases of serve's switch, read from the source.
 func TestOpenAPIRoutes(t *testing.T) {
 	c, err := checker()
 	if err != nil {
@@ -59,7 +59,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 }
 
 // handledPaths returns the string literals of the case clauses in the
-// switch of (*Handler).Handle in file.
+// switch of (*Handler).serve in file.
 func handledPaths(t *testing.T, file string) []string {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
@@ -69,7 +69,7 @@ func handledPaths(t *testing.T, file string) []string {
 	var paths []string
 	for _, d := range f.Decls {
 		fn, ok := d.(*ast.FuncDecl)
-		if !ok || fn.Name.Name != "Handle" || fn.Recv == nil {
+		if !ok || fn.Name.Name != "serve" || fn.Recv == nil {
 			continue
 		}
 		ast.Inspect(fn.Body, func(n ast.Node) bool {
