@@ -144,8 +144,11 @@ var sseHead = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCach
 	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\n")
 
 // sseRefused answers a watcher that arrives as the hub shuts down.
-var sseRefused = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n" +
-	"Content-Length: 46\r\nConnection: close\r\n\r\n{\"error\":\"shutting down: retry on another one\"}")
+var sseRefused = func() []byte {
+	body := `{"error":"shutting down: retry on another one"}`
+	return []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body)
+}()
 
 // serveEvents answers GET /jobs/{id}/events: the job's log as Server-Sent
 // Events, from the start or after Last-Event-ID, then the live events, up
