@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -24,31 +23,52 @@ import (
 // routeJobs serves the /jobs paths and reports whether path was one of them.
 // parent carries the request's trace span, for the fetches of a new job.
 func (h *Handler) routeJobs(ctx *fasthttp.RequestCtx, parent context.Context) bool {
-	rest, ok := strings.CutPrefix(string(ctx.Path()), "/jobs")
-	switch {
-	case !ok:
-		return false
-	case rest == "":
+	route, id := jobsRoute(ctx.Path())
+	switch route {
+	case "/jobs":
 		if !ctx.IsPost() {
 			ctx.Response.Header.Set("Allow", "POST")
 			writeError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed: use POST /jobs?u=URL to start a job")
 			return true
 		}
 		h.createJob(ctx, parent)
-		return true
-	case rest[0] != '/':
-		return false // /jobsfoo
-	}
-	id, sub, nested := strings.Cut(rest[1:], "/")
-	switch {
-	case !nested:
+	case "/jobs/{id}":
 		h.serveJob(ctx, id)
-	case sub == "events":
+	case "/jobs/{id}/events":
 		h.serveEvents(ctx, id)
-	default:
+	case jobsOther:
 		writeError(ctx, fasthttp.StatusNotFound, "no such endpoint: use /jobs/{id} or /jobs/{id}/events")
+	default:
+		return false
 	}
 	return true
+}
+
+// jobsOther is the route of a path under /jobs/{id}/ that is none of the
+// jobs endpoints.
+const jobsOther = "/jobs/{id}/*"
+
+// jobsRoute returns the route of path among the jobs endpoints, "/jobs",
+// "/jobs/{id}" or "/jobs/{id}/events" (jobsOther for another path under
+// /jobs/{id}/), and the id in it; "" for a path not under /jobs.
+func jobsRoute(path []byte) (route, id string) {
+	rest, ok := bytes.CutPrefix(path, []byte("/jobs"))
+	switch {
+	case !ok:
+		return "", ""
+	case len(rest) == 0:
+		return "/jobs", ""
+	case rest[0] != '/':
+		return "", "" // /jobsfoo
+	}
+	rawID, sub, nested := bytes.Cut(rest[1:], []byte("/"))
+	switch {
+	case !nested:
+		return "/jobs/{id}", string(rawID)
+	case string(sub) == "events":
+		return "/jobs/{id}/events", string(rawID)
+	}
+	return jobsOther, ""
 }
 
 // createJob answers POST /jobs?u=URL...[&budget=30s]: 202 with the job's

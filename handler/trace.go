@@ -19,25 +19,11 @@ import (
 // tracedRoute returns the route of the traced endpoint at path, or "" for
 // a path that is not traced (the health endpoints, the document, 404s).
 func tracedRoute(path []byte) string {
-	rest, ok := bytes.CutPrefix(path, []byte("/jobs"))
-	switch {
-	case string(path) == "/numbers":
+	if string(path) == "/numbers" {
 		return "/numbers"
-	case !ok:
-		return ""
-	case len(rest) == 0:
-		return "/jobs"
-	case rest[0] != '/':
-		return ""
 	}
-	id, sub, nested := bytes.Cut(rest[1:], []byte("/"))
-	switch {
-	case len(id) == 0:
-		return ""
-	case !nested:
-		return "/jobs/{id}"
-	case string(sub) == "events":
-		return "/jobs/{id}/events"
+	if route, id := jobsRoute(path); route != jobsOther && (id != "" || route == "/jobs") {
+		return route
 	}
 	return ""
 }

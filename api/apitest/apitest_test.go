@@ -35,7 +35,7 @@ func TestDocumentIsValidOpenAPI31(t *testing.T) {
 	}
 	got := c.Paths()
 	slices.Sort(got)
-	if want := []string{"/healthz", "/numbers", "/openapi.json", "/readyz"}; !slices.Equal(got, want) {
+	if want := []string{"/healthz", "/jobs", "/jobs/{id}", "/jobs/{id}/events", "/numbers", "/openapi.json", "/readyz"}; !slices.Equal(got, want) {
 		t.Errorf("paths %q; want %q", got, want)
 	}
 }
