@@ -3,9 +3,7 @@ package handler
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,11 +156,11 @@ func attr(s tracetest.SpanStub, key string) string {
 
 // describe lists spans for a failure message.
 func describe(spans tracetest.SpanStubs) string {
-	var b strings.Builder
+	var b []byte
 	for _, s := range spans {
-		fmt.Fprintf(&b, "  %s %s parent %s %v\n", s.Name, s.SpanContext.SpanID(), s.Parent.SpanID(), s.Attributes)
+		b = fmt.Appendf(b, "  %s %s parent %s %v\n", s.Name, s.SpanContext.SpanID(), s.Parent.SpanID(), s.Attributes)
 	}
-	return b.String()
+	return string(b)
 }
 
 // get sends GET uri with the header traceparent (if not empty) to ln, for
@@ -365,7 +363,7 @@ func TestTraceJobs(t *testing.T) {
 	})
 	created := roundTrip(t, ln, "POST", "http://numbers.test/jobs?u="+upOK)
 	job := string(created.Header.Peek("Location"))
-	if created.StatusCode() != http.StatusAccepted || job == "" {
+	if created.StatusCode() != fasthttp.StatusAccepted || job == "" {
 		t.Fatalf("POST /jobs: %d %q", created.StatusCode(), job)
 	}
 	for _, method := range []string{"GET", "DELETE"} {

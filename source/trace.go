@@ -28,7 +28,8 @@ const (
 	trialAttempt
 )
 
-var attemptNames = [...]string{"first", "hedge", "retry", "trial"}
+// attemptNames are the values of numbers.attempt, by kind.
+var attemptNames = [...]string{firstAttempt: "first", hedgeAttempt: "hedge", retryAttempt: "retry", trialAttempt: "trial"}
 
 // traceFetch starts the span of url for a request whose context ctx holds
 // a recording span, and returns the context the fetch runs in, which holds
@@ -86,17 +87,18 @@ func (s *Source) traceAttempt(ctx context.Context, url string, kind attemptKind)
 	if s.tracer == nil || !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, nil
 	}
+	// The fetch span above has the count; the name says GET.
 	return s.tracer.Start(ctx, "GET", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		semconv.HTTPRequestMethodGet, semconv.URLFull(url), attribute.String("numbers.attempt", attemptNames[kind])))
+		semconv.URLFull(url), attribute.String("numbers.attempt", attemptNames[kind])))
 }
 
 // endAttempt ends the span of one upstream request with its status code,
-// how many numbers it brought, or the kind of its failure.
+// or the kind of its failure.
 func endAttempt(span trace.Span, r fetcher.Response, err error) {
 	var st *fetcher.StatusError
 	switch {
 	case err == nil:
-		span.SetAttributes(semconv.HTTPResponseStatusCode(r.Status), attribute.Int("numbers.count", len(r.Numbers)))
+		span.SetAttributes(semconv.HTTPResponseStatusCode(r.Status))
 	case errors.As(err, &st):
 		span.SetAttributes(semconv.HTTPResponseStatusCode(st.Code))
 	}

@@ -101,17 +101,14 @@ func (t *Tracer) Start(ctx *fasthttp.RequestCtx, route string) (context.Context,
 	if !t.sampled(trace.SpanContextFromContext(parent)) {
 		return parent, nil
 	}
+	// What OpenTelemetry's HTTP server conventions require, and no more:
+	// every attribute costs the SDK and the exporter on every sampled span.
 	method := string(ctx.Method())
 	attrs := []attribute.KeyValue{
 		semconv.HTTPRequestMethodKey.String(method),
 		semconv.HTTPRoute(route),
 		semconv.URLPath(string(ctx.Path())),
 		semconv.URLScheme(scheme(ctx)),
-		semconv.ServerAddress(string(ctx.Host())),
-		semconv.ClientAddress(ctx.RemoteIP().String()),
-	}
-	if ua := ctx.UserAgent(); len(ua) > 0 {
-		attrs = append(attrs, semconv.UserAgentOriginal(string(ua)))
 	}
 	if q := ctx.URI().QueryString(); len(q) > 0 {
 		attrs = append(attrs, semconv.URLQuery(string(q)))
