@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"numbers/fetcher"
 	"numbers/outcome"
@@ -71,24 +72,42 @@ func BenchmarkHandle(b *testing.B) {
 }
 
 // BenchmarkHandleTraced is BenchmarkHandle's metrics=on case traced at each
-// sampling ratio, exported with OTLP over HTTP to a loopback sink
-// (benchTracer): a sampled request makes its server span only, since the
-// fake source makes none (BenchmarkEndToEndTraced has them all).
+// sampling ratio (tracedCases): a sampled request makes its server span
+// only, since the fake source makes none (BenchmarkEndToEndTraced has them
+// all).
 func BenchmarkHandleTraced(b *testing.B) {
-	for _, ratio := range []float64{0, 0.01, 1} {
-		b.Run(fmt.Sprintf("trace=%v", ratio), func(b *testing.B) {
+	for _, c := range tracedCases {
+		b.Run(c.name, func(b *testing.B) {
 			m := telemetry.New(time.Hour)
-			h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Observer: m, Tracer: benchTracer(b, ratio)})
+			h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Observer: m, Tracer: benchTracer(b, c.ratio, c.export)})
 			benchHandle(b, m.Wrap(h.Handle), fasthttp.StatusOK)
 		})
 	}
 }
 
-// benchTracer returns a Tracer sampling at ratio whose spans are batched and
-// exported with OTLP over HTTP, as the service does, to a loopback server
-// that reads and drops them. All of it stops at the benchmark's end.
-func benchTracer(b *testing.B, ratio float64) *tracing.Tracer {
+// tracedCases are the sampling ratios the traced benchmarks run at, the
+// spans exported with OTLP or, to tell the SDK's cost from the export's,
+// dropped by the batcher's exporter.
+var tracedCases = []struct {
+	name   string
+	ratio  float64
+	export bool
+}{
+	{"trace=0", 0, true}, {"trace=0.01", 0.01, true}, {"trace=0.01,noexport", 0.01, false}, {"trace=1", 1, true},
+}
+
+// benchTracer returns a Tracer sampling at ratio whose spans are batched, as
+// the service does, and exported with OTLP over HTTP to a loopback server
+// that reads and drops them (it runs in the benchmark's process, so its
+// work counts too), or with export false dropped by a no-op exporter. All
+// of it stops at the benchmark's end.
+func benchTracer(b *testing.B, ratio float64, export bool) *tracing.Tracer {
 	b.Helper()
+	if !export {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+		b.Cleanup(func() { tp.Shutdown(context.Background()) }) //nolint:errcheck // a benchmark's teardown
+		return tracing.New(tp, tracing.Sampler{Ratio: ratio})
+	}
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body) //nolint:errcheck // a sink
 		w.Header().Set("Content-Type", "application/x-protobuf")
@@ -165,11 +184,11 @@ func benchHandle(b *testing.B, handle fasthttp.RequestHandler, status int) {
 func BenchmarkEndToEnd(b *testing.B) { benchEndToEnd(b, nil) }
 
 // BenchmarkEndToEndTraced is BenchmarkEndToEnd traced at each sampling
-// ratio (benchTracer): a sampled request makes a server span, 4 fetch spans
+// ratio (tracedCases): a sampled request makes a server span, 4 fetch spans
 // and 4 client spans, and sends traceparent upstream.
 func BenchmarkEndToEndTraced(b *testing.B) {
-	for _, ratio := range []float64{0, 0.01, 1} {
-		b.Run(fmt.Sprintf("trace=%v", ratio), func(b *testing.B) { benchEndToEnd(b, benchTracer(b, ratio)) })
+	for _, c := range tracedCases {
+		b.Run(c.name, func(b *testing.B) { benchEndToEnd(b, benchTracer(b, c.ratio, c.export)) })
 	}
 }
 
