@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
 
 	"numbers/budget"
@@ -73,6 +74,9 @@ type Config struct {
 	// Retry repeats a fast failure (fetcher.Retryable) once, while time is
 	// left and Budget allows.
 	Retry bool
+	// Tracer makes the spans of the fetches of traced requests (whose
+	// context holds a recording span, see trace.go); nil makes none.
+	Tracer trace.Tracer
 }
 
 // Stats are the Source's counters since it was created.
@@ -99,6 +103,7 @@ type Source struct {
 	budget   *budget.Budget
 	hedge    bool
 	retry    bool
+	tracer   trace.Tracer
 
 	mu      sync.Mutex
 	flights map[string]*flight // guarded by mu: fetches under way, by URL, when coalescing
@@ -109,7 +114,8 @@ type Source struct {
 
 // flight is one live fetch and the requests waiting for it.
 type flight struct {
-	waiters []waiter // guarded by Source.mu until the flight is removed from the map
+	waiters []waiter          // guarded by Source.mu until the flight is removed from the map
+	span    trace.SpanContext // of the fetch span that started it, if traced; set before it is shared
 }
 
 // waiter is a request waiting for a flight.
@@ -138,6 +144,7 @@ func New(cfg Config) *Source {
 		budget:   cfg.Budget,
 		hedge:    cfg.Hedge,
 		retry:    cfg.Retry,
+		tracer:   cfg.Tracer,
 		flights:  map[string]*flight{},
 	}
 }
@@ -159,6 +166,7 @@ type liveResult struct {
 // with other requests and the cache and must not be modified. A request that
 // stops waiting asks Abandon what stands in.
 func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome)) {
+	ctx, deliver = s.traceFetch(ctx, url, deliver)
 	if s.cache != nil {
 		if nums, ok := s.cache.Fresh(url); ok {
 			deliver(nums, outcome.Cached)
@@ -187,9 +195,10 @@ func (s *Source) join(url string, w waiter) {
 		f.waiters = append(f.waiters, w)
 		s.mu.Unlock()
 		s.Stats.Coalesced.Add(1)
+		s.traceJoin(w.ctx, f.span)
 		return
 	}
-	f := &flight{waiters: []waiter{w}}
+	f := &flight{waiters: []waiter{w}, span: s.flightSpan(w.ctx)}
 	s.flights[url] = f
 	s.mu.Unlock()
 	go s.fly(url, f, w.ctx)

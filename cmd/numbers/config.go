@@ -64,6 +64,8 @@ type config struct {
 	ssePing      time.Duration
 
 	health healthConfig
+
+	tracing tracingConfig
 }
 
 // envPrefix prefixes the environment twin of every flag.
@@ -128,6 +130,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.jobTTL, "job-ttl", time.Hour, "how long a finished job is kept")
 	fs.DurationVar(&c.ssePing, "sse-ping", 15*time.Second, "a silent event stream gets a ': ping' comment after this long, to keep it alive through proxies")
 	addHealthFlags(fs, &c.health)
+	addTracingFlags(fs, &c.tracing)
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(usageOut)
@@ -158,6 +161,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		return c, err
 	}
 	if err := c.health.validate(); err != nil {
+		return c, err
+	}
+	if err := c.tracing.resolve(getenv); err != nil {
 		return c, err
 	}
 	return c, c.validate()
