@@ -20,8 +20,10 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/propagation"
 
 	"numbers/aggregate"
+	"numbers/tracing"
 	"numbers/wire"
 )
 
@@ -43,6 +45,10 @@ type Config struct {
 	// AllowHost, when set, vets every host name (the first and each redirect's)
 	// before any connection; an error wrapping ErrDenied refuses the fetch.
 	AllowHost func(host string) error
+	// Propagator, when set, writes the trace context of each fetch's
+	// context into its upstream request (tracing.Tracer.Propagator: the
+	// W3C traceparent and tracestate); nil sends none.
+	Propagator propagation.TextMapPropagator
 }
 
 // Response is what one successful fetch returns.
@@ -54,6 +60,8 @@ type Response struct {
 	CacheControl, Expires, Date, Age string
 	// Sent and Received are when the request was sent and the body was read.
 	Sent, Received time.Time
+	// Status is the final response's status code, a 2xx.
+	Status int
 }
 
 // Client fetches upstream URLs. It is safe for concurrent use.
@@ -62,6 +70,7 @@ type Client struct {
 	maxRedirects int
 	userAgent    string
 	allowHost    func(string) error
+	propagator   propagation.TextMapPropagator
 }
 
 // New returns a Client configured by cfg.
@@ -113,6 +122,7 @@ func New(cfg Config) *Client {
 		maxRedirects: redirects,
 		userAgent:    ua,
 		allowHost:    cfg.AllowHost,
+		propagator:   cfg.Propagator,
 	}
 }
 
@@ -136,6 +146,9 @@ func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
 	req.Header.SetUserAgent(c.userAgent)
 	req.Header.Set("Accept", "application/json")
 	req.SetUserValue(ctxKey{}, ctx)
+	if c.propagator != nil {
+		c.propagator.Inject(ctx, tracing.RequestHeader{Header: &req.Header})
+	}
 
 	sent := time.Now()
 	if err := c.do(ctx, req, resp, deadline); err != nil {
@@ -169,6 +182,7 @@ func (c *Client) Fetch(ctx context.Context, url string) (Response, error) {
 		Age:          header(resp, "Age"),
 		Sent:         sent,
 		Received:     time.Now(),
+		Status:       resp.StatusCode(),
 	}, nil
 }
 

@@ -4,18 +4,25 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"numbers/fetcher"
 	"numbers/outcome"
 	"numbers/source"
 	"numbers/telemetry"
+	"numbers/tracing"
 )
 
 // benchUpstreams is how many upstreams a benchmark request names.
@@ -62,6 +69,62 @@ func BenchmarkHandle(b *testing.B) {
 		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Observer: m})
 		benchHandle(b, m.Wrap(h.Handle), fasthttp.StatusOK)
 	})
+}
+
+// BenchmarkHandleTraced is BenchmarkHandle's metrics=on case traced at each
+// sampling ratio (tracedCases): a sampled request makes its server span
+// only, since the fake source makes none (BenchmarkEndToEndTraced has them
+// all).
+func BenchmarkHandleTraced(b *testing.B) {
+	for _, c := range tracedCases {
+		b.Run(c.name, func(b *testing.B) {
+			m := telemetry.New(time.Hour)
+			h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Observer: m, Tracer: benchTracer(b, c.ratio, c.export)})
+			benchHandle(b, m.Wrap(h.Handle), fasthttp.StatusOK)
+		})
+	}
+}
+
+// tracedCases are the sampling ratios the traced benchmarks run at, the
+// spans exported with OTLP or, to tell the SDK's cost from the export's,
+// dropped by the batcher's exporter.
+var tracedCases = []struct {
+	name   string
+	ratio  float64
+	export bool
+}{
+	{"trace=0", 0, true}, {"trace=0.01", 0.01, true}, {"trace=0.01,noexport", 0.01, false}, {"trace=1", 1, true},
+}
+
+// benchTracer returns a Tracer sampling at ratio whose spans are batched, as
+// the service does, and exported with OTLP over HTTP to a loopback server
+// that reads and drops them (it runs in the benchmark's process, so its
+// work counts too), or with export false dropped by a no-op exporter. All
+// of it stops at the benchmark's end.
+func benchTracer(b *testing.B, ratio float64, export bool) *tracing.Tracer {
+	b.Helper()
+	if !export {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+		b.Cleanup(func() { tp.Shutdown(context.Background()) }) //nolint:errcheck // a benchmark's teardown
+		return tracing.New(tp, tracing.Sampler{Ratio: ratio})
+	}
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) //nolint:errcheck // a sink
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	client := &http.Client{Transport: &http.Transport{}}
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(sink.URL+"/v1/traces"),
+		otlptracehttp.WithHTTPClient(client))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	b.Cleanup(func() {
+		tp.Shutdown(context.Background()) //nolint:errcheck // a benchmark's teardown
+		client.CloseIdleConnections()
+		sink.Close()
+	})
+	return tracing.New(tp, tracing.Sampler{Ratio: ratio})
 }
 
 // BenchmarkReject measures the refusal path, to compare with BenchmarkHandle:
@@ -118,7 +181,19 @@ func benchHandle(b *testing.B, handle fasthttp.RequestHandler, status int) {
 // BenchmarkEndToEnd measures a whole request: a client over an in-memory
 // connection to the handler on a real server, which fetches 4 in-memory
 // fasthttp upstreams, each answering 20 numbers, with the real fetcher.Client.
-func BenchmarkEndToEnd(b *testing.B) {
+func BenchmarkEndToEnd(b *testing.B) { benchEndToEnd(b, nil) }
+
+// BenchmarkEndToEndTraced is BenchmarkEndToEnd traced at each sampling
+// ratio (tracedCases): a sampled request makes a server span, 4 fetch spans
+// and 4 client spans, and sends traceparent upstream.
+func BenchmarkEndToEndTraced(b *testing.B) {
+	for _, c := range tracedCases {
+		b.Run(c.name, func(b *testing.B) { benchEndToEnd(b, benchTracer(b, c.ratio, c.export)) })
+	}
+}
+
+// benchEndToEnd is BenchmarkEndToEnd traced by tr (nil: not).
+func benchEndToEnd(b *testing.B, tr *tracing.Tracer) {
 	upstreams := map[string]*fasthttputil.InmemoryListener{}
 	var servers []*fasthttp.Server
 	var dones []chan error
@@ -141,6 +216,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		}
 	}()
 	client := fetcher.New(fetcher.Config{
+		Propagator:          tr.Propagator(),
 		MaxIdleConnDuration: time.Second,
 		DialTimeout: func(addr string, _ time.Duration) (net.Conn, error) {
 			ln, ok := upstreams[addr]
@@ -150,7 +226,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			return ln.Dial()
 		},
 	})
-	h := New(Config{Source: source.New(source.Config{Fetcher: client}), Budget: 10 * time.Second})
+	h := New(Config{Source: source.New(source.Config{Fetcher: client, Tracer: tr.Tracer()}), Budget: 10 * time.Second, Tracer: tr})
 	ln := serve(b, h)
 	c, err := ln.Dial()
 	if err != nil {

@@ -31,6 +31,7 @@ import (
 	"numbers/api"
 	"numbers/jobs"
 	"numbers/outcome"
+	"numbers/tracing"
 )
 
 // Source is what the handler needs from the layer below (package source).
@@ -103,6 +104,10 @@ type Config struct {
 	// Hub streams /jobs/{id}/events; required with Jobs. The streams run on
 	// hijacked connections: the fasthttp.Server must set KeepHijackedConns.
 	Hub *jobs.Hub
+	// Tracer traces /numbers and the jobs endpoints: a server span per
+	// sampled request, and the trace context of every request passed to its
+	// fetches (Source makes their spans). Nil traces nothing.
+	Tracer *tracing.Tracer
 }
 
 // Handler serves the public endpoints. Create it with New.
@@ -119,6 +124,7 @@ type Handler struct {
 	observe     Observer
 	jobs        *jobs.Runner
 	hub         *jobs.Hub
+	tracer      *tracing.Tracer
 
 	inFlight atomic.Int64
 	draining atomic.Bool
@@ -138,6 +144,7 @@ func New(cfg Config) *Handler {
 		observe:     cfg.Observer,
 		jobs:        cfg.Jobs,
 		hub:         cfg.Hub,
+		tracer:      cfg.Tracer,
 	}
 	if h.source == nil {
 		panic("handler: Config.Source is required")
@@ -181,12 +188,24 @@ func (h *Handler) InFlight() int64 { return h.inFlight.Load() }
 
 // Handle is the fasthttp.RequestHandler of the public listener.
 func (h *Handler) Handle(ctx *fasthttp.RequestCtx) {
+	if h.tracer != nil {
+		if route := tracedRoute(ctx.Path()); route != "" {
+			h.serveTraced(ctx, route)
+			return
+		}
+	}
+	h.serve(ctx, context.Background())
+}
+
+// serve answers ctx by its path. parent is the context the request's work
+// runs in: it carries the request's trace span, if any, and nothing else.
+func (h *Handler) serve(ctx *fasthttp.RequestCtx, parent context.Context) {
 	switch string(ctx.Path()) {
 	case "/numbers":
 		if !allowGetHead(ctx) {
 			return
 		}
-		h.serveNumbers(ctx)
+		h.serveNumbers(ctx, parent)
 	case "/healthz":
 		if allowGetHead(ctx) {
 			writeStatus(ctx, fasthttp.StatusOK, `{"status":"ok"}`)
@@ -205,7 +224,7 @@ func (h *Handler) Handle(ctx *fasthttp.RequestCtx) {
 			writeStatus(ctx, fasthttp.StatusOK, api.OpenAPI())
 		}
 	default:
-		if h.jobs != nil && h.routeJobs(ctx) {
+		if h.jobs != nil && h.routeJobs(ctx, parent) {
 			return
 		}
 		writeError(ctx, fasthttp.StatusNotFound, "no such endpoint: use GET /numbers?u=URL")

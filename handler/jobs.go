@@ -6,11 +6,11 @@ package handler
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -21,37 +21,59 @@ import (
 )
 
 // routeJobs serves the /jobs paths and reports whether path was one of them.
-func (h *Handler) routeJobs(ctx *fasthttp.RequestCtx) bool {
-	rest, ok := strings.CutPrefix(string(ctx.Path()), "/jobs")
-	switch {
-	case !ok:
-		return false
-	case rest == "":
+// parent carries the request's trace span, for the fetches of a new job.
+func (h *Handler) routeJobs(ctx *fasthttp.RequestCtx, parent context.Context) bool {
+	route, id := jobsRoute(ctx.Path())
+	switch route {
+	case "/jobs":
 		if !ctx.IsPost() {
 			ctx.Response.Header.Set("Allow", "POST")
 			writeError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed: use POST /jobs?u=URL to start a job")
 			return true
 		}
-		h.createJob(ctx)
-		return true
-	case rest[0] != '/':
-		return false // /jobsfoo
-	}
-	id, sub, nested := strings.Cut(rest[1:], "/")
-	switch {
-	case !nested:
+		h.createJob(ctx, parent)
+	case "/jobs/{id}":
 		h.serveJob(ctx, id)
-	case sub == "events":
+	case "/jobs/{id}/events":
 		h.serveEvents(ctx, id)
-	default:
+	case jobsOther:
 		writeError(ctx, fasthttp.StatusNotFound, "no such endpoint: use /jobs/{id} or /jobs/{id}/events")
+	default:
+		return false
 	}
 	return true
 }
 
+// jobsOther is the route of a path under /jobs/{id}/ that is none of the
+// jobs endpoints.
+const jobsOther = "/jobs/{id}/*"
+
+// jobsRoute returns the route of path among the jobs endpoints, "/jobs",
+// "/jobs/{id}" or "/jobs/{id}/events" (jobsOther for another path under
+// /jobs/{id}/), and the id in it; "" for a path not under /jobs.
+func jobsRoute(path []byte) (route, id string) {
+	rest, ok := bytes.CutPrefix(path, []byte("/jobs"))
+	switch {
+	case !ok:
+		return "", ""
+	case len(rest) == 0:
+		return "/jobs", ""
+	case rest[0] != '/':
+		return "", "" // /jobsfoo
+	}
+	rawID, sub, nested := bytes.Cut(rest[1:], []byte("/"))
+	switch {
+	case !nested:
+		return "/jobs/{id}", string(rawID)
+	case string(sub) == "events":
+		return "/jobs/{id}/events", string(rawID)
+	}
+	return jobsOther, ""
+}
+
 // createJob answers POST /jobs?u=URL...[&budget=30s]: 202 with the job's
 // status document and its Location.
-func (h *Handler) createJob(ctx *fasthttp.RequestCtx) {
+func (h *Handler) createJob(ctx *fasthttp.RequestCtx, parent context.Context) {
 	args := ctx.QueryArgs()
 	urls, invalid, err := parseURLs(args, h.maxURLs)
 	if err != nil {
@@ -71,7 +93,7 @@ func (h *Handler) createJob(ctx *fasthttp.RequestCtx) {
 		}
 		budget = d
 	}
-	snap, err := h.jobs.Start(urls, invalid, budget)
+	snap, err := h.jobs.StartContext(parent, urls, invalid, budget)
 	if err != nil {
 		h.refuseJob(ctx, err)
 		return
@@ -161,8 +183,11 @@ var sseHead = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCach
 	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\n")
 
 // sseRefused answers a watcher that arrives as the hub shuts down.
-var sseRefused = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n" +
-	"Content-Length: 46\r\nConnection: close\r\n\r\n{\"error\":\"shutting down: retry on another one\"}")
+var sseRefused = func() []byte {
+	body := `{"error":"shutting down: retry on another one"}`
+	return []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body)
+}()
 
 // serveEvents answers GET /jobs/{id}/events: the job's log as Server-Sent
 // Events, from the start or after Last-Event-ID, then the live events, up
@@ -235,9 +260,9 @@ func preferAsync(ctx *fasthttp.RequestCtx) bool {
 // pending, as gather does). If some are still pending then, the job is
 // stored and the answer links to it; otherwise, or if the store is full,
 // it is discarded and the answer is a plain one.
-func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, urls []string, invalid int, start, deadline time.Time,
+func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, urls []string, invalid int, start, deadline time.Time,
 	budget time.Duration, margin Margin, set *aggregate.Set, counts *[outcome.Count]int) bool {
-	p := h.jobs.Prepare(urls, invalid, start)
+	p := h.jobs.PrepareContext(parent, urls, invalid, start)
 	if p == nil {
 		return false // shutting down: a plain answer
 	}
@@ -269,6 +294,7 @@ func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, urls []string, invalid i
 		nums, o := h.source.Abandon(u)
 		h.count(counts, o)
 		set.Add(nums)
+		h.traceAbandoned(parent, u, o)
 	}
 	if len(pr.Pending) == 0 {
 		p.Discard()

@@ -25,7 +25,7 @@ type result struct {
 // first: a request that waited too long in a backed-up service (Admit), one
 // with too little of its budget left, then the in-flight limit and the CPU
 // shedder.
-func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
+func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx, parent context.Context) {
 	now := time.Now()
 	start := arrival(ctx, now)
 	if h.admit != nil && !h.admit(now, now.Sub(start)) {
@@ -79,8 +79,8 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx) {
 	set := aggregate.AcquireSet()
 	defer aggregate.ReleaseSet(set)
 	var flushedAt time.Time // the planned flush time, when the answer waited for it
-	if h.jobs == nil || !preferAsync(ctx) || !h.gatherAsync(ctx, urls, invalid, start, deadline, budget, margin, set, &counts) {
-		flushedAt = h.gather(urls, deadline, budget, margin, set, &counts)
+	if h.jobs == nil || !preferAsync(ctx) || !h.gatherAsync(ctx, parent, urls, invalid, start, deadline, budget, margin, set, &counts) {
+		flushedAt = h.gather(parent, urls, deadline, budget, margin, set, &counts)
 	}
 	ready := time.Now()
 
@@ -147,17 +147,18 @@ func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, r *refusal) 
 // still pending then contributes what the source says stands in for it (a
 // stale entry, or nothing and a timeout), and its fetch is cancelled with the
 // request's context; a late result goes into a buffered channel that nobody
-// reads, so the fetch never blocks. It returns the flush time it planned
-// when it answered at that time, and the zero time when every fetch settled
-// first.
-func (h *Handler) gather(urls []string, deadline time.Time, budget time.Duration, margin Margin, set *aggregate.Set, counts *[outcome.Count]int) time.Time {
+// reads, so the fetch never blocks. The context derives from parent, which
+// carries the request's trace span and nothing else. It returns the flush
+// time it planned when it answered at that time, and the zero time when
+// every fetch settled first.
+func (h *Handler) gather(parent context.Context, urls []string, deadline time.Time, budget time.Duration, margin Margin, set *aggregate.Set, counts *[outcome.Count]int) time.Time {
 	if len(urls) == 0 {
 		return time.Time{}
 	}
 	// The request's context, made once: every fetch below runs in it. It
 	// does not derive from the fasthttp.RequestCtx, which must not outlive
 	// this call.
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	ctx, cancel := context.WithDeadline(parent, deadline)
 	defer cancel()
 	results := make(chan result, len(urls))
 	for i, u := range urls {
@@ -194,6 +195,7 @@ func (h *Handler) gather(urls []string, deadline time.Time, budget time.Duration
 				nums, o := h.source.Abandon(urls[i])
 				h.count(counts, o)
 				set.Add(nums)
+				h.traceAbandoned(ctx, urls[i], o)
 			}
 			return flushAt
 		}

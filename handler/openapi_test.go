@@ -40,16 +40,19 @@ func conform(t *testing.T, req *http.Request, resp *http.Response) {
 }
 
 // TestOpenAPIRoutes checks that the document describes exactly the paths
-// Handle serves: the string cases of its switch, read from the source.
+// Handle serves: the string cases of serve's switch and of routeJobs's,
+// read from the source.
 func TestOpenAPIRoutes(t *testing.T) {
 	c, err := checker()
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := handledPaths(t, "handler.go")
-	if len(served) == 0 {
-		t.Fatal("found no case in Handle's switch")
+	served := handledPaths(t, "handler.go", "serve")
+	jobRoutes := handledPaths(t, "jobs.go", "routeJobs")
+	if len(served) == 0 || len(jobRoutes) == 0 {
+		t.Fatal("found no case in serve's or routeJobs's switch")
 	}
+	served = append(served, jobRoutes...)
 	described := c.Paths()
 	slices.Sort(served)
 	slices.Sort(described)
@@ -59,8 +62,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 }
 
 // handledPaths returns the string literals of the case clauses in the
-// switch of (*Handler).Handle in file.
-func handledPaths(t *testing.T, file string) []string {
+// switch of the Handler method named method in file.
+func handledPaths(t *testing.T, file, method string) []string {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
 	if err != nil {
@@ -69,7 +72,7 @@ func handledPaths(t *testing.T, file string) []string {
 	var paths []string
 	for _, d := range f.Decls {
 		fn, ok := d.(*ast.FuncDecl)
-		if !ok || fn.Name.Name != "Handle" || fn.Recv == nil {
+		if !ok || fn.Name.Name != method || fn.Recv == nil {
 			continue
 		}
 		ast.Inspect(fn.Body, func(n ast.Node) bool {
@@ -178,9 +181,11 @@ func TestOpenAPIErrorHandler(t *testing.T) {
 	}
 }
 
-// exchange sends method uri (a path, or a URL as numbersURI makes) to ln over a fresh connection, as net/http
-// writes it, and returns the request and the answer as net/http reads it.
-func exchange(t *testing.T, ln *fasthttputil.InmemoryListener, method, uri string) (*http.Request, *http.Response) {
+// exchange sends method uri (a path, or a URL as numbersURI makes), with the
+// headers given as name and value pairs, to ln over a fresh connection, as
+// net/http writes it, and returns the request and the answer as net/http
+// reads it.
+func exchange(t *testing.T, ln *fasthttputil.InmemoryListener, method, uri string, header ...string) (*http.Request, *http.Response) {
 	t.Helper()
 	if uri[0] == '/' {
 		uri = "http://numbers.test" + uri
@@ -188,6 +193,9 @@ func exchange(t *testing.T, ln *fasthttputil.InmemoryListener, method, uri strin
 	req, err := http.NewRequest(method, uri, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	req.Close = true
 	c, err := ln.Dial()

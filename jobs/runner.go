@@ -72,10 +72,17 @@ func (r *Runner) MaxBudget() time.Duration { return r.maxBudget }
 // were refused, stores it and starts its fetches; budget zero means the
 // default. It returns the job's first document, or ErrFull, or ErrClosed.
 func (r *Runner) Start(urls []string, invalid int, budget time.Duration) (*Snapshot, error) {
+	return r.StartContext(context.Background(), urls, invalid, budget)
+}
+
+// StartContext is Start for a job whose fetches carry the values of ctx
+// (the trace span of the request that started it), but neither its
+// deadline nor its cancellation: the job has its own.
+func (r *Runner) StartContext(ctx context.Context, urls []string, invalid int, budget time.Duration) (*Snapshot, error) {
 	if budget <= 0 {
 		budget = r.budget
 	}
-	j := r.newJob(urls, invalid, time.Now(), budget)
+	j := r.newJob(ctx, urls, invalid, time.Now(), budget)
 	snap := j.snapshot()
 	if err := r.store.Create(snap, nil); err != nil {
 		j.cancel() // releases the deadline's timer
@@ -96,7 +103,13 @@ func (r *Runner) Start(urls []string, invalid int, budget time.Duration) (*Snaps
 // with Prefer: respond-async becomes a job only when its answer is partial.
 // It returns nil when the runner is closed.
 func (r *Runner) Prepare(urls []string, invalid int, start time.Time) *Pending {
-	j := r.newJob(urls, invalid, start, r.budget)
+	return r.PrepareContext(context.Background(), urls, invalid, start)
+}
+
+// PrepareContext is Prepare for a job whose fetches carry the values of ctx,
+// as StartContext's do.
+func (r *Runner) PrepareContext(ctx context.Context, urls []string, invalid int, start time.Time) *Pending {
+	j := r.newJob(ctx, urls, invalid, start, r.budget)
 	if r.launch(j) != nil {
 		return nil
 	}
@@ -166,7 +179,7 @@ type job struct {
 	changed chan struct{} // closed at every event, for Pending.Progress
 }
 
-func (r *Runner) newJob(urls []string, invalid int, start time.Time, budget time.Duration) *job {
+func (r *Runner) newJob(parent context.Context, urls []string, invalid int, start time.Time, budget time.Duration) *job {
 	j := &job{
 		r:       r,
 		urls:    urls,
@@ -178,7 +191,7 @@ func (r *Runner) newJob(urls []string, invalid int, start time.Time, budget time
 	}
 	j.snap = Snapshot{ID: NewID(), State: Running, Created: start, Deadline: start.Add(budget), Total: len(urls)}
 	j.snap.Outcomes[outcome.Invalid] = invalid
-	j.ctx, j.cancel = context.WithDeadline(context.Background(), j.snap.Deadline)
+	j.ctx, j.cancel = context.WithDeadline(context.WithoutCancel(parent), j.snap.Deadline)
 	return j
 }
 

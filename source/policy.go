@@ -40,11 +40,10 @@ func (s *Source) probe(ctx context.Context, url string) {
 	s.Stats.Probes.Add(1)
 	go func() {
 		defer cancel()
-		start := time.Now()
-		r, err := s.fetch.Fetch(pctx, url)
-		s.report(health.Key(url), time.Since(start), err)
-		if err == nil {
-			s.store(url, r)
+		a := s.once(pctx, url, trialAttempt)
+		s.report(health.Key(url), a.took, a.err)
+		if a.err == nil {
+			s.store(url, a.r)
 		}
 	}()
 }
@@ -103,11 +102,16 @@ type attempt struct {
 	hedge bool
 }
 
-// once makes one request.
-func (s *Source) once(ctx context.Context, url string, hedge bool) attempt {
+// once makes one request, of kind.
+func (s *Source) once(ctx context.Context, url string, kind attemptKind) attempt {
+	ctx, span := s.traceAttempt(ctx, url, kind)
 	start := time.Now()
 	r, err := s.fetch.Fetch(ctx, url)
-	return attempt{r, err, time.Since(start), hedge}
+	a := attempt{r, err, time.Since(start), kind == hedgeAttempt}
+	if span != nil {
+		endAttempt(span, r, err)
+	}
+	return a
 }
 
 // attempts fetches url within ctx and returns the first good answer and how
@@ -133,9 +137,9 @@ func (s *Source) attempts(ctx context.Context, url string, deadline time.Time, k
 	if delay := max(p95, 2*p50); s.hedge && s.budget != nil && known && time.Until(deadline) > delay+max(p50, minLeft) {
 		return s.race(ctx, url, deadline, p50, delay)
 	}
-	a := s.once(ctx, url, false)
+	a := s.once(ctx, url, firstAttempt)
 	if a.err != nil && s.mayRetry(a.err, deadline, p50) {
-		a = s.once(ctx, url, false)
+		a = s.once(ctx, url, retryAttempt)
 	}
 	return a.r, a.took, a.err
 }
@@ -168,18 +172,18 @@ func (s *Source) race(ctx context.Context, url string, deadline time.Time, p50, 
 	results := make(chan attempt, 2) // never blocks a request that lost
 	var cancels [2]context.CancelFunc
 	sent := 0
-	send := func(hedge bool) {
+	send := func(kind attemptKind) {
 		actx, cancel := context.WithCancel(ctx)
 		cancels[sent] = cancel
 		sent++
-		go func() { results <- s.once(actx, url, hedge) }()
+		go func() { results <- s.once(actx, url, kind) }()
 	}
 	defer func() {
 		for _, cancel := range cancels[:sent] {
 			cancel()
 		}
 	}()
-	send(false)
+	send(firstAttempt)
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	var last attempt
@@ -195,13 +199,13 @@ func (s *Source) race(ctx context.Context, url string, deadline time.Time, p50, 
 			}
 			last = a
 			if pending == 0 && sent < len(cancels) && s.mayRetry(a.err, deadline, p50) {
-				send(false)
+				send(retryAttempt)
 				pending++
 			}
 		case <-timer.C:
 			if pending == 1 && sent < len(cancels) && timeLeft(deadline, p50) && s.budget.Withdraw() {
 				s.Stats.Hedges.Add(1)
-				send(true)
+				send(hedgeAttempt)
 				pending++
 			}
 		}

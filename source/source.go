@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
 
 	"numbers/budget"
@@ -80,6 +81,9 @@ type Config struct {
 	// at most a tenth of the time left before the request's deadline; zero
 	// means DefaultRemoteWait.
 	RemoteWait time.Duration
+	// Tracer makes the spans of the fetches of traced requests (whose
+	// context holds a recording span, see trace.go); nil makes none.
+	Tracer trace.Tracer
 }
 
 // Stats are the Source's counters since it was created.
@@ -110,6 +114,7 @@ type Source struct {
 	remote   Remote
 	// remoteWait bounds a look-up in remote (Config.RemoteWait).
 	remoteWait time.Duration
+	tracer     trace.Tracer
 
 	mu      sync.Mutex
 	flights map[string]*flight // guarded by mu: fetches under way, by URL, when coalescing
@@ -120,7 +125,8 @@ type Source struct {
 
 // flight is one live fetch and the requests waiting for it.
 type flight struct {
-	waiters []waiter // guarded by Source.mu until the flight is removed from the map
+	waiters []waiter          // guarded by Source.mu until the flight is removed from the map
+	span    trace.SpanContext // of the fetch span that started it, if traced; set before it is shared
 }
 
 // waiter is a request waiting for a flight.
@@ -153,6 +159,7 @@ func New(cfg Config) *Source {
 		budget:   cfg.Budget,
 		hedge:    cfg.Hedge,
 		retry:    cfg.Retry,
+		tracer:   cfg.Tracer,
 		flights:  map[string]*flight{},
 
 		remote:     cfg.Remote,
@@ -177,6 +184,7 @@ type liveResult struct {
 // with other requests and the cache and must not be modified. A request that
 // stops waiting asks Abandon what stands in.
 func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome)) {
+	ctx, deliver = s.traceFetch(ctx, url, deliver)
 	if s.cache != nil {
 		if nums, ok := s.cache.Fresh(url); ok {
 			deliver(nums, outcome.Cached)
@@ -205,9 +213,10 @@ func (s *Source) join(url string, w waiter) {
 		f.waiters = append(f.waiters, w)
 		s.mu.Unlock()
 		s.Stats.Coalesced.Add(1)
+		s.traceJoin(w.ctx, f.span)
 		return
 	}
-	f := &flight{waiters: []waiter{w}}
+	f := &flight{waiters: []waiter{w}, span: s.flightSpan(w.ctx)}
 	s.flights[url] = f
 	s.mu.Unlock()
 	go s.fly(url, f, w.ctx)

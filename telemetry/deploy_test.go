@@ -17,7 +17,11 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v2"
 
+	"numbers/budget"
 	"numbers/cache"
+	"numbers/forensics"
+	"numbers/health"
+	"numbers/jobs"
 	"numbers/redisstore"
 	"numbers/source"
 )
@@ -141,12 +145,18 @@ var (
 )
 
 // exported returns the series names /metrics serves, with the label names
-// of each, from Metrics watching everything the service wires in.
+// of each, from Metrics watching everything the service wires in (health,
+// hedges and retries, jobs and late-answer traces included, which the
+// service exports when they are on).
 func exported(t *testing.T) map[string][]string {
 	t.Helper()
 	m := New(500 * time.Millisecond)
 	m.WatchCache(cache.New(cache.Config{}))
 	m.WatchSource(&source.Stats{})
+	m.WatchHealth(health.New(health.Config{}))
+	m.WatchTailCutting(&source.Stats{}, budget.New(budget.Config{}))
+	m.WatchJobs(jobs.NewMemStore(jobs.MemConfig{}).Stats, &jobs.HubStats{})
+	m.WatchLateTraces(&forensics.Stats{})
 	m.WatchShedding(func() float64 { return 0 })
 	m.WatchInFlight(func() int64 { return 0 })
 	m.WatchMargin(func() time.Duration { return 0 })

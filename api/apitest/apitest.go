@@ -21,6 +21,7 @@ import (
 	"github.com/pb33f/libopenapi-validator/config"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/pb33f/libopenapi-validator/helpers"
+	"github.com/pb33f/libopenapi-validator/paths"
 	"github.com/pb33f/libopenapi-validator/responses"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 
@@ -45,6 +46,7 @@ type Checker struct {
 	model     *v3.Document
 	validator validator.Validator
 	options   []config.Option
+	vopts     *config.ValidationOptions // options, applied
 }
 
 // New parses the document and validates it against the OpenAPI
@@ -75,7 +77,7 @@ func parse(document []byte) (*Checker, error) {
 	if ok, verrs := v.ValidateDocument(); !ok {
 		return nil, fmt.Errorf("apitest: document is not valid OpenAPI: %w", join(verrs))
 	}
-	return &Checker{model: &model.Model, validator: v, options: opts}, nil
+	return &Checker{model: &model.Model, validator: v, options: opts, vopts: config.NewValidationOptions(opts...)}, nil
 }
 
 // Paths returns the paths the document describes.
@@ -88,10 +90,11 @@ func (c *Checker) Paths() []string {
 }
 
 // Check returns how resp, the answer to req, departs from the document, or
-// nil if it conforms. Only req's method and URL are used. resp.Body is read
-// and replaced by a reader of the same bytes.
+// nil if it conforms. Only req's method and URL are used (a path such as
+// /jobs/{id} matches its template). resp.Body is read and replaced by a
+// reader of the same bytes.
 func (c *Checker) Check(req *http.Request, resp *http.Response) error {
-	item := c.model.Paths.PathItems.GetOrZero(req.URL.Path)
+	item, _, _ := paths.FindPath(req, c.model, c.vopts)
 	switch {
 	case item == nil:
 		return c.checkShared(req, resp, http.StatusNotFound)

@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	outcomes = "ok=1,cached=0,stale=0,failed=0,denied=0,timeout=0,invalid=0"
+	outcomes = "ok=1,cached=0,stale=0,failed=0,denied=0,timeout=0,invalid=0,ejected=0"
 	timing   = "wait;dur=1.000, encode;dur=0.001, total;dur=1.001"
 )
 
@@ -35,7 +35,7 @@ func TestDocumentIsValidOpenAPI31(t *testing.T) {
 	}
 	got := c.Paths()
 	slices.Sort(got)
-	if want := []string{"/healthz", "/numbers", "/openapi.json", "/readyz"}; !slices.Equal(got, want) {
+	if want := []string{"/healthz", "/jobs", "/jobs/{id}", "/jobs/{id}/events", "/numbers", "/openapi.json", "/readyz"}; !slices.Equal(got, want) {
 		t.Errorf("paths %q; want %q", got, want)
 	}
 }
@@ -94,7 +94,9 @@ func TestCheck(t *testing.T) {
 		{"outcomes missing", "GET", "/numbers", answer(200, `{"numbers":[]}`,
 			"X-Numbers-Complete", "true", "Server-Timing", timing), false},
 		{"outcomes reordered", "GET", "/numbers", answer(200, `{"numbers":[]}`,
-			"X-Numbers-Complete", "true", "X-Numbers-Outcomes", "cached=0,ok=1,stale=0,failed=0,denied=0,timeout=0,invalid=0", "Server-Timing", timing), false},
+			"X-Numbers-Complete", "true", "X-Numbers-Outcomes", "cached=0,ok=1,stale=0,failed=0,denied=0,timeout=0,invalid=0,ejected=0", "Server-Timing", timing), false},
+		{"outcomes without ejected", "GET", "/numbers", answer(200, `{"numbers":[]}`,
+			"X-Numbers-Complete", "true", "X-Numbers-Outcomes", "ok=1,cached=0,stale=0,failed=0,denied=0,timeout=0,invalid=0", "Server-Timing", timing), false},
 		{"complete not a boolean", "GET", "/numbers", answer(200, `{"numbers":[]}`,
 			"X-Numbers-Complete", "yes", "X-Numbers-Outcomes", outcomes, "Server-Timing", timing), false},
 		{"undeclared header", "GET", "/numbers", answer(200, `{"numbers":[]}`,

@@ -65,6 +65,8 @@ type config struct {
 
 	health healthConfig
 	redis  redisConfig
+
+	tracing tracingConfig
 }
 
 // envPrefix prefixes the environment twin of every flag.
@@ -130,6 +132,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.ssePing, "sse-ping", 15*time.Second, "a silent event stream gets a ': ping' comment after this long, to keep it alive through proxies")
 	addHealthFlags(fs, &c.health)
 	addRedisFlags(fs, &c.redis)
+	addTracingFlags(fs, &c.tracing)
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(usageOut)
@@ -163,6 +166,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		return c, err
 	}
 	if err := c.redis.validate(); err != nil {
+		return c, err
+	}
+	if err := c.tracing.resolve(getenv); err != nil {
 		return c, err
 	}
 	return c, c.validate()

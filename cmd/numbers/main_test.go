@@ -50,11 +50,12 @@ type proc struct {
 	stderr strings.Builder
 }
 
-// cleanEnv is the environment without any NUMBERS_ variable.
+// cleanEnv is the environment without any NUMBERS_ or OTEL_ variable, plus
+// extra.
 func cleanEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envPrefix) {
+		if !strings.HasPrefix(kv, envPrefix) && !strings.HasPrefix(kv, "OTEL_") {
 			env = append(env, kv)
 		}
 	}
@@ -71,9 +72,15 @@ var listenRE = regexp.MustCompile(`msg="numbers listening" addr=(\S+)`)
 // refusals).
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, nil, args...)
+}
+
+// startEnv is start with the variables env ("NAME=value") set.
+func startEnv(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	args = append([]string{"-addr", "127.0.0.1:0", "-admin", "", "-shed-latency", "0", "-admit-target", "0"}, args...)
 	p := &proc{cmd: exec.Command(binary, args...), exited: make(chan struct{})}
-	p.cmd.Env = cleanEnv()
+	p.cmd.Env = cleanEnv(env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

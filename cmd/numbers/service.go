@@ -50,17 +50,25 @@ func newService(cfg config) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
+	tracer, stopTracing, err := cfg.tracing.start(cfg.writeTimeout)
+	if err != nil {
+		return nil, err
+	}
 	client := fetcher.New(fetcher.Config{
 		MaxBodyBytes:    int(cfg.maxBody),
 		MaxConnsPerHost: cfg.maxConns,
 		UserAgent:       "numbers/" + version,
 		DialTimeout:     dialer.DialTimeout,
 		AllowHost:       dialer.AllowHost,
+		Propagator:      tracer.Propagator(),
 	})
 	metrics := telemetry.New(cfg.budget)
 	var stop []func()
 	lateTrace, observer, err := startLateTrace(cfg, metrics)
 	if err != nil {
+		if stopTracing != nil {
+			stopTracing()
+		}
 		return nil, err
 	}
 	if lateTrace != nil {
@@ -83,6 +91,7 @@ func newService(cfg config) (*service, error) {
 		LateBudget: cfg.lateBudget,
 		MaxLate:    int64(cfg.maxLate),
 		Fetched:    metrics.Fetched,
+		Tracer:     tracer.Tracer(),
 	}
 	shared, err := openShared(cfg.redis, &srcCfg, metrics)
 	if err != nil {
@@ -128,11 +137,16 @@ func newService(cfg config) (*service, error) {
 		Observer:       observer,
 		Jobs:           runner,
 		Hub:            hub,
+		Tracer:         tracer,
 	})
 	metrics.WatchInFlight(h.InFlight)
 	metrics.WatchMargin(h.MarginExtra)
 	metrics.WatchJobs(runner.Store().Stats, &hub.Stats)
 	stop = append(stop, func() { stopJobs(runner, hub, cfg.writeTimeout) }, stopStore, shared.close)
+
+	if stopTracing != nil {
+		stop = append(stop, stopTracing) // last: the jobs' fetches end their spans first
+	}
 
 	handle := metrics.Wrap(h.Handle)
 	if cfg.accessLog {
