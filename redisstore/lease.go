@@ -7,8 +7,6 @@ package redisstore
 
 import (
 	"errors"
-	"strconv"
-	"time"
 
 	"github.com/redis/rueidis"
 
@@ -101,18 +99,4 @@ func (st *JobStore) Sweep() int {
 		}
 	}
 	return n
-}
-
-// leaseOf returns job id's lease expiry, for tests.
-func (st *JobStore) leaseOf(id string) (time.Time, bool) {
-	ctx, cancel := st.c.withTimeout()
-	defer cancel()
-	s, err := st.c.do(ctx, OpLease, func(rc rueidis.Client) rueidis.Completed {
-		return rc.B().Zscore().Key(st.leaseKey()).Member(id).Build()
-	}).ToString()
-	if err != nil {
-		return time.Time{}, false
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	return time.UnixMilli(int64(n)), err == nil
 }

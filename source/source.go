@@ -1,5 +1,5 @@
 // Package source obtains the numbers of one upstream URL for the handler. It
-// puts three things in front of the live fetcher:
+// puts these in front of the live fetcher:
 //
 //   - a cache (RFC 9111, package cache): a fresh entry answers at once, and a
 //     stale one stands in when the live fetch fails or is late;
@@ -8,6 +8,9 @@
 //   - background completion: a fetch still running when its request gave up
 //     may go on for LateBudget more, so that its result lands in the cache
 //     for the next request. A semaphore bounds how many may do so;
+//   - a second level of the cache, shared with other replicas (remote.go,
+//     package redisstore behind the Remote interface): a flight that misses
+//     the first looks there, briefly, before it fetches live;
 //   - passive health, hedges and retries (policy.go): a URL whose host is
 //     ejected is answered at once, a fetch still pending after its host's
 //     95th-percentile latency is hedged with a second request, and a fast
