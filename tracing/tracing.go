@@ -94,22 +94,25 @@ var w3c propagation.TextMapPropagator = propagation.TraceContext{}
 // that carries its caller's trace context, if it sent one, so that its
 // upstream requests pass that on with the caller's decision not to sample.
 func (t *Tracer) Start(ctx *fasthttp.RequestCtx, route string) (context.Context, trace.Span) {
-	parent := context.Background()
-	if len(ctx.Request.Header.Peek("traceparent")) > 0 {
+	parent, caller := context.Background(), trace.SpanContext{}
+	// The key in fasthttp's canonical form spares Peek a copy and a
+	// normalisation on every request: the service's server normalises the
+	// header names it reads (it does not set DisableHeaderNamesNormalizing).
+	if len(ctx.Request.Header.PeekCanonical(traceparentKey)) > 0 {
 		parent = w3c.Extract(parent, RequestHeader{&ctx.Request.Header})
+		caller = trace.SpanContextFromContext(parent)
 	}
-	if !t.sampled(trace.SpanContextFromContext(parent)) {
+	if !t.sampled(caller) {
 		return parent, nil
 	}
 	// What OpenTelemetry's HTTP server conventions require, and no more:
 	// every attribute costs the SDK and the exporter on every sampled span.
 	method := string(ctx.Method())
-	attrs := []attribute.KeyValue{
-		semconv.HTTPRequestMethodKey.String(method),
-		semconv.HTTPRoute(route),
-		semconv.URLPath(string(ctx.Path())),
-		semconv.URLScheme(scheme(ctx)),
-	}
+	attrs := make([]attribute.KeyValue, 4, 5)
+	attrs[0] = semconv.HTTPRequestMethodKey.String(method)
+	attrs[1] = semconv.HTTPRoute(route)
+	attrs[2] = semconv.URLPath(string(ctx.Path()))
+	attrs[3] = semconv.URLScheme(scheme(ctx))
 	if q := ctx.URI().QueryString(); len(q) > 0 {
 		attrs = append(attrs, semconv.URLQuery(string(q)))
 	}
@@ -117,13 +120,15 @@ func (t *Tracer) Start(ctx *fasthttp.RequestCtx, route string) (context.Context,
 		trace.WithTimestamp(ctx.Time()), trace.WithAttributes(attrs...))
 }
 
+// traceparentKey is the W3C traceparent header's name as fasthttp stores it.
+var traceparentKey = []byte("Traceparent")
+
 // End ends the server span of the request ctx with its response's status
 // code, an error status for a 5xx (OpenTelemetry's HTTP server
 // conventions), and attrs.
 func End(span trace.Span, ctx *fasthttp.RequestCtx, attrs ...attribute.KeyValue) {
 	code := ctx.Response.StatusCode()
-	span.SetAttributes(semconv.HTTPResponseStatusCode(code))
-	span.SetAttributes(attrs...)
+	span.SetAttributes(append(attrs, semconv.HTTPResponseStatusCode(code))...)
 	if code >= 500 {
 		span.SetStatus(codes.Error, "")
 	}

@@ -3,6 +3,7 @@ package tracing_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -193,5 +194,26 @@ func TestCarrier(t *testing.T) {
 	keys := tracing.RequestHeader{Header: &req.Header}.Keys()
 	if len(keys) != 2 {
 		t.Errorf("keys %q; want traceparent and tracestate", keys)
+	}
+}
+
+// BenchmarkStart measures a request's server span at each sampling ratio,
+// begun and ended, without a caller's trace context: at 0 the cost of
+// deciding not to trace, at 1 that of a span (batched, not exported).
+func BenchmarkStart(b *testing.B) {
+	for _, ratio := range []float64{0, 0.01, 1} {
+		b.Run(fmt.Sprintf("ratio=%v", ratio), func(b *testing.B) {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+			b.Cleanup(func() { tp.Shutdown(context.Background()) }) //nolint:errcheck // a benchmark's teardown
+			tr := tracing.New(tp, tracing.Sampler{Ratio: ratio})
+			ctx := request("http://numbers.test/numbers?u=http://a.test/&u=http://b.test/", "")
+			ctx.Request.Header.Set("User-Agent", "bench")
+			ctx.Request.Header.Set("Accept", "application/json")
+			for b.Loop() {
+				if _, span := tr.Start(ctx, "/numbers"); span != nil {
+					tracing.End(span, ctx)
+				}
+			}
+		})
 	}
 }
