@@ -27,6 +27,7 @@ type config struct {
 	maxInFlight int
 	shedLatency time.Duration
 	calibrate   bool
+	margin      time.Duration
 	adaptMargin bool
 
 	admitTarget   time.Duration
@@ -102,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.admitTarget, "admit-target", 5*time.Millisecond, "admission control (CoDel): once every request of an -admit-interval waited longer than this between arrival and handling, refuse with 503 those that waited over twice this; 0 disables")
 	fs.DurationVar(&c.admitInterval, "admit-interval", 100*time.Millisecond, "how long admission control watches the shortest wait before it decides again; longer than -admit-target")
 	fs.BoolVar(&c.kernelArrival, "kernel-arrival", true, "on Linux, date a request from when its last bytes reached the host (TCP_INFO), if before it was read, so that time spent unread in socket buffers counts against the budget and in admission control")
+	fs.DurationVar(&c.margin, "margin", handler.DefaultMargin.Base, "the safety margin's base: how long before the deadline an answer with few numbers is flushed, for the timer's wake-up, the write and delivery to the caller (the per-number cost is added, see -calibrate)")
 	fs.BoolVar(&c.calibrate, "calibrate", true, "measure encode and write cost at start to size the safety margin (false: built-in constants)")
 	fs.BoolVar(&c.adaptMargin, "adaptive-margin", true, "widen the safety margin by the p99 of how late recent timer-flushed answers came out past their planned flush time (at most a fifth of the budget)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 5*time.Second, "time allowed to read a request, headers included")
@@ -177,8 +179,10 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 // validate rejects values and combinations the service cannot run with.
 func (c config) validate() error {
 	switch {
-	case c.budget < 2*handler.DefaultMargin.Base:
-		return fmt.Errorf("-budget %v is too small: at least %v, twice the %v safety margin", c.budget, 2*handler.DefaultMargin.Base, handler.DefaultMargin.Base)
+	case c.margin <= 0:
+		return fmt.Errorf("-margin must be positive, got %v", c.margin)
+	case c.budget < 2*c.margin:
+		return fmt.Errorf("-budget %v is too small: at least %v, twice the %v safety margin (-margin)", c.budget, 2*c.margin, c.margin)
 	case c.maxURLs < 1:
 		return fmt.Errorf("-max-urls must be at least 1, got %d", c.maxURLs)
 	case c.maxBody < 1:

@@ -150,6 +150,8 @@ func TestBadFlags(t *testing.T) {
 	}{
 		{"budget not a duration", nil, []string{"-budget", "nope"}, "-budget"},
 		{"budget too small", nil, []string{"-budget", "1ms"}, "-budget"},
+		{"margin zero", nil, []string{"-margin", "0"}, "-margin"},
+		{"budget under twice the margin", nil, []string{"-budget", "100ms", "-margin", "60ms"}, "-margin"},
 		{"max-urls zero", nil, []string{"-max-urls", "0"}, "-max-urls"},
 		{"max-body not a size", nil, []string{"-max-body", "lots"}, "-max-body"},
 		{"unknown flag", nil, []string{"-nope"}, "nope"},
@@ -188,7 +190,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("exit %d; want 0", code)
 	}
 	for _, f := range []string{"addr", "budget", "max-urls", "max-body", "max-conns-per-host", "max-in-flight",
-		"calibrate", "read-timeout", "write-timeout", "idle-timeout", "max-header-bytes",
+		"calibrate", "margin", "read-timeout", "write-timeout", "idle-timeout", "max-header-bytes",
 		"late-trace", "late-trace-window", "late-trace-bytes", "late-trace-interval",
 		"job-budget", "max-job-budget", "max-jobs", "max-job-bytes", "job-ttl", "sse-ping"} {
 		if !strings.Contains(stderr, "  -"+f+" ") && !strings.Contains(stderr, "  -"+f+"\n") {

@@ -109,6 +109,7 @@ func newService(cfg config) (*service, error) {
 	if cfg.calibrate {
 		margin = handler.Calibrate()
 	}
+	margin.Base = cfg.margin
 	var shed func() bool
 	var delay func() time.Duration
 	if cfg.shedLatency > 0 {
