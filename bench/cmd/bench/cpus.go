@@ -9,8 +9,8 @@ import (
 
 // cpuSplit keeps the generator and the service off each other's CPUs, so
 // that the generator never throttles itself and the service's figures are per
-// core: the bench process (generator and simulator) runs on the first CPUs,
-// each child on the last n. It pins with taskset when it is installed
+// core: the bench process (the generator) and the simulator run on the first
+// CPUs, each other child on the last n. It pins with taskset when it is installed
 // (util-linux); without it, only GOMAXPROCS divides the CPUs.
 type cpuSplit struct {
 	n       int    // CPUs for each child; 0 means no split
@@ -57,15 +57,28 @@ func (s cpuSplit) release() error {
 // command returns the program and arguments that run bin with args on the
 // children's CPUs, and the environment to run it with.
 func (s cpuSplit) command(bin string, args []string) (string, []string, []string) {
+	return s.on(s.list, s.n, bin, args)
+}
+
+// besideBench returns the program and arguments that run bin with args on
+// this process's CPUs (the generator's), and the environment to run it with.
+func (s cpuSplit) besideBench(bin string, args []string) (string, []string, []string) {
+	own := runtime.NumCPU() - s.n
+	return s.on(fmt.Sprintf("0-%d", own-1), own, bin, args)
+}
+
+// on returns what runs bin with args pinned to the CPUs of list (taskset's
+// syntax) with GOMAXPROCS procs, or anywhere when s splits nothing.
+func (s cpuSplit) on(list string, procs int, bin string, args []string) (string, []string, []string) {
 	env := os.Environ()
 	if s.n == 0 {
 		return bin, args, env
 	}
-	env = append(env, fmt.Sprintf("GOMAXPROCS=%d", s.n))
+	env = append(env, fmt.Sprintf("GOMAXPROCS=%d", procs))
 	if s.taskset == "" {
 		return bin, args, env
 	}
-	return s.taskset, append([]string{"-c", s.list, bin}, args...), env
+	return s.taskset, append([]string{"-c", list, bin}, args...), env
 }
 
 // String describes the split for the log.

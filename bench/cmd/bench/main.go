@@ -1,13 +1,16 @@
 // Command bench is the numbers service's open-loop latency benchmark.
 //
-// With no arguments it builds the service (numbers/cmd/numbers), starts the
-// upstream simulator in-process, and runs two phases. First the service and
-// the baseline (this binary re-run with -serve-baseline) run as child
-// processes on free loopback ports, each pinned to a CPU of its own
-// (-service-cpus), for the standard scenario set (bench.Standard, -scenarios).
-// Then fresh children share every CPU with the generator and the simulator,
-// as on a real host, for bench.StandardShared (-shared-scenarios); their
-// targets are named service-shared and baseline-shared. It prints a table and
+// With no arguments it builds the service (numbers/cmd/numbers) and runs two
+// phases. First the service and the baseline (this binary re-run with
+// -serve-baseline) run as child processes on free loopback ports, each pinned
+// to a CPU of its own (-service-cpus), for the standard scenario set
+// (bench.Standard, -scenarios); the upstream simulator (this binary re-run
+// with -serve-simulator) runs beside the generator, on the other CPUs. Then
+// fresh children share every CPU with the generator and a fresh simulator, as
+// on a real host, for bench.StandardShared (-shared-scenarios); their targets
+// are named service-shared and baseline-shared. The simulator is a process of
+// its own so that the generator, the caller, shares no runtime (no garbage
+// collector, no scheduler) with the upstreams: a real caller does not. It prints a table and
 // writes summary.json, table.txt, PNG percentile plots and (with -profile) CPU
 // profiles under results/<timestamp>/.
 //
@@ -36,11 +39,13 @@ import (
 )
 
 type options struct {
-	scenarios, shared, out, target, admin, service, serveBaseline string
-	rate, rampFrom                                                float64
-	duration, ramp, budget, soak, callerSlack                     time.Duration
-	json, profile, withBaseline, quick, strict, distinct, off     bool
-	serviceCPUs                                                   int
+	scenarios, shared, out, target, admin, service string
+	serveBaseline, serveSimulator                  string
+	rate, rampFrom                                 float64
+	duration, ramp, budget, soak, callerSlack      time.Duration
+	json, profile, withBaseline, quick, strict     bool
+	distinct, off                                  bool
+	serviceCPUs                                    int
 	// set holds the names of the flags given on the command line.
 	set map[string]bool
 }
@@ -71,6 +76,7 @@ func main() {
 	flag.BoolVar(&o.distinct, "distinct", false, "ad-hoc run: give every request upstream URLs of its own (nonce=<tag>-<n> added to each u= value)")
 	flag.IntVar(&o.serviceCPUs, "service-cpus", 1, "CPUs given to the service and to the baseline in the pinned phase (each pinned there with taskset, GOMAXPROCS set); the generator and simulator get the rest; 0 shares every CPU, and the shared scenarios then run in the same, single phase")
 	flag.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve the baseline on this address")
+	flag.StringVar(&o.serveSimulator, "serve-simulator", "", "internal: serve the upstream simulator on this address")
 	flag.Parse()
 	o.set = map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
@@ -81,6 +87,8 @@ func main() {
 	switch {
 	case o.serveBaseline != "":
 		err = serveBaseline(ctx, o)
+	case o.serveSimulator != "":
+		err = serveSimulator(ctx, o.serveSimulator)
 	case o.target != "":
 		err = adHoc(ctx, o)
 	default:
@@ -108,6 +116,17 @@ func serveBaseline(ctx context.Context, o options) error {
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// serveSimulator runs the upstream simulator on addr until SIGTERM.
+func serveSimulator(ctx context.Context, addr string) error {
+	sim, _, err := simulator.Start(simulator.Config{}, addr)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sim.Shutdown()
 	return nil
 }
 
@@ -173,13 +192,11 @@ func standard(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	sim, simURL, err := simulator.Start(simulator.Config{}, "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	defer sim.Shutdown()
-	// Two more upstream hosts, on ports of their own: one always down (the
-	// dead host), one taken down and back by the healing scenario.
+	// Beside the simulator of each phase (runPhase), two more upstream
+	// hosts, in this process, on ports of their own: one always down (the
+	// dead host), one taken down and back by the healing scenario. Neither
+	// serves much: the dead host answers nothing, the flaky one serves the
+	// healing scenario alone.
 	dead, deadURL, err := simulator.Start(simulator.Config{}, "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -191,7 +208,7 @@ func standard(ctx context.Context, o options) error {
 		return err
 	}
 	defer flaky.Shutdown()
-	hosts := upstreams{sim: simURL, dead: deadURL, flaky: flakyURL, setFlakyDown: flaky.SetDown}
+	hosts := upstreams{dead: deadURL, flaky: flakyURL, setFlakyDown: flaky.SetDown}
 
 	sum := &bench.Summary{Started: time.Now(), Capacity: map[string]float64{}}
 	start := time.Now()
@@ -266,8 +283,8 @@ func scenarioList(v string, std []string) ([]string, error) {
 	return names, bench.CheckNames(names)
 }
 
-// upstreams are the simulated upstream hosts: the simulator, and the dead
-// and flaky hosts of the health scenarios.
+// upstreams are the simulated upstream hosts: the simulator (started by
+// each phase), and the dead and flaky hosts of the health scenarios.
 type upstreams struct {
 	sim, dead, flaky string
 	setFlakyDown     func(bool)
@@ -290,6 +307,21 @@ func runPhase(ctx context.Context, o options, dir, bin string, hosts upstreams, 
 		who += ", " + baseName
 	}
 	sum.Notes = append(sum.Notes, fmt.Sprintf("%s: %s", who, split))
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	simAddr, err := bench.FreeAddr()
+	if err != nil {
+		return err
+	}
+	simPath, simArgs, simEnv := split.besideBench(self, []string{"-serve-simulator", simAddr})
+	sim, err := startChild(ctx, dir, "simulator"+suffix, simPath, simArgs, simEnv, simAddr)
+	if err != nil {
+		return err
+	}
+	defer stopChild("simulator"+suffix, sim)
+	hosts.sim = "http://" + simAddr
 	var targets []bench.Target
 	svc, target, err := startService(ctx, o, dir, svcName, split, bin)
 	if err != nil {
@@ -298,15 +330,12 @@ func runPhase(ctx context.Context, o options, dir, bin string, hosts upstreams, 
 	defer stopChild(svcName, svc)
 	targets = append(targets, target)
 	if o.withBaseline {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
 		baseAddr, err := bench.FreeAddr()
 		if err != nil {
 			return err
 		}
-		base, err := startChild(ctx, dir, baseName, split, self, baseAddr, "-serve-baseline", baseAddr, "-budget", o.budget.String())
+		path, args, env := split.command(self, []string{"-serve-baseline", baseAddr, "-budget", o.budget.String()})
+		base, err := startChild(ctx, dir, baseName, path, args, env, baseAddr)
 		if err != nil {
 			return err
 		}
@@ -351,19 +380,21 @@ func startService(ctx context.Context, o options, dir, name string, split cpuSpl
 		return nil, bench.Target{}, err
 	}
 	args := append([]string{"-addr", addr, "-admin", admin, "-budget", o.budget.String()}, extra...)
-	p, err := startChild(ctx, dir, name, split, bin, addr, args...)
+	path, args, env := split.command(bin, args)
+	p, err := startChild(ctx, dir, name, path, args, env, addr)
 	if err != nil {
 		return nil, bench.Target{}, err
 	}
 	return p, bench.Target{Name: name, URL: "http://" + addr, Admin: "http://" + admin}, nil
 }
 
-func startChild(ctx context.Context, dir, name string, split cpuSplit, bin, addr string, args ...string) (*bench.Process, error) {
+// startChild runs path with args and env as child name, its output in
+// <dir>/<name>.log, and waits until it listens on addr.
+func startChild(ctx context.Context, dir, name, path string, args, env []string, addr string) (*bench.Process, error) {
 	log, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	path, args, env := split.command(bin, args)
 	p, err := bench.StartProcess(ctx, path, args, env, log, addr, 20*time.Second)
 	if err != nil {
 		log.Close()
