@@ -93,9 +93,10 @@ type Config struct {
 	// admits every request.
 	Admit func(now time.Time, sojourn time.Duration) bool
 	// Shed, when set, is asked before each admitted /numbers request is
-	// served; true sheds it with 503 (the process is overloaded). Nil never
+	// served, with how many are in flight counting it; true sheds it with
+	// 503 (the process is overloaded: loadshed.Shedder.Shed). Nil never
 	// sheds.
-	Shed func() bool
+	Shed func(inFlight int64) bool
 	// Observer is told about every request and upstream; nil means nobody.
 	Observer Observer
 	// Jobs runs the jobs of /jobs and of GET /numbers with Prefer:
@@ -118,7 +119,7 @@ type Handler struct {
 	margin      Margin
 	maxInFlight int64
 	admit       func(time.Time, time.Duration) bool
-	shed        func() bool
+	shed        func(inFlight int64) bool
 	delay       func() time.Duration
 	overrun     *overrun // nil unless Config.AdaptiveMargin
 	observe     Observer

@@ -55,11 +55,12 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx, parent context.Context)
 	}
 
 	defer h.inFlight.Add(-1)
-	if n := h.inFlight.Add(1); h.maxInFlight > 0 && n > h.maxInFlight {
+	n := h.inFlight.Add(1)
+	if h.maxInFlight > 0 && n > h.maxInFlight {
 		h.refuse(ctx, start, &refusedInFlight)
 		return
 	}
-	if h.shed != nil && h.shed() {
+	if h.shed != nil && h.shed(n) {
 		h.refuse(ctx, start, &refusedCPU)
 		return
 	}

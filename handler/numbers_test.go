@@ -2,6 +2,7 @@ package handler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -249,7 +250,11 @@ func TestMaxInFlight(t *testing.T) {
 func TestShed(t *testing.T) {
 	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
 	shed := true
-	h := New(Config{Source: f, Shed: func() bool { return shed }})
+	var asked []int64 // the in-flight counts Shed was given
+	h := New(Config{Source: f, Shed: func(inFlight int64) bool {
+		asked = append(asked, inFlight)
+		return shed
+	}})
 	ln := serve(t, h)
 
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/"))
@@ -269,5 +274,8 @@ func TestShed(t *testing.T) {
 	shed = false
 	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
 		t.Fatalf("request after shedding stopped: status %d; want 200", resp.StatusCode())
+	}
+	if !slices.Equal(asked, []int64{1, 1}) {
+		t.Errorf("Shed was told %v requests in flight; want [1 1], each request alone", asked)
 	}
 }

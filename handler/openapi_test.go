@@ -106,7 +106,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		"http://d.test/": {numbers: []int64{5}, outcome: outcome.Stale},
 	}
 	normal := serve(t, New(Config{Source: newFake(answers), MaxURLs: 4}))
-	shedding := serve(t, New(Config{Source: newFake(answers), Shed: func() bool { return true }}))
+	shedding := serve(t, New(Config{Source: newFake(answers), Shed: func(int64) bool { return true }}))
 	backedUp := serve(t, New(Config{Source: newFake(answers), Admit: func(time.Time, time.Duration) bool { return false }}))
 	noTime := serve(t, New(Config{Source: newFake(answers), Budget: 20 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}))
 	draining := New(Config{Source: newFake(answers)})

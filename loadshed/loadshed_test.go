@@ -69,7 +69,7 @@ func TestNext(t *testing.T) {
 func TestZeroShedderNeverSheds(t *testing.T) {
 	var s Shedder
 	for range 1000 {
-		if s.Shed() {
+		if s.Shed(1) {
 			t.Fatal("the zero Shedder shed a request")
 		}
 	}
@@ -110,5 +110,56 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestNextLimit walks the in-flight limit through an overload and its end,
+// one interval at a time.
+func TestNextLimit(t *testing.T) {
+	tests := []struct {
+		name        string
+		limit, peak int64
+		queued      float64
+		want        int64
+	}{
+		{"no limit while under target", 0, 500, 0.95, 0},
+		{"over target: four fifths of the peak", 0, 500, 3, 400},
+		{"over target, fewer in flight than the limit", 400, 200, 2, 160},
+		{"over target, the limit binding", 400, 400, 1.5, 320},
+		{"never under the floor", 20, 20, 5, 16},
+		{"over target with nothing in flight: unchanged", 0, 0, 5, 0},
+		{"over target with nothing in flight keeps a limit", 100, 0, 5, 100},
+		{"just under target: held", 160, 160, 0.9, 160},
+		{"below that: a quarter more", 160, 160, 0.7, 200},
+		{"small limits still grow", 2, 2, 0.7, 3},
+		{"under half: lifted", 160, 160, 0.4, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := nextLimit(tt.limit, tt.peak, tt.queued, 16); got != tt.want {
+				t.Fatalf("nextLimit(%d, %d, %v) = %d, want %d", tt.limit, tt.peak, tt.queued, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOverLimit: a request over the limit is refused, and the most seen in
+// flight is what the next interval starts from.
+func TestOverLimit(t *testing.T) {
+	var s Shedder
+	for _, n := range []int64{3, 9, 5} {
+		if s.overLimit(n) {
+			t.Fatalf("OverLimit(%d) with no limit", n)
+		}
+	}
+	if got := s.peak.Load(); got != 9 {
+		t.Fatalf("peak %d, want 9", got)
+	}
+	s.limit.Store(nextLimit(0, s.peak.Swap(0), 2, 4))
+	if s.Limit() != 7 {
+		t.Fatalf("limit %d, want 7 (four fifths of 9)", s.Limit())
+	}
+	if s.overLimit(7) || !s.overLimit(8) {
+		t.Fatal("the limit of 7 must admit the 7th request in flight and refuse the 8th")
 	}
 }

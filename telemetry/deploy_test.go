@@ -157,7 +157,7 @@ func exported(t *testing.T) map[string][]string {
 	m.WatchTailCutting(&source.Stats{}, budget.New(budget.Config{}))
 	m.WatchJobs(jobs.NewMemStore(jobs.MemConfig{}).Stats, &jobs.HubStats{})
 	m.WatchLateTraces(&forensics.Stats{})
-	m.WatchShedding(func() float64 { return 0 })
+	m.WatchShedding(func() float64 { return 0 }, func() int64 { return 0 })
 	m.WatchInFlight(func() int64 { return 0 })
 	m.WatchMargin(func() time.Duration { return 0 })
 	m.WatchQueue(func() time.Duration { return 0 })

@@ -180,9 +180,13 @@ func (m *Metrics) WatchSource(st *source.Stats) {
 		func() float64 { return float64(st.LateCancelled.Load()) })
 }
 
-// WatchShedding exports share(), the share of /numbers requests being shed.
-func (m *Metrics) WatchShedding(share func() float64) {
+// WatchShedding exports share(), the share of /numbers requests being shed,
+// and limit(), how many may be in flight (0: no limit), both set by the
+// load shedder (loadshed.Shedder.Share and Limit).
+func (m *Metrics) WatchShedding(share func() float64, limit func() int64) {
 	m.gauge("numbers_shed_share", "Share of /numbers requests being shed because the process is overloaded.", share)
+	m.gauge("numbers_shed_in_flight_limit", "How many /numbers requests may be in flight while the CPUs are queued (the load shedder's limit); 0 is no limit.",
+		func() float64 { return float64(limit()) })
 }
 
 // WatchQueue exports sojourn(), the queueing delay admission control sees:

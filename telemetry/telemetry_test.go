@@ -66,7 +66,7 @@ func TestMetricsRecordAndParse(t *testing.T) {
 	m.Answered(3*time.Millisecond, false, false)
 	m.Fetched(10 * time.Millisecond)
 	m.WatchInFlight(func() int64 { return 7 })
-	m.WatchShedding(func() float64 { return 0.25 })
+	m.WatchShedding(func() float64 { return 0.25 }, func() int64 { return 40 })
 	m.WatchQueue(func() time.Duration { return 12 * time.Millisecond })
 	m.Refused("queue")
 	m.Refused("queue")
@@ -104,6 +104,7 @@ func TestMetricsRecordAndParse(t *testing.T) {
 		"numbers_requests_total,route=other,status=418":    1,
 		"numbers_in_flight_requests":                       7,
 		"numbers_shed_share":                               0.25,
+		"numbers_shed_in_flight_limit":                     40,
 		"numbers_queue_delay_seconds":                      0.012,
 		"numbers_shed_total,reason=queue":                  2,
 		"numbers_shed_total,reason=deadline":               1,

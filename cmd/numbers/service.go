@@ -110,13 +110,13 @@ func newService(cfg config) (*service, error) {
 		margin = handler.Calibrate()
 	}
 	margin.Base = cfg.margin
-	var shed func() bool
+	var shed func(int64) bool
 	var delay func() time.Duration
 	if cfg.shedLatency > 0 {
 		shedder := loadshed.Start(loadshed.Config{Target: cfg.shedLatency})
 		shed, delay = shedder.Shed, shedder.SchedLatency
 		stop = append(stop, shedder.Stop)
-		metrics.WatchShedding(shedder.Share)
+		metrics.WatchShedding(shedder.Share, shedder.Limit)
 	}
 	var admit func(time.Time, time.Duration) bool
 	if cfg.admitTarget > 0 {
