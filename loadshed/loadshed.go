@@ -23,7 +23,8 @@
 // CPUs with all the others, and all of them come out late or incomplete
 // together. So the scheduling latency alone (a queue for the CPUs, which a
 // request waiting for its upstreams does not join) also drives a limit on
-// the requests in flight: while it is over target, the limit falls to four
+// the requests in flight: while it is over LimitTarget two intervals in a
+// row, the limit falls to four
 // fifths of the most requests seen in flight in the interval; held just
 // under target; raised by a quarter below that; and lifted once under half,
 // so that requests that only wait for slow upstreams are never held back
@@ -57,6 +58,12 @@ type Config struct {
 	// counts as overloaded; zero means 1 (all of them: with system time and
 	// the runtime's own threads a saturated process measures above 1).
 	MaxCPU float64
+	// LimitTarget is the 99th-percentile scheduling latency above which the
+	// in-flight limit falls; zero means a fifth of Target. It is lower than
+	// Target because a request is scheduled many times (each upstream's
+	// read, decode and merge), and its waits add up: with 50ms each, an
+	// answer ready in 10ms of CPU can take the whole budget.
+	LimitTarget time.Duration
 	// MinLimit is the lowest the in-flight limit goes; zero means 16.
 	MinLimit int64
 }
@@ -86,6 +93,9 @@ func Start(cfg Config) *Shedder {
 	}
 	if cfg.MaxShare <= 0 || cfg.MaxShare > 1 {
 		cfg.MaxShare = 0.95
+	}
+	if cfg.LimitTarget <= 0 {
+		cfg.LimitTarget = cfg.Target / 5
 	}
 	if cfg.MinLimit <= 0 {
 		cfg.MinLimit = 16
@@ -139,6 +149,7 @@ func (s *Shedder) watch() {
 	prev := copyCounts(sample[0].Value)
 	prevCPU, _ := cpuTime()
 	prevAt := time.Now()
+	var queuedBefore float64 // the previous interval's scheduling latency, in LimitTargets
 	tick := time.NewTicker(s.cfg.Interval)
 	defer tick.Stop()
 	for {
@@ -151,11 +162,15 @@ func (s *Shedder) watch() {
 		metrics.Read(sample)
 		h := sample[0].Value.Float64Histogram()
 		if p99, ok := deltaQuantile(h.Buckets, prev, h.Counts, 0.99); ok {
-			queued = p99 / s.cfg.Target.Seconds()
-			load = queued
+			load = p99 / s.cfg.Target.Seconds()
+			queued = p99 / s.cfg.LimitTarget.Seconds()
 			s.sched.Store(int64(min(p99, time.Hour.Seconds()) * 1e9)) // the last bucket is unbounded
 		}
-		s.limit.Store(nextLimit(s.limit.Load(), s.peak.Swap(0), queued, s.cfg.MinLimit))
+		// The limit follows the lower of the last two intervals: a queue
+		// that lasts, not one burst (a collection, a wave of arrivals),
+		// which a share or the admission control already absorb.
+		s.limit.Store(nextLimit(s.limit.Load(), s.peak.Swap(0), min(queued, queuedBefore), s.cfg.MinLimit))
+		queuedBefore = queued
 		prev = append(prev[:0], h.Counts...)
 		now := time.Now()
 		if cpu, ok := cpuTime(); ok {
