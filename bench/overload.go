@@ -19,13 +19,18 @@ const cpuUnit = 10
 // cpuOverloads are the multiples of the capacity the overload steps run at.
 var cpuOverloads = []float64{2, 4, 8}
 
-// cpuOverload finds the capacity for the CPU-bound workload
-// (cpu-capacity@rate), then runs 2x, 4x and 8x that for 3 s each
+// cpuOverload waits for the service to settle (the background fetches of
+// the scenario before can take a core for seconds, and the first steps
+// of the search are a few dozen requests, whose p99 is their maximum), finds
+// the capacity for the CPU-bound workload (cpu-capacity@rate), then runs 2x, 4x and 8x that for 3 s each
 // (cpu-overload-Nx@rate), then half the capacity (cpu-recovery@rate, at least
 // 2 s even when quick), whose first second shows how fast the service
 // recovers once the load drops. The capacity goes into sum.Capacity under
 // "<target> cpu-overload".
 func (s *Suite) cpuOverload(ctx context.Context, t Target, sum *Summary, run runFunc) error {
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
 	c, failed, err := s.search(ctx, "cpu-capacity", cpuSteps, cpuUnit, run)
 	if err != nil {
 		return err

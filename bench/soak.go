@@ -15,14 +15,33 @@ import (
 )
 
 // The soak: the hostile mix at soakRate for Suite.SoakDuration (by default
-// soakDuration, 5 s when quick), then soakSettle (1 s when quick) for the
-// service's background fetches (its -late-budget, 5 s by default) to end
-// before the last memory sample.
+// soakDuration, 5 s when quick), then waits (Suite.settle) for the
+// service's background fetches to end before the last memory sample.
 const (
 	soakRate     = 1500
 	soakDuration = 60 * time.Second
-	soakSettle   = 6 * time.Second
 )
+
+// settleTime is how long Suite.settle waits: past the service's -late-budget
+// (5 s by default), so that the background fetches of the runs before have
+// ended.
+const settleTime = 6 * time.Second
+
+// settle waits settleTime (1 s when quick), or until ctx ends.
+func (s *Suite) settle(ctx context.Context) error {
+	d := settleTime
+	if s.Quick {
+		d = time.Second
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // ErrMetrics reports a /metrics page that could not be read or lacks a gauge.
 var ErrMetrics = errors.New("bench: metrics")
@@ -132,11 +151,12 @@ func ReadSample(ctx context.Context, admin string) (Sample, error) {
 }
 
 // soak runs soak@1500 and, when t has an Admin URL, samples its memory
-// before, half-way, after, and soakSettle after, into the run's Record.
+// before, half-way, after, and settled (Suite.settle) after, into the run's
+// Record.
 func (s *Suite) soak(ctx context.Context, t Target, sum *Summary, run runFunc) error {
-	d, settle := soakDuration, soakSettle
+	d := soakDuration
 	if s.Quick {
-		d, settle = 5*time.Second, time.Second
+		d = 5 * time.Second
 	}
 	d = cmpOr(s.SoakDuration, d)
 	if t.Admin == "" {
@@ -175,13 +195,8 @@ func (s *Suite) soak(ctx context.Context, t Target, sum *Summary, run runFunc) e
 		return err
 	}
 	sample(&mem.End, 2)
-	timer := time.NewTimer(settle)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
+	if errs[3] = s.settle(ctx); errs[3] == nil {
 		sample(&mem.Settled, 3)
-	case <-ctx.Done():
-		errs[3] = ctx.Err()
 	}
 	if err := errors.Join(errs...); err != nil {
 		sum.Notes = append(sum.Notes, fmt.Sprintf("%s soak: memory not sampled: %v", t.Name, err))
