@@ -98,6 +98,18 @@ var decodeSeeds = []string{
 	`[1,2]`,
 	`null`,
 	``,
+	// The shape Decode reads without go-json (soleNumbers), and its near misses.
+	`{"nUmBeRs":[5,4]}`,
+	`{"numbers" :[1]} `,
+	`{"numbers":[1]}}`,
+	`{"numbers":[1]],}`,
+	`{"numbers":[1],"x":2}`,
+	`{"numbers":{"a":1}}`,
+	`{"number5":[1]}`,
+	`{"numbers[1]}`,
+	`{"numbers":}`,
+	`{"numbers":[1] "}`,
+	"{\"numbers\":[1]\x00}",
 }
 
 // FuzzDecode checks that Decode never panics and, whenever it succeeds,
