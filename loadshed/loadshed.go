@@ -24,13 +24,13 @@
 // together. So the scheduling latency alone (a queue for the CPUs, which a
 // request waiting for its upstreams does not join) also drives a limit on
 // the requests in flight: while it is over LimitTarget two intervals in a
-// row, the limit falls to four
-// fifths of the most requests seen in flight in the interval; held just
-// under target; raised by a quarter below that; and lifted once under half,
-// so that requests that only wait for slow upstreams are never held back
-// by it for long. Measured on 2 shared cores, 8 times the capacity of a
-// CPU-bound workload: a fixed limit of 32 kept every answer complete and on
-// time where, without one, a third of the upstreams missed the flush.
+// row, the limit falls to four fifths of the most requests seen in flight;
+// it is held just under target, raised by a quarter below that, and lifted
+// once under half, so that requests that only wait for slow upstreams are
+// not held back by it for long. Measured on 2 shared cores at 8 times the
+// capacity of a CPU-bound workload: without it a third of the upstreams
+// missed the flush and hundreds of answers were late; with it every answer
+// was complete and on time.
 package loadshed
 
 import (
@@ -206,9 +206,9 @@ func next(share, load, maxShare float64) float64 {
 
 // nextLimit returns the in-flight limit after an interval whose scheduling
 // latency was queued times the target and in which at most peak requests
-// were in flight: four fifths of the lower of peak and limit (not under
-// floor) while over target, unless no request was in flight; held just under it (from 0.9); a quarter more
-// below that; none (0) under half.
+// were in flight. Over target: four fifths of the lower of peak and limit,
+// not under floor (unchanged if no request was in flight). From 0.9 of it:
+// held. Below that: a quarter more. Under half: none (0).
 func nextLimit(limit, peak int64, queued float64, floor int64) int64 {
 	switch {
 	case queued > 1:
