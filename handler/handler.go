@@ -83,9 +83,9 @@ type Config struct {
 	// process starts writing earlier. Nil adds nothing.
 	Delay func() time.Duration
 	// AdaptiveMargin widens the margin by how late recent answers flushed on
-	// their timer came out past their planned flush time (the highest
-	// per-second p99 of the last 10 seconds, at most a fifth of the budget);
-	// see overrun. False keeps the margin as configured.
+	// their timer came out past their planned flush time (the p99 of the
+	// last second, at most a fifth of the budget); see overrun. False keeps
+	// the margin as configured.
 	AdaptiveMargin bool
 	// Admit, when set, is told how long each /numbers request waited between
 	// its arrival and the handler picking it up at now, before anything else

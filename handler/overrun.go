@@ -12,36 +12,26 @@ import (
 // every CPU is busy, plus encoding. The fixed margin base covers a quiet
 // machine; on a machine shared with other busy processes the open-loop
 // bench saw wake-ups 100 ms late, and answers planned on time came out late.
-// Each window's 99th percentile is kept for hold windows, and Extra returns
-// the highest of them, capped: as the machine gets busier, answers are
-// flushed earlier. The hold is there because the worst stalls recur rather
-// than last: in the hostile soak, every GC cycle (one every 3 s) left
-// goroutines waiting 20-35 ms for a CPU, and a margin that forgot them after
-// a second let the next cycle's answers out late (2-5 in 90,000). The
-// overrun is measured against the planned flush time, not the deadline, so
-// a wider margin does not feed back into the estimate.
+// Extra returns the 99th percentile of the overruns of the last window,
+// capped, and the handler keeps that much more time back: as the machine
+// gets busier, answers are flushed earlier. The overrun is measured against
+// the planned flush time, not the deadline, so a wider margin does not feed
+// back into the estimate.
 //
-// A mutex guards the current window: only timer-flushed (partial) answers
-// observe, far less often than once per request. Extra, called on every
-// request, reads the held percentiles without it.
+// A mutex guards the window: only timer-flushed (partial) answers observe,
+// so it is taken far less often than once per request.
 type overrun struct {
-	window time.Duration // how long a window lasts; windows start at multiples of it
+	window time.Duration // how long a window lasts
 	limit  time.Duration // the most Extra returns
 
 	mu     sync.Mutex
-	cur    int64 // the current window's number: unix time / window
+	end    time.Time // end of the current window
 	counts [overrunBuckets]uint32
 	n      uint32
 
-	// held are the p99s of the last closed windows that saw an overrun, in
-	// the slot of their number modulo hold, each packed with the low 32 bits
-	// of its window's number above its p99 in microseconds, so that a
-	// reader sees both or neither.
-	held [overrunHold]atomic.Uint64
+	extra     atomic.Int64 // the last full window's p99 in ns, capped
+	validTill atomic.Int64 // unix ns after which extra is stale (a window with no overrun)
 }
-
-// overrunHold is how many windows a window's p99 counts for after it closes.
-const overrunHold = 10
 
 // overrunBuckets are the histogram's buckets: bucket i holds overruns under
 // 2^i half-milliseconds (under 0.5 ms in bucket 0), the last everything
@@ -58,25 +48,22 @@ func newOverrun(window, limit time.Duration) *overrun {
 func (o *overrun) observe(now time.Time, d time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if w := o.number(now); w != o.cur {
-		o.rotate(w)
+	if !now.Before(o.end) {
+		o.rotate(now)
 	}
 	o.counts[overrunBucket(d)]++
 	o.n++
 }
 
-// number returns the number of the window that holds t.
-func (o *overrun) number(t time.Time) int64 { return t.UnixNano() / int64(o.window) }
-
-// rotate closes the current window, holding its p99 if it saw an overrun,
-// and opens window w.
-func (o *overrun) rotate(w int64) {
+// rotate closes the current window, publishing its p99, and opens the next.
+func (o *overrun) rotate(now time.Time) {
 	if o.n > 0 {
-		p99 := uint64(o.quantile(0.99) / time.Microsecond)
-		o.held[o.cur%overrunHold].Store(uint64(uint32(o.cur))<<32 | p99)
+		p99 := o.quantile(0.99)
+		o.extra.Store(int64(min(p99, o.limit)))
+		o.validTill.Store(now.Add(o.window).UnixNano())
 	}
 	o.counts, o.n = [overrunBuckets]uint32{}, 0
-	o.cur = w
+	o.end = now.Add(o.window)
 }
 
 // quantile returns the upper bound of the bucket that holds quantile q of
@@ -93,18 +80,12 @@ func (o *overrun) quantile(q float64) time.Duration {
 }
 
 // Extra returns the time to keep back beyond the fixed margin at now: the
-// highest p99 of the windows closed in the last overrunHold windows, or zero
-// when none of them saw an overrun.
+// last window's p99 overrun, or zero once a whole window has passed since.
 func (o *overrun) Extra(now time.Time) time.Duration {
-	w := uint32(o.number(now))
-	var extra uint64
-	for i := range o.held {
-		v := o.held[i].Load()
-		if age := w - uint32(v>>32); age >= 1 && age <= overrunHold {
-			extra = max(extra, v&(1<<32-1))
-		}
+	if now.UnixNano() > o.validTill.Load() {
+		return 0
 	}
-	return min(time.Duration(extra)*time.Microsecond, o.limit)
+	return time.Duration(o.extra.Load())
 }
 
 // overrunBucket returns the bucket of an overrun of d.

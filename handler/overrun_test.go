@@ -6,49 +6,44 @@ import (
 )
 
 // TestOverrunWindows drives the estimator with its own clock: a window's
-// p99 is published when the next one opens, capped at the limit, held for
-// overrunHold windows while the highest held counts, and forgotten after.
+// p99 is published when the next one opens, capped at the limit, kept for
+// one window, and forgotten after a window with no overrun.
 func TestOverrunWindows(t *testing.T) {
 	const window, limit = time.Second, 100 * time.Millisecond
 	o := newOverrun(window, limit)
-	t0 := time.Unix(1000, 0) // the start of a window
-	at := func(windows int, d time.Duration) time.Time { return t0.Add(time.Duration(windows)*window + d) }
+	t0 := time.Unix(1000, 0)
 	if got := o.Extra(t0); got != 0 {
 		t.Fatalf("Extra before any overrun = %v, want 0", got)
 	}
 
-	// Window 0: 100 overruns, the 99th in bucket 0 (up to 0.5ms).
-	for i := range 99 {
-		o.observe(at(0, time.Duration(i)*time.Millisecond), 300*time.Microsecond)
+	o.observe(t0, 0) // opens the first window
+	for i := range 98 {
+		o.observe(t0.Add(time.Duration(i)*time.Millisecond), 300*time.Microsecond) // bucket 0: up to 0.5ms
 	}
-	o.observe(at(0, 500*time.Millisecond), 3*time.Millisecond) // bucket 3: up to 4ms
-	if got := o.Extra(at(0, 600*time.Millisecond)); got != 0 {
+	o.observe(t0.Add(500*time.Millisecond), 3*time.Millisecond) // bucket 3: up to 4ms
+	if got := o.Extra(t0.Add(600 * time.Millisecond)); got != 0 {
 		t.Fatalf("Extra during the first window = %v, want 0 (nothing published yet)", got)
 	}
 
-	// Window 1: overruns far past the limit; its first one closes window 0.
+	t1 := t0.Add(window)
+	o.observe(t1, 20*time.Millisecond) // closes the first window: 100 samples, the 99th is 0.5ms
+	if got := o.Extra(t1); got != 500*time.Microsecond {
+		t.Fatalf("Extra after the first window = %v, want its p99 bucket's bound 0.5ms", got)
+	}
+
 	for range 10 {
-		o.observe(at(1, 0), time.Second)
+		o.observe(t1.Add(time.Millisecond), time.Second) // far past the limit
 	}
-	if got := o.Extra(at(1, 0)); got != 500*time.Microsecond {
-		t.Fatalf("Extra in window 1 = %v, want window 0's p99 bucket's bound 0.5ms", got)
+	t2 := t1.Add(window)
+	o.observe(t2, 0)
+	if got := o.Extra(t2); got != limit {
+		t.Fatalf("Extra after a window of 1s overruns = %v, want the limit %v", got, limit)
 	}
-	// Window 2: a smaller p99 (bucket 2: up to 2ms); window 3 opens without an overrun of its own.
-	o.observe(at(2, 0), 1500*time.Microsecond)
-	o.observe(at(3, 0), 0)
-	for _, tc := range []struct {
-		at   time.Time
-		want time.Duration
-	}{
-		{at(2, 0), limit}, // window 1 capped at the limit, the highest
-		{at(3, 0), limit}, // still, though window 2 was lower
-		{at(1+overrunHold, window-time.Nanosecond), limit}, // window 1's last held window
-		{at(2+overrunHold, 0), 2 * time.Millisecond},       // window 1 forgotten: window 2 is the highest left
-		{at(3+overrunHold, 0), 0},                          // window 3 saw only its opening overrun, of 0, and is still open
-	} {
-		if got := o.Extra(tc.at); got != tc.want {
-			t.Errorf("Extra %v into the run = %v, want %v", tc.at.Sub(t0), got, tc.want)
-		}
+	if got := o.Extra(t2.Add(window - time.Millisecond)); got != limit {
+		t.Fatalf("Extra within the next window = %v, want it kept (%v)", got, limit)
+	}
+	if got := o.Extra(t2.Add(window + time.Millisecond)); got != 0 {
+		t.Fatalf("Extra a window after the last overrun = %v, want 0", got)
 	}
 }
 
