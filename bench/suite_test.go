@@ -66,6 +66,13 @@ func result(name string, rate, p99 float64, late uint64, errs map[string]uint64)
 	return &Result{Name: name, Rate: rate, Requests: 10, Responses: 10, Latency: Latency{P99: p99}, Late: late, Errors: errs, Completeness: 0.81}
 }
 
+// withErrors gives r n 503s, the last due at last seconds into the run.
+func withErrors(r *Result, n uint64, last float64) *Result {
+	r.Errors = map[string]uint64{statusKind(503): n}
+	r.ErrorFreeAfterS = last
+	return r
+}
+
 func TestChecks(t *testing.T) {
 	s := &Suite{Targets: []Target{{Name: "service"}, {Name: "baseline"}}}
 	sum := &Summary{
@@ -77,6 +84,10 @@ func TestChecks(t *testing.T) {
 			{Scenario: ScenarioClassic, Target: "baseline", Result: result("classic@1000", 1000, 499, 3, nil)},
 			{Scenario: ScenarioOverload, Target: "service", Result: result("overload@12000", 12000, 499, 1, nil)},
 			{Scenario: ScenarioOverload, Target: "service", Result: result("recovery@3000", 3000, 2, 0, nil)},
+			// Errors only in the first second after the overload: recovered.
+			{Scenario: ScenarioOverload, Target: "service", Result: withErrors(result("recovery@3001", 3001, 2, 0, nil), 18, 0.18)},
+			// Errors until the step's end: not recovered.
+			{Scenario: ScenarioOverload, Target: "service", Result: withErrors(result("recovery@3002", 3002, 2, 0, nil), 163, 2.99)},
 		},
 	}
 	s.check(sum)
@@ -86,6 +97,8 @@ func TestChecks(t *testing.T) {
 		"classic@1000":                     true,
 		"overload@12000":                   false,
 		"recovery@3000":                    true,
+		"recovery@3001":                    true,
+		"recovery@3002":                    false,
 	}
 	if len(sum.Checks) != len(want) {
 		t.Fatalf("checks %+v", sum.Checks)
