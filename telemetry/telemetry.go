@@ -200,7 +200,7 @@ func (m *Metrics) WatchQueue(sojourn func() time.Duration) {
 // WatchMargin exports extra(), what the adaptive margin keeps back beyond the
 // configured one.
 func (m *Metrics) WatchMargin(extra func() time.Duration) {
-	m.gauge("numbers_margin_extra_seconds", "What the adaptive margin keeps back beyond the configured one: the p99 of how late timer-flushed answers came out past their planned flush time in the last second.",
+	m.gauge("numbers_margin_extra_seconds", "What the adaptive margin keeps back beyond the configured one: the highest per-second p99.9, over the last 10 s, of how late timer-flushed answers came out past their planned flush time.",
 		func() float64 { return extra().Seconds() })
 }
 
