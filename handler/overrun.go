@@ -11,7 +11,7 @@ import (
 // every CPU is busy, plus encoding. The fixed margin base covers a quiet
 // machine; on a machine shared with other busy processes the open-loop
 // bench saw wake-ups 100 ms late, and answers planned on time came out late.
-// Each window's 99.9th percentile is kept for hold windows, and Extra
+// Each window's 99.9th percentile is kept for overrunHold windows, and Extra
 // returns the highest of them, capped: as the machine gets busier, answers
 // are flushed earlier. The hold and the high percentile are there because
 // the stalls that make answers late are rare and recur: in the hostile
