@@ -6,12 +6,9 @@ import (
 	"time"
 )
 
-// overrun learns how late answers leave past the flush time planned for
-// them (every answer flushed on its timer, and any other that left after
-// that time): the timer's wake-up delay while every CPU is busy, encoding,
-// and the wait for a CPU between the handler's return and the server's
-// write, where the connection says when the write returned (see
-// Handler.answered). The fixed margin base covers a quiet
+// overrun learns how late the handler finishes an answer that was flushed on
+// its timer, past the planned flush time: the timer's wake-up delay while
+// every CPU is busy, plus encoding. The fixed margin base covers a quiet
 // machine; on a machine shared with other busy processes the open-loop
 // bench saw wake-ups 100 ms late, and answers planned on time came out late.
 // Each window's 99.9th percentile is kept for overrunHold windows, and Extra
@@ -24,8 +21,8 @@ import (
 // the planned flush time, not the deadline, so a wider margin does not feed
 // back into the estimate.
 //
-// A mutex guards the current window: only answers that left after their
-// planned flush time observe, far less often than once per request. Extra, called on every
+// A mutex guards the current window: only timer-flushed (partial) answers
+// observe, far less often than once per request. Extra, called on every
 // request, reads the held percentiles without it.
 type overrun struct {
 	window time.Duration // how long a window lasts; windows start at multiples of it

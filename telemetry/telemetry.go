@@ -75,7 +75,7 @@ func New(budget time.Duration) *Metrics {
 	}
 	m.responseTime = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "numbers_response_seconds",
-		Help:    "Time from the arrival of a /numbers request to its answer being written (on Linux; elsewhere, ready to write).",
+		Help:    "Time from the arrival of a /numbers request to its answer being ready, or, for an answer flushed at its flush time, written (on Linux).",
 		Buckets: BudgetBuckets(budget),
 	})
 	upstreams := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -96,7 +96,7 @@ func New(budget time.Duration) *Metrics {
 	})
 	m.late = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "numbers_late_responses_total",
-		Help: "Answers written (on Linux; elsewhere, ready to write) after the budget. Must stay 0.",
+		Help: "Answers ready (flushed at their flush time: written, on Linux) after the budget. Must stay 0.",
 	})
 	m.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "numbers_shed_total",
@@ -200,7 +200,7 @@ func (m *Metrics) WatchQueue(sojourn func() time.Duration) {
 // WatchMargin exports extra(), what the adaptive margin keeps back beyond the
 // configured one.
 func (m *Metrics) WatchMargin(extra func() time.Duration) {
-	m.gauge("numbers_margin_extra_seconds", "What the adaptive margin keeps back beyond the configured one: the highest per-second p99.9, over the last 10 s, of how late answers left (were written) past their planned flush time.",
+	m.gauge("numbers_margin_extra_seconds", "What the adaptive margin keeps back beyond the configured one: the highest per-second p99.9, over the last 10 s, of how late timer-flushed answers came out past their planned flush time.",
 		func() float64 { return extra().Seconds() })
 }
 
