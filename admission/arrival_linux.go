@@ -20,16 +20,12 @@ const kernelArrival = true
 // before it sends the next request, that is the time since the request being
 // served finished arriving; a client that pipelines can only make it
 // shorter, never longer. Pure ACKs do not move it.
-//
-// Write also tells the function AfterNextWrite left when it returns.
 type conn struct {
 	*net.TCPConn
 	raw   syscall.RawConn
 	read  func(fd uintptr) // c.readInfo, bound once so that a call allocates nothing
 	info  syscall.TCPInfo
 	errno syscall.Errno
-	// afterWrite is called by the next Write, then forgotten.
-	afterWrite func(time.Time)
 }
 
 // newConn returns tc as a SinceReceiver, or nil if its socket is out of reach.
@@ -50,19 +46,6 @@ func (c *conn) SinceReceived() (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(c.info.Last_data_recv) * time.Millisecond, true
-}
-
-// AfterNextWrite implements WriteWatcher.
-func (c *conn) AfterNextWrite(f func(time.Time)) { c.afterWrite = f }
-
-// Write writes b and then calls the function AfterNextWrite left, if any.
-func (c *conn) Write(b []byte) (int, error) {
-	n, err := c.TCPConn.Write(b)
-	if f := c.afterWrite; f != nil {
-		c.afterWrite = nil
-		f(time.Now())
-	}
-	return n, err
 }
 
 // readInfo reads the socket's TCP_INFO into c.info. getsockopt does not

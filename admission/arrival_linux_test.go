@@ -46,36 +46,6 @@ func TestSinceReceived(t *testing.T) {
 	}
 }
 
-// TestAfterNextWrite: the function left by AfterNextWrite is called once,
-// by the next write, with a time from within that write; later writes call
-// nothing.
-func TestAfterNextWrite(t *testing.T) {
-	client, server := connect(t, "tcp", "127.0.0.1:0")
-	ww, ok := server.(WriteWatcher)
-	if !ok {
-		t.Fatalf("accepted %T, not a WriteWatcher", server)
-	}
-	var calls []time.Time
-	ww.AfterNextWrite(func(at time.Time) { calls = append(calls, at) })
-	buf := make([]byte, 2)
-	for i := range 2 {
-		before := time.Now()
-		if _, err := server.Write([]byte("ok")); err != nil {
-			t.Fatal(err)
-		}
-		after := time.Now()
-		if _, err := io.ReadFull(client, buf); err != nil {
-			t.Fatal(err)
-		}
-		if len(calls) != 1 {
-			t.Fatalf("called %d times after a write; want once, by the first", len(calls))
-		}
-		if at := calls[0]; i == 0 && (at.Before(before) || at.After(after)) {
-			t.Errorf("called with %v; want from %v to %v", at, before, after)
-		}
-	}
-}
-
 // TestListenOtherConns: connections that are not TCP are accepted as they are.
 func TestListenOtherConns(t *testing.T) {
 	_, server := connect(t, "unix", t.TempDir()+"/s")

@@ -3,7 +3,6 @@ package handler
 import (
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -139,93 +138,5 @@ func TestCoDelRefusesStandingQueue(t *testing.T) {
 	}
 	if refused, _, _ := obs.counts(); len(refused) != 1 || refused[0] != RefusedQueue {
 		t.Errorf("Refused told %q; want queue once", refused)
-	}
-}
-
-// lagged makes a listener whose connections say, as admission.Listen's do
-// on Linux, when a write returns: lag after it really did, as if the serving
-// goroutine had waited that long for a CPU before writing. Each call of the
-// watcher is signalled on written.
-func lagged(lag time.Duration, written chan<- struct{}) func(net.Listener) net.Listener {
-	return func(ln net.Listener) net.Listener { return laggedListener{ln, lag, written} }
-}
-
-type laggedListener struct {
-	net.Listener
-	lag     time.Duration
-	written chan<- struct{}
-}
-
-func (l laggedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &laggedConn{Conn: c, lag: l.lag, written: l.written}, nil
-}
-
-type laggedConn struct {
-	net.Conn
-	lag     time.Duration
-	written chan<- struct{}
-	after   func(time.Time)
-}
-
-func (c *laggedConn) AfterNextWrite(f func(time.Time)) { c.after = f }
-
-func (c *laggedConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	if f := c.after; f != nil {
-		c.after = nil
-		f(time.Now().Add(c.lag))
-		c.written <- struct{}{}
-	}
-	return n, err
-}
-
-// TestAnswersTimedAtWrite: an answer flushed on its timer is timed when the
-// server's write of it returns, not when the handler is done with it: a
-// write returning 100ms late makes it late (150ms budget). The adaptive
-// margin still learns from when it was ready, before the write. An answer
-// that did not wait for its timer is timed at once.
-func TestAnswersTimedAtWrite(t *testing.T) {
-	const budget, lag = 150 * time.Millisecond, 100 * time.Millisecond
-	f := newFake(map[string]canned{
-		"http://fast.test/": {numbers: []int64{1}},
-		"http://hang.test/": {block: true},
-	})
-	obs := &recorder{}
-	h := New(Config{Source: f, Budget: budget, Observer: obs, AdaptiveMargin: true})
-	written := make(chan struct{}, 1)
-	ln := serveVia(t, h, lagged(lag, written))
-
-	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://fast.test/")); resp.StatusCode() != 200 {
-		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
-	}
-	if _, answered, late := obs.counts(); answered != 1 || late != 0 {
-		t.Fatalf("complete answer: told %d answered, %d late; want 1, 0 by the time it is read", answered, late)
-	}
-	select {
-	case <-written:
-		t.Fatal("the write of a complete answer was watched")
-	default:
-	}
-
-	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://fast.test/", "http://hang.test/")); resp.StatusCode() != 200 {
-		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
-	}
-	select {
-	case <-written:
-	case <-time.After(slack):
-		t.Fatal("the write of an answer flushed on its timer was not watched")
-	}
-	if _, answered, late := obs.counts(); answered != 2 || late != 1 {
-		t.Errorf("told %d answered, %d late; want 2, 1", answered, late)
-	}
-	h.overrun.mu.Lock()
-	defer h.overrun.mu.Unlock()
-	seen := slices.IndexFunc(h.overrun.counts[:], func(n uint32) bool { return n > 0 })
-	if h.overrun.n != 1 || seen >= overrunBucket(lag) {
-		t.Errorf("overruns seen %d, the first in bucket %d; want one, under bucket %d (%v): from before the write", h.overrun.n, seen, overrunBucket(lag), lag)
 	}
 }

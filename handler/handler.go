@@ -54,11 +54,8 @@ type Observer interface {
 	// Upstream reports one upstream's outcome.
 	Upstream(o outcome.Outcome)
 	// Answered reports a /numbers answer: the time from the arrival of the
-	// request to the answer being ready (for one flushed on its timer, to the
-	// return of its write, where the connection can tell: admission.Listen's,
-	// on Linux), whether it was partial, and whether that was after the
-	// budget (the request's own, see Config.Budget). It may be called after
-	// the answer was sent.
+	// request to the answer being ready, whether it was partial, and whether it
+	// was ready after the budget (the request's own, see Config.Budget).
 	Answered(elapsed time.Duration, partial, late bool)
 	// Refused reports a /numbers request refused with 503 before any work
 	// started, and why: RefusedQueue, RefusedDeadline, RefusedInFlight or

@@ -102,34 +102,8 @@ func (h *Handler) serveNumbers(ctx *fasthttp.RequestCtx, parent context.Context)
 	ctx.Response.Header.SetBytesV("Server-Timing", appendServerTiming(hdr[:0],
 		millis(ready.Sub(start)), millis(answered.Sub(ready)), millis(answered.Sub(start))))
 
-	// An answer flushed on its timer is the one closest to its budget. Where
-	// the connection can say when the write of it returns, it is timed then:
-	// the server writes after the handler returned, and on a busy machine the
-	// serving goroutine can wait for a CPU in between (in the hostile soak,
-	// up to 13 ms during a GC cycle), so that a late answer is counted as
-	// one. The adaptive margin still learns from when the answer was ready:
-	// learning from the write, it measured no better in the bench, and past
-	// the capacity it flushed earlier for less completeness (README,
-	// Performance).
-	if !flushedAt.IsZero() {
-		if w, ok := ctx.Conn().(writeWatcher); ok {
-			w.AfterNextWrite(func(written time.Time) { h.answered(start, written, budget, !complete) })
-			return
-		}
-	}
-	h.answered(start, answered, budget, !complete)
-}
-
-// answered records an answer that arrived at start and left at end.
-func (h *Handler) answered(start, end time.Time, budget time.Duration, partial bool) {
-	elapsed := end.Sub(start)
-	h.observe.Answered(elapsed, partial, elapsed > budget)
-}
-
-// writeWatcher is a connection that calls a function when its next write
-// returns (admission.Listen's, on Linux).
-type writeWatcher interface {
-	AfterNextWrite(func(written time.Time))
+	elapsed := answered.Sub(start)
+	h.observe.Answered(elapsed, !complete, elapsed > budget)
 }
 
 // sinceReceiver is a connection that knows how long ago the host last

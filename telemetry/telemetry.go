@@ -75,7 +75,7 @@ func New(budget time.Duration) *Metrics {
 	}
 	m.responseTime = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "numbers_response_seconds",
-		Help:    "Time from the arrival of a /numbers request to its answer being ready, or, for an answer flushed at its flush time, written (on Linux).",
+		Help:    "Time from the arrival of a /numbers request to its answer being ready.",
 		Buckets: BudgetBuckets(budget),
 	})
 	upstreams := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -96,7 +96,7 @@ func New(budget time.Duration) *Metrics {
 	})
 	m.late = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "numbers_late_responses_total",
-		Help: "Answers ready (flushed at their flush time: written, on Linux) after the budget. Must stay 0.",
+		Help: "Answers ready after the budget. Must stay 0.",
 	})
 	m.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "numbers_shed_total",
