@@ -39,8 +39,8 @@ func TestRecorderSummary(t *testing.T) {
 	near("p90", res.Latency.P90, 901) // rank 902 of 1002, counting the 1ms 503
 	near("p99", res.Latency.P99, 991)
 	near("max", res.Latency.Max, 5000)
-	if res.Responses != 1002 || res.Late != 501 || res.LateSent != 1 {
-		t.Errorf("responses %d late %d late sent %d, want 1002 501 1", res.Responses, res.Late, res.LateSent)
+	if res.Responses != 1002 || res.Late != 501 || res.LateSent != 1 || res.Near != 511 {
+		t.Errorf("responses %d late %d late sent %d near %d, want 1002 501 1 511", res.Responses, res.Late, res.LateSent, res.Near)
 	}
 	if res.Errors[KindTimeout] != 1 || res.Errors["status_503"] != 1 || res.Status[200] != 1000 || res.Status[503] != 1 {
 		t.Errorf("errors %v status %v", res.Errors, res.Status)

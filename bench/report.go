@@ -13,12 +13,12 @@ import (
 // checks and notes.
 func WriteTable(w io.Writer, sum *Summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\trun\trate/s\tok/s\tgood/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tp99.99 ms\tmax ms\tlate\tlate sent\tsrv late\tsrv max\terrors\tcomplete\tmean len\tgen behind\t")
+	fmt.Fprintln(tw, "target\trun\trate/s\tok/s\tgood/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tp99.99 ms\tmax ms\tlate\tnear\tlate sent\tsrv late\tsrv max\terrors\tcomplete\tmean len\tgen behind\t")
 	for _, rec := range sum.Runs {
 		r := rec.Result
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.1f\t%s\t%.3f\t%.0f\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%.1f\t%s\t%.3f\t%.0f\t%d\t\n",
 			rec.Target, r.Name, r.Rate, r.Throughput, r.Goodput, r.Latency.P50, r.Latency.P90, r.Latency.P99,
-			r.Latency.P999, r.Latency.P9999, r.Latency.Max, r.Late, r.LateSent, r.ServerLate, r.ServerMaxMs, errorsCell(r), r.Completeness, r.MeanLength, r.Generator.Behind)
+			r.Latency.P999, r.Latency.P9999, r.Latency.Max, r.Late, r.Near, r.LateSent, r.ServerLate, r.ServerMaxMs, errorsCell(r), r.Completeness, r.MeanLength, r.Generator.Behind)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("bench: table: %w", err)

@@ -55,6 +55,9 @@ type Result struct {
 	// BudgetMs is the lateness threshold; Late counts responses slower than it.
 	BudgetMs float64 `json:"budget_ms"`
 	Late     uint64  `json:"late"`
+	// Near counts responses, late ones included, slower than the budget
+	// less a fiftieth (490 ms of 500), from the intended send time.
+	Near uint64 `json:"near"`
 	// LateSent counts responses slower than the budget measured from the
 	// moment they were actually sent: when it is below Late, the difference
 	// is the generator's own lag.
@@ -147,6 +150,7 @@ func (r *recorder) summarize(res *Result) {
 	res.Responses = uint64(h.TotalCount())
 	res.Late = r.late.Load()
 	res.LateSent = r.lateSent.Load()
+	res.Near = r.near.Load()
 	res.BudgetMs = float64(r.budget) / float64(time.Millisecond)
 	res.Latency = latencyOf(h)
 	if withOutcomes > 0 {
