@@ -171,8 +171,9 @@ func TestLateBudgetZero(t *testing.T) {
 	}
 }
 
-// TestMaxLate: with one late place, taken by a first slow fetch, a second
-// one ends at its caller's deadline and is counted as cancelled.
+// TestMaxLate: with one late place, taken by a first slow fetch when its
+// caller stopped waiting, a second one ends at its caller's deadline and is
+// counted as cancelled.
 func TestMaxLate(t *testing.T) {
 	f := newFake(respond("max-age=60", 1))
 	f.release = make(chan struct{})
@@ -192,8 +193,8 @@ func TestMaxLate(t *testing.T) {
 	if _, o := fetchSync(t, s, ctxB, "http://a/slow2"); o != outcome.Timeout {
 		t.Fatalf("second: %v, want timeout", o)
 	}
-	if got := <-f.started; !got.deadline.Equal(dlB) {
-		t.Fatalf("second fetch deadline %v, want its caller's %v", got.deadline, dlB)
+	if got := <-f.started; !got.deadline.Equal(dlB.Add(10 * time.Second)) {
+		t.Fatalf("second fetch deadline %v, want %v (cut when its caller stopped waiting)", got.deadline, dlB.Add(10*time.Second))
 	}
 	eventually(t, "the second fetch to be counted", func() bool { return s.Stats.LateCancelled.Load() == 1 })
 
@@ -210,4 +211,35 @@ func TestMaxLate(t *testing.T) {
 	if _, o := fetchSync(t, s, ctxC, "http://a/slow2"); o != outcome.OK {
 		t.Fatalf("third: %v, want ok", o)
 	}
+}
+
+// TestLatePlaceWhenCallerStops: the late place is taken when a fetch's
+// caller stops waiting, not when the fetch starts. With one place, a fetch
+// still within a long budget does not hold it: a second fetch, whose caller
+// gives up first, takes it and finishes in the background.
+func TestLatePlaceWhenCallerStops(t *testing.T) {
+	f := newFake(respond("max-age=60", 1))
+	f.release = make(chan struct{})
+	f.started = make(chan call, 2)
+	c := cache.New(cache.Config{})
+	s := source.New(source.Config{Fetcher: f, Cache: c, LateBudget: 10 * time.Second, MaxLate: 1})
+
+	ctxA, _ := deadline(t, time.Hour)
+	a := start(s, ctxA, "http://a/patient")
+	<-f.started
+	ctxB, _ := deadline(t, 50*time.Millisecond)
+	if _, o := fetchSync(t, s, ctxB, "http://a/hasty"); o != outcome.Timeout {
+		t.Fatalf("hasty: %v, want timeout", o)
+	}
+	<-f.started
+
+	close(f.release)
+	if d := <-a.ch; d.outcome != outcome.OK {
+		t.Fatalf("patient: %v, want ok", d.outcome)
+	}
+	eventually(t, "the hasty fetch to finish late and be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
+	if n := s.Stats.LateCancelled.Load(); n != 0 {
+		t.Fatalf("LateCancelled = %d, want 0: the place was free when the hasty caller stopped waiting", n)
+	}
+	waitIdle(t, f)
 }
