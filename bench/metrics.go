@@ -70,8 +70,8 @@ type shard struct {
 
 // nearShare sets what counts as near the budget: within a fiftieth of it
 // (the last 10 ms of 500) or past it. Late answers are too rare to tell two
-// builds apart in a few runs; the near ones are tens of times more common
-// and move with the same stalls.
+// builds apart in a few runs; the near ones come several to tens of times
+// more often and move with the same stalls.
 const nearShare = 50
 
 func newRecorder(shards int, budget time.Duration) *recorder {
