@@ -322,10 +322,10 @@ func (s *Source) fetchLive(ctx context.Context, url string) liveResult {
 // fetch pending at its flush time beyond those was cut, its connection
 // closed, and a new one dialled for the next (README, Performance).
 type latePlace struct {
-	sem  *semaphore.Weighted
-	stop func() bool
-	ran  chan struct{} // closed once the callback has decided
-	// Set by the callback, read after ran is closed.
+	sem     *semaphore.Weighted
+	stop    func() bool
+	decided sync.WaitGroup // done once the callback has decided
+	// Set by the callback, read once it has decided.
 	placed, cut bool
 }
 
@@ -333,9 +333,10 @@ type latePlace struct {
 // caller ends, the fetch takes a free place or, with none free, is
 // cancelled.
 func (s *Source) placeWhenDone(caller context.Context, cancel context.CancelFunc) *latePlace {
-	p := &latePlace{sem: s.lateSem, ran: make(chan struct{})}
+	p := &latePlace{sem: s.lateSem}
+	p.decided.Add(1) // left pending if the callback never runs
 	p.stop = context.AfterFunc(caller, func() {
-		defer close(p.ran)
+		defer p.decided.Done()
 		if p.placed = p.sem.TryAcquire(1); !p.placed {
 			p.cut = true
 			cancel()
@@ -351,7 +352,7 @@ func (p *latePlace) end() bool {
 	if p.stop() {
 		return false
 	}
-	<-p.ran
+	p.decided.Wait()
 	if p.placed {
 		p.sem.Release(1)
 	}
