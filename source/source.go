@@ -325,8 +325,7 @@ type latePlace struct {
 	sem     *semaphore.Weighted
 	stop    func() bool
 	decided sync.WaitGroup // done once the callback has decided
-	// Set by the callback, read once it has decided.
-	placed, cut bool
+	placed  bool           // set by the callback, read once it has decided
 }
 
 // placeWhenDone returns the late place of the fetch that cancel ends: when
@@ -338,7 +337,6 @@ func (s *Source) placeWhenDone(caller context.Context, cancel context.CancelFunc
 	p.stop = context.AfterFunc(caller, func() {
 		defer p.decided.Done()
 		if p.placed = p.sem.TryAcquire(1); !p.placed {
-			p.cut = true
 			cancel()
 		}
 	})
@@ -356,7 +354,7 @@ func (p *latePlace) end() bool {
 	if p.placed {
 		p.sem.Release(1)
 	}
-	return p.cut
+	return !p.placed
 }
 
 // detach is the one place where a fetch leaves its request's context, for
