@@ -130,7 +130,7 @@ func BenchmarkNormalize(b *testing.B) {
 // (values in [0, 1e9)): the radix sort and slices.Sort, each forced by the
 // threshold. It is how radixThreshold was chosen.
 func BenchmarkNormalizeSort(b *testing.B) {
-	for _, n := range []int{256, 1000, 2048, 4096, 100_000, 1_000_000} {
+	for _, n := range []int{64, 128, 256, 1000, 2048, 4096, 100_000, 1_000_000} {
 		r := rand.New(rand.NewPCG(5, uint64(n)))
 		src := make([]int64, n)
 		for i := range src {

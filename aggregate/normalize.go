@@ -9,8 +9,12 @@ import (
 )
 
 // radixThreshold is the length from which Normalize radix sorts. Below it
-// slices.Sort (pdqsort) is as fast or faster and needs no scratch memory.
-const radixThreshold = 1024
+// slices.Sort (pdqsort) is as fast or faster and needs no scratch memory:
+// BenchmarkNormalizeSort, values in [0, 1e9), 2 cores, per list: 128
+// numbers 0.85 us with slices.Sort against 1.2 us radix, 256 numbers 2.1
+// against 1.9 us, 1,000 numbers (the hostile soak's upstreams send that
+// many) 9.8 against 5.8 us.
+const radixThreshold = 256
 
 // maxPooledScratch is the capacity, in elements, above which a radix sort's
 // scratch buffer is not returned to the pool, so that the pool does not pin
