@@ -66,6 +66,7 @@ type config struct {
 
 	health healthConfig
 	redis  redisConfig
+	gc     gcConfig
 
 	tracing tracingConfig
 }
@@ -135,6 +136,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	addHealthFlags(fs, &c.health)
 	addRedisFlags(fs, &c.redis)
 	addTracingFlags(fs, &c.tracing)
+	addGCFlags(fs, &c.gc)
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(usageOut)
@@ -171,6 +173,10 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		return c, err
 	}
 	if err := c.tracing.resolve(getenv); err != nil {
+		return c, err
+	}
+	given := func(name string) bool { return set[name] || getenv(envName(name)) != "" }
+	if err := c.gc.resolve(given, getenv); err != nil {
 		return c, err
 	}
 	return c, c.validate()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +98,72 @@ func TestConfigHelpDocumentsAdmission(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("-h does not say %q", want)
 		}
+	}
+}
+
+func TestConfigGC(t *testing.T) {
+	tests := []struct {
+		name                     string
+		args, env                []string
+		percent                  int
+		limit                    byteSize
+		applyPercent, applyLimit bool
+	}{
+		{"defaults", nil, nil, defaultGCPercent, defaultMemoryLimit, true, true},
+		{"flags", []string{"-gc-percent", "100", "-memory-limit", "512MiB"}, nil, 100, 512 << 20, true, true},
+		{"env twins", nil, []string{"NUMBERS_GC_PERCENT=200", "NUMBERS_MEMORY_LIMIT=2GiB"}, 200, 2 << 30, true, true},
+		{"Go's variables stand when the flags are left alone", nil, []string{"GOGC=50", "GOMEMLIMIT=100MiB"}, defaultGCPercent, defaultMemoryLimit, false, false},
+		{"a flag wins over Go's variable", []string{"-gc-percent", "300"}, []string{"GOGC=50", "GOMEMLIMIT=100MiB"}, 300, defaultMemoryLimit, true, false},
+		{"a twin wins over Go's variable", nil, []string{"GOMEMLIMIT=100MiB", "NUMBERS_MEMORY_LIMIT=3GiB"}, defaultGCPercent, 3 << 30, true, true},
+		{"off, bounded by the limit", []string{"-gc-percent", "-1"}, nil, -1, defaultMemoryLimit, true, true},
+		{"no limit", []string{"-memory-limit", "0"}, nil, defaultGCPercent, 0, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, env(tt.env...), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := gcConfig{percent: tt.percent, limit: tt.limit, applyPercent: tt.applyPercent, applyLimit: tt.applyLimit}
+			if c.gc != want {
+				t.Fatalf("gc config %+v, want %+v", c.gc, want)
+			}
+		})
+	}
+}
+
+func TestConfigGCInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in the error
+	}{
+		{"percent under -1", []string{"-gc-percent", "-2"}, "-gc-percent"},
+		{"negative limit", []string{"-memory-limit", "-1"}, "-memory-limit"},
+		{"off without a limit", []string{"-gc-percent", "-1", "-memory-limit", "0"}, "-memory-limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig(tt.args, env(), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestGCApply: the settings that apply reach the runtime, the others leave
+// it as it was.
+func TestGCApply(t *testing.T) {
+	oldPercent, oldLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetGCPercent(oldPercent); debug.SetMemoryLimit(oldLimit) })
+
+	gcConfig{percent: 250, limit: 300 << 20, applyPercent: true, applyLimit: true}.apply()
+	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); p != 250 || l != 300<<20 {
+		t.Fatalf("applied: percent %d, limit %d; want 250, %d", p, l, 300<<20)
+	}
+	gcConfig{percent: 250, limit: 0, applyPercent: false, applyLimit: true}.apply()
+	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); p != 100 || l != math.MaxInt64 {
+		t.Fatalf("percent left, no limit: percent %d, limit %d; want 100, no limit", p, l)
 	}
 }

@@ -54,6 +54,7 @@ func run(cfg config, log *slog.Logger) error {
 	// What the OpenTelemetry SDK cannot do (an export that failed) is
 	// logged, not printed.
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("tracing", "err", err) }))
+	cfg.gc.apply()
 	svc, err := newService(cfg)
 	if err != nil {
 		return err
@@ -128,5 +129,5 @@ func logStart(log *slog.Logger, cfg config, svc *service, addr net.Addr, admin *
 		"late_trace_bytes", int(cfg.lateTraceBytes), "late_trace_interval", cfg.lateTraceInterval,
 		"job_budget", cfg.jobBudget, "max_job_budget", cfg.maxJobBudget, "max_jobs", cfg.maxJobs,
 		"max_job_bytes", int(cfg.maxJobBytes), "job_ttl", cfg.jobTTL, "sse_ping", cfg.ssePing,
-		"health", cfg.health, "redis", cfg.redis, "tracing", cfg.tracing, "log_format", cfg.logFormat, "log_level", cfg.logLevel.String())
+		"health", cfg.health, "redis", cfg.redis, "gc", cfg.gc, "tracing", cfg.tracing, "log_format", cfg.logFormat, "log_level", cfg.logLevel.String())
 }
