@@ -6,14 +6,14 @@ import (
 )
 
 // Listen returns ln, whose accepted TCP connections also tell how long ago
-// the host last received data on them (SinceReceiver), on Linux: there the
-// arrival of a request is known from the kernel, not only from the moment
-// the server read it, so that the time it waited unread in a socket buffer
-// (when the process is too busy to read) counts against its budget and in
-// its sojourn. Elsewhere, and for connections that are not TCP, the accepted
-// connections are returned as they are.
+// the host received the data last read from them (SinceReceiver), on Linux:
+// there the arrival of a request is known from the kernel, not only from
+// the moment the server read it, so that the time it waited unread in a
+// socket buffer (when the process is too busy to read) counts against its
+// budget and in its sojourn. Elsewhere, and for listeners that are not TCP,
+// ln is returned as it is.
 func Listen(ln net.Listener) net.Listener {
-	if !kernelArrival {
+	if !kernelArrival || !stampReceives(ln) {
 		return ln
 	}
 	return listener{ln}

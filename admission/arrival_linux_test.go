@@ -3,28 +3,37 @@
 package admission
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
-// jiffy is the most the kernel's count may be off by: one tick, at most 10ms
-// (HZ=100).
-const jiffy = 10 * time.Millisecond
+// clockSlack covers the difference between the kernel's stamp (the
+// realtime clock) and the test's readings (monotonic).
+const clockSlack = time.Millisecond
 
-// TestSinceReceived: over loopback TCP, the time since the last data arrived,
-// as the kernel counts it, brackets the time the test measures itself: from
-// when the server had read the bytes (they had arrived) to the query, and
-// from before the client wrote them to the query, give or take a tick.
+// TestSinceReceived: over loopback TCP, the time since the kernel received
+// the bytes read last is bracketed by what the test measures itself: at
+// least from when the server had read them (they had arrived) to the query,
+// at most from before the client wrote them to after the query. With
+// TCP_INFO, counted in jiffies, the bracket had to be a tick (4-10 ms)
+// wider on each side.
 func TestSinceReceived(t *testing.T) {
 	client, server := connect(t, "tcp", "127.0.0.1:0")
 	sr, ok := server.(SinceReceiver)
 	if !ok {
 		t.Fatalf("accepted %T, not a SinceReceiver", server)
 	}
+	if _, ok := sr.SinceReceived(); ok {
+		t.Fatal("SinceReceived known before anything was read")
+	}
 
-	for _, wait := range []time.Duration{0, 50 * time.Millisecond} {
+	for _, wait := range []time.Duration{0, 20 * time.Millisecond} {
 		written := time.Now()
 		if _, err := client.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
 			t.Fatal(err)
@@ -35,13 +44,78 @@ func TestSinceReceived(t *testing.T) {
 		}
 		read := time.Now()
 		time.Sleep(wait) // the age being measured, not a synchronisation
+		asked := time.Now()
 		d, ok := sr.SinceReceived()
-		queried := time.Now()
+		answered := time.Now()
 		if !ok {
 			t.Fatal("SinceReceived not known")
 		}
-		if lo, hi := queried.Sub(read)-jiffy, queried.Sub(written)+jiffy; d < lo || d > hi {
+		if lo, hi := asked.Sub(read)-clockSlack, answered.Sub(written)+clockSlack; d < lo || d > hi {
 			t.Errorf("after %v: SinceReceived = %v; want from %v to %v", wait, d, lo, hi)
+		}
+	}
+}
+
+// TestConnRead: the accepted connection reads as a net.Conn should: the
+// bytes written, a timeout at a passed deadline (fasthttp relies on both),
+// io.EOF once the peer has closed.
+func TestConnRead(t *testing.T) {
+	client, server := connect(t, "tcp", "127.0.0.1:0")
+	if err := server.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var ne net.Error
+	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("read past the deadline: %v; want a timeout", err)
+	}
+	if err := server.SetReadDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Write([]byte("numbers")); err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	got, err := io.ReadAll(server)
+	if err != nil || string(got) != "numbers" {
+		t.Fatalf("read %q, %v; want \"numbers\", then EOF", got, err)
+	}
+	if n, err := server.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("read after EOF: %d, %v; want 0, EOF", n, err)
+	}
+}
+
+// TestReceivedAt: the timestamp is found in a control message buffer as
+// the kernel lays it out, and anything else is no timestamp.
+func TestReceivedAt(t *testing.T) {
+	hdr, size := syscall.CmsgLen(0), int(unsafe.Sizeof(syscall.Timespec{}))
+	message := func(level, typ int32, sec, nsec int64) []byte {
+		b := make([]byte, syscall.CmsgSpace(size))
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&b[0]))
+		h.Level, h.Type = level, typ
+		h.SetLen(syscall.CmsgLen(size))
+		*(*syscall.Timespec)(unsafe.Pointer(&b[hdr])) = syscall.NsecToTimespec(sec*1e9 + nsec)
+		return b
+	}
+	stamp := message(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, 1_700_000_000, 123)
+	other := message(syscall.SOL_SOCKET, syscall.SCM_RIGHTS, 5, 5)
+	truncated := message(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, 1, 1)
+	(*syscall.Cmsghdr)(unsafe.Pointer(&truncated[0])).SetLen(hdr + 4)
+	tests := []struct {
+		name string
+		oob  []byte
+		want int64
+	}{
+		{"none", nil, 0},
+		{"shorter than a header", stamp[:hdr-1], 0},
+		{"the timestamp", stamp, 1_700_000_000*1e9 + 123},
+		{"after another message", append(other, stamp...), 1_700_000_000*1e9 + 123},
+		{"another message only", other, 0},
+		{"a length past the buffer", stamp[:hdr+4], 0},
+		{"a timestamp message too short for one", truncated, 0},
+	}
+	for _, tt := range tests {
+		if got := receivedAt(tt.oob); got != tt.want {
+			t.Errorf("%s: receivedAt = %d; want %d", tt.name, got, tt.want)
 		}
 	}
 }

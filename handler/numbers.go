@@ -116,8 +116,8 @@ type sinceReceiver interface {
 // it, or earlier if its connection can tell when its last bytes reached the
 // host, so that the time it waited unread in a socket buffer, which the
 // process cannot otherwise see, counts against its budget and in its
-// sojourn. The earlier of the two is taken: the kernel counts in whole ticks,
-// and a pipelined request that arrived since can make its count shorter.
+// sojourn. The earlier of the two is taken: a pipelined request read with
+// this one, which arrived after it, makes the kernel's time later.
 func arrival(ctx *fasthttp.RequestCtx, now time.Time) time.Time {
 	read := ctx.Time()
 	if c, ok := ctx.Conn().(sinceReceiver); ok {
