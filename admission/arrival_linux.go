@@ -45,6 +45,9 @@ func stampReceives(ln net.Listener) bool {
 // one read within the tick of its arrival was not seen to wait at all.
 // Those are the requests that arrive while the process is stalled (a
 // garbage collection on a busy machine), the ones closest to the budget.
+// The kernel turns stamping on in the background when the first socket
+// asks for it, so the bytes of the first moments after the start may come
+// unstamped: their arrival is then unknown, and the read time stands.
 type conn struct {
 	*net.TCPConn
 	raw  syscall.RawConn

@@ -32,13 +32,30 @@ func TestSinceReceived(t *testing.T) {
 	if _, ok := sr.SinceReceived(); ok {
 		t.Fatal("SinceReceived known before anything was read")
 	}
+	// The kernel turns timestamping on in the background once a first
+	// socket asks for it: bytes that arrive before are not stamped, and
+	// their arrival is unknown. Wait (bounded) for a stamped read.
+	buf := make([]byte, 18)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, err := client.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(server, buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := sr.SinceReceived(); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no read stamped by the kernel in 5 s")
+		}
+	}
 
 	for _, wait := range []time.Duration{0, 20 * time.Millisecond} {
 		written := time.Now()
 		if _, err := client.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
 			t.Fatal(err)
 		}
-		buf := make([]byte, 18)
 		if _, err := io.ReadFull(server, buf); err != nil {
 			t.Fatal(err)
 		}
