@@ -1,0 +1,197 @@
+package gcpace
+
+import (
+	"math"
+	"runtime/debug"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestTrigger(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		name             string
+		live, goal, want uint64
+		percent          int
+	}{
+		{"percent over live", 100 * mib, math.MaxUint64, 500 * mib, 400},
+		{"zero percent", 100 * mib, math.MaxUint64, 100 * mib, 0},
+		{"short of a memory limit's goal", 100 * mib, 600 * mib, 400 * mib, 400},
+		{"goal under live", 100 * mib, 90 * mib, 500 * mib, 400},
+		{"never under 4 MiB", 1 * mib, math.MaxUint64, 4 * mib, 100},
+	} {
+		if got := trigger(c.live, c.goal, c.percent); got != c.want {
+			t.Errorf("%s: trigger(%d, %d, %d) = %d MiB; want %d MiB", c.name, c.live, c.goal, c.percent, got/mib, c.want/mib)
+		}
+	}
+}
+
+func TestLead(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		marks []time.Duration
+		want  time.Duration
+	}{
+		{nil, 0},
+		{[]time.Duration{40 * ms}, 50 * ms},
+		{[]time.Duration{8 * ms, 40 * ms, 20 * ms}, 50 * ms},
+		{[]time.Duration{400 * ms}, 100 * ms},
+	} {
+		if got := lead(c.marks, 100*ms); got != c.want {
+			t.Errorf("lead(%v) = %v; want %v", c.marks, got, c.want)
+		}
+	}
+}
+
+// fakeRuntime is a heap, a collector and a clock the test moves by hand.
+// Each poll reads the heap from reads, so the test says what every poll
+// sees, and a send on tick returns only once the Pacer has finished with
+// what came before it. The test moves the clock only while the Pacer waits
+// for a tick or a read, so the channels order every access to it.
+type fakeRuntime struct {
+	at         time.Time
+	reads      chan heap
+	collecting chan struct{} // receives when a collection starts
+	finish     chan struct{} // a collection ends when it receives
+}
+
+func (f *fakeRuntime) read() heap { return <-f.reads }
+
+func (f *fakeRuntime) now() time.Time { return f.at }
+
+func (f *fakeRuntime) collect() {
+	f.collecting <- struct{}{}
+	<-f.finish
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestAnnouncesBeforeCollecting drives a Pacer over a fake runtime, one poll
+// at a time.
+func TestAnnouncesBeforeCollecting(t *testing.T) {
+	const mib = 1 << 20
+	ms := time.Millisecond
+	f := &fakeRuntime{
+		at:         time.Unix(1000, 0),
+		reads:      make(chan heap),
+		collecting: make(chan struct{}),
+		finish:     make(chan struct{}),
+	}
+	ticks := make(chan time.Time)
+	p := newPacer(withDefaults(Config{Percent: 100}), f.read, f.collect, ticks, f.now)
+	go p.run()
+	defer p.Stop()
+	tick := func() { ticks <- time.Time{} }
+	under := heap{objects: 15 * mib, live: 10 * mib, goal: math.MaxUint64}
+	over := heap{objects: 20 * mib, live: 10 * mib, goal: math.MaxUint64}
+
+	first := p.Next()
+	tick()
+	f.reads <- under
+	tick()
+	if closed(first) || p.Stats.Collections.Load() != 0 {
+		t.Fatal("announced under the trigger")
+	}
+	f.reads <- over
+	tick() // taken by the wait between the announcement and the collection
+	if !closed(first) {
+		t.Fatal("the trigger reached and nothing announced")
+	}
+	second := p.Next()
+	if closed(second) {
+		t.Fatal("Next after an announcement is already closed")
+	}
+	<-f.collecting
+
+	// The mark ends 40ms after the announcement: the next collection's lead
+	// is 50ms, and none starts sooner after this one ends than it took.
+	f.at = f.at.Add(40 * ms)
+	tick()
+	marked := over
+	marked.cycles++
+	f.reads <- marked
+	f.finish <- struct{}{}
+	tick()
+	f.at = f.at.Add(10 * ms)
+	if got := p.Lead(); got != 50*ms {
+		t.Errorf("Lead() = %v after a 40ms mark; want 50ms", got)
+	}
+	if n := p.Stats.Collections.Load(); n != 1 {
+		t.Errorf("Stats.Collections = %d; want 1", n)
+	}
+	f.reads <- marked // over the trigger, within the rest
+	tick()
+	if closed(second) {
+		t.Fatal("announced again within the rest after a collection")
+	}
+	f.at = f.at.Add(50 * ms)
+	f.reads <- marked
+	tick()
+	if !closed(second) {
+		t.Fatal("not announced after the rest")
+	}
+	<-f.collecting
+	tick()
+	marked.cycles++
+	f.reads <- marked
+	f.finish <- struct{}{}
+}
+
+// gcPercent reads the runtime's GOGC setting without changing it.
+func gcPercent() int64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// TestStartCollects: over the real runtime, a Pacer collects as the heap
+// grows, announcing each collection, and gives pacing back when stopped.
+func TestStartCollects(t *testing.T) {
+	old := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(old)
+
+	p := Start(Config{Percent: 10, Poll: time.Millisecond})
+	first := p.Next()
+	if got := gcPercent(); got != -1 {
+		t.Errorf("GOGC while pacing = %d; want -1 (off)", got)
+	}
+	var sink []byte
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Stats.Collections.Load() < 2 && time.Now().Before(deadline) {
+		for range 64 {
+			sink = make([]byte, 64<<10)
+		}
+		time.Sleep(time.Millisecond) // let the Pacer poll on a busy machine
+	}
+	_ = sink
+	p.Stop()
+	if n := p.Stats.Collections.Load(); n < 2 {
+		t.Fatalf("%d collections in 10s of allocating; want at least 2", n)
+	}
+	if !closed(first) {
+		t.Error("collections ran, and the first Next was not closed")
+	}
+	if got := gcPercent(); got != 150 {
+		t.Errorf("GOGC after Stop = %d; want 150, as before Start", got)
+	}
+}
+
+// BenchmarkRead is what one poll costs.
+func BenchmarkRead(b *testing.B) {
+	read := readRuntime()
+	for b.Loop() {
+		read()
+	}
+}
