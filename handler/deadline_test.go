@@ -3,6 +3,8 @@ package handler
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,3 +216,103 @@ type timeoutErr struct{}
 func (*timeoutErr) Error() string   { return "i/o timeout" }
 func (*timeoutErr) Timeout() bool   { return true }
 func (*timeoutErr) Temporary() bool { return true }
+
+// fakeCollections announces collections when the test says, and tells the
+// test each time the handler asks for the next one.
+type fakeCollections struct {
+	lead  atomic.Int64
+	asked chan struct{}
+
+	mu   sync.Mutex
+	next chan struct{}
+}
+
+func newFakeCollections(lead time.Duration) *fakeCollections {
+	c := &fakeCollections{asked: make(chan struct{}, 16), next: make(chan struct{})}
+	c.lead.Store(int64(lead))
+	return c
+}
+
+func (c *fakeCollections) Next() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.asked <- struct{}{}
+	return c.next
+}
+
+// waitAsked waits, at most 10s, for the handler to call Next.
+func (c *fakeCollections) waitAsked(t *testing.T) {
+	t.Helper()
+	select {
+	case <-c.asked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not ask for the next collection within 10s")
+	}
+}
+
+func (c *fakeCollections) Lead() time.Duration { return time.Duration(c.lead.Load()) }
+
+func (c *fakeCollections) announce() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.next)
+	c.next = make(chan struct{})
+}
+
+// TestCollectionFlushesDueAnswers: an announced collection makes an answer
+// whose flush time falls within its lead come out at once, and leaves one
+// due later waiting.
+func TestCollectionFlushesDueAnswers(t *testing.T) {
+	const budget = time.Hour
+	f := newFake(map[string]canned{
+		"http://fast.test/": {numbers: []int64{2, 4}},
+		"http://hang.test/": {block: true},
+	})
+	gc := newFakeCollections(time.Millisecond)
+	h := New(Config{Source: f, Budget: budget, Collections: gc})
+	ln := serve(t, h)
+	c, err := ln.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	type answer struct {
+		resp *fasthttp.Response
+		err  error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		var req fasthttp.Request
+		req.SetRequestURI(numbersURI("http://fast.test/", "http://hang.test/"))
+		resp := new(fasthttp.Response)
+		err := fasthttpDo(c, &req, resp)
+		answered <- answer{resp, err}
+	}()
+
+	gc.waitAsked(t) // the request waits for its upstreams
+	gc.announce()
+	gc.waitAsked(t) // it has seen the announcement, and asked for the next one
+	select {
+	case a := <-answered:
+		t.Fatalf("answered at a collection an hour before its flush time (lead 1ms): %d %s", a.resp.StatusCode(), a.resp.Body())
+	default:
+	}
+	if n := h.InFlight(); n != 1 {
+		t.Fatalf("%d requests in flight; want the one still waiting", n)
+	}
+
+	gc.lead.Store(int64(2 * budget))
+	gc.announce()
+	select {
+	case a := <-answered:
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		if string(a.resp.Body()) != `{"numbers":[2,4]}` || string(a.resp.Header.Peek("X-Numbers-Complete")) != "false" {
+			t.Fatalf("got %d %s, complete %q; want the fast upstream's numbers, incomplete",
+				a.resp.StatusCode(), a.resp.Body(), a.resp.Header.Peek("X-Numbers-Complete"))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer 10s after a collection announced within its lead")
+	}
+}

@@ -109,6 +109,20 @@ type Config struct {
 	// sampled request, and the trace context of every request passed to its
 	// fetches (Source makes their spans). Nil traces nothing.
 	Tracer *tracing.Tracer
+	// Collections, when set, announces the process's garbage collections
+	// (gcpace.Pacer): at each announcement, the answers due to be written
+	// within its Lead are written at once, before the collection can
+	// stall them. Nil waits for every flush time.
+	Collections Collections
+}
+
+// Collections announces garbage collections just before they start.
+type Collections interface {
+	// Next returns a channel closed when the next collection is announced.
+	Next() <-chan struct{}
+	// Lead returns how long a collection is expected to disturb the
+	// process after its announcement.
+	Lead() time.Duration
 }
 
 // Handler serves the public endpoints. Create it with New.
@@ -126,6 +140,7 @@ type Handler struct {
 	jobs        *jobs.Runner
 	hub         *jobs.Hub
 	tracer      *tracing.Tracer
+	collections Collections // nil: none announced
 
 	inFlight atomic.Int64
 	draining atomic.Bool
@@ -146,6 +161,7 @@ func New(cfg Config) *Handler {
 		jobs:        cfg.Jobs,
 		hub:         cfg.Hub,
 		tracer:      cfg.Tracer,
+		collections: cfg.Collections,
 	}
 	if h.source == nil {
 		panic("handler: Config.Source is required")

@@ -269,9 +269,11 @@ func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var pr jobs.Progress
+	collection := h.nextCollection()
 	for {
 		pr = p.Progress()
-		wait := time.Until(margin.flushTime(deadline, budget, len(pr.Numbers)))
+		flushAt := margin.flushTime(deadline, budget, len(pr.Numbers))
+		wait := time.Until(flushAt)
 		if len(pr.Pending) == 0 || wait <= 0 {
 			break
 		}
@@ -279,6 +281,12 @@ func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, 
 		select {
 		case <-pr.Changed:
 			continue
+		case <-collection:
+			collection = h.nextCollection()
+			if !h.flushBeforeCollection(flushAt) {
+				continue
+			}
+			pr = p.Progress()
 		case <-timer.C:
 			pr = p.Progress()
 		}

@@ -172,9 +172,11 @@ func (h *Handler) gather(parent context.Context, urls []string, deadline time.Ti
 	flushAt := margin.flushTime(deadline, budget, 0)
 	timer := time.NewTimer(time.Until(flushAt))
 	defer timer.Stop()
-	for pending := len(urls); pending > 0; pending-- {
+	collection := h.nextCollection()
+	for pending := len(urls); pending > 0; {
 		select {
 		case r := <-results:
+			pending--
 			settled[r.index] = true
 			h.count(counts, r.outcome)
 			if !r.outcome.Contributed() {
@@ -188,20 +190,43 @@ func (h *Handler) gather(parent context.Context, urls []string, deadline time.Ti
 				flushAt = next
 				timer.Reset(time.Until(flushAt))
 			}
-		case <-timer.C:
-			for i, done := range settled {
-				if done {
-					continue
-				}
-				nums, o := h.source.Abandon(urls[i])
-				h.count(counts, o)
-				set.Add(nums)
-				h.traceAbandoned(ctx, urls[i], o)
+			continue
+		case <-collection:
+			collection = h.nextCollection()
+			if !h.flushBeforeCollection(flushAt) {
+				continue
 			}
-			return flushAt
+		case <-timer.C:
 		}
+		for i, done := range settled {
+			if done {
+				continue
+			}
+			nums, o := h.source.Abandon(urls[i])
+			h.count(counts, o)
+			set.Add(nums)
+			h.traceAbandoned(ctx, urls[i], o)
+		}
+		return flushAt
 	}
 	return time.Time{}
+}
+
+// nextCollection returns the channel that announces the next garbage
+// collection, or nil (never ready) when none are announced.
+func (h *Handler) nextCollection() <-chan struct{} {
+	if h.collections == nil {
+		return nil
+	}
+	return h.collections.Next()
+}
+
+// flushBeforeCollection reports whether an answer due to be written at
+// flushAt should be written now, a collection having just been announced:
+// when its flush time falls within the collection's expected lead, where
+// the collection's stalls could make it late.
+func (h *Handler) flushBeforeCollection(flushAt time.Time) bool {
+	return time.Until(flushAt) <= h.collections.Lead()
 }
 
 // timerSlack is how much earlier the flush time must move before the timer is

@@ -24,6 +24,7 @@ import (
 
 	"numbers/cache"
 	"numbers/forensics"
+	"numbers/gcpace"
 	"numbers/jobs"
 	"numbers/outcome"
 	"numbers/source"
@@ -202,6 +203,15 @@ func (m *Metrics) WatchQueue(sojourn func() time.Duration) {
 func (m *Metrics) WatchMargin(extra func() time.Duration) {
 	m.gauge("numbers_margin_extra_seconds", "What the adaptive margin keeps back beyond the configured one: the highest per-second p99.9, over the last 10 s, of how late timer-flushed answers came out past their planned flush time.",
 		func() float64 { return extra().Seconds() })
+}
+
+// WatchCollections exports the garbage collections a gcpace.Pacer started
+// and announced, and its lead.
+func (m *Metrics) WatchCollections(st *gcpace.Stats, lead func() time.Duration) {
+	m.counter("numbers_gc_announced_total", "Garbage collections the service started itself and announced beforehand (-gc-announce).",
+		func() float64 { return float64(st.Collections.Load()) })
+	m.gauge("numbers_gc_lead_seconds", "How far ahead of its flush time an answer is written when a garbage collection is announced: the longest of the last 8 collections from announcement to the end of marking, with a quarter more.",
+		func() float64 { return lead().Seconds() })
 }
 
 // WatchInFlight exports n(), the /numbers requests being served now.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -108,15 +109,17 @@ func TestConfigGC(t *testing.T) {
 		percent                  int
 		limit                    byteSize
 		applyPercent, applyLimit bool
+		announce                 bool
 	}{
-		{"defaults", nil, nil, defaultGCPercent, defaultMemoryLimit, true, true},
-		{"flags", []string{"-gc-percent", "100", "-memory-limit", "512MiB"}, nil, 100, 512 << 20, true, true},
-		{"env twins", nil, []string{"NUMBERS_GC_PERCENT=200", "NUMBERS_MEMORY_LIMIT=2GiB"}, 200, 2 << 30, true, true},
-		{"Go's variables stand when the flags are left alone", nil, []string{"GOGC=50", "GOMEMLIMIT=100MiB"}, defaultGCPercent, defaultMemoryLimit, false, false},
-		{"a flag wins over Go's variable", []string{"-gc-percent", "300"}, []string{"GOGC=50", "GOMEMLIMIT=100MiB"}, 300, defaultMemoryLimit, true, false},
-		{"a twin wins over Go's variable", nil, []string{"GOMEMLIMIT=100MiB", "NUMBERS_MEMORY_LIMIT=3GiB"}, defaultGCPercent, 3 << 30, true, true},
-		{"off, bounded by the limit", []string{"-gc-percent", "-1"}, nil, -1, defaultMemoryLimit, true, true},
-		{"no limit", []string{"-memory-limit", "0"}, nil, defaultGCPercent, 0, true, true},
+		{"defaults", nil, nil, defaultGCPercent, defaultMemoryLimit, true, true, true},
+		{"collections left to the runtime", []string{"-gc-announce=false"}, nil, defaultGCPercent, defaultMemoryLimit, true, true, false},
+		{"flags", []string{"-gc-percent", "100", "-memory-limit", "512MiB"}, nil, 100, 512 << 20, true, true, true},
+		{"env twins", nil, []string{"NUMBERS_GC_PERCENT=200", "NUMBERS_MEMORY_LIMIT=2GiB"}, 200, 2 << 30, true, true, true},
+		{"Go's variables stand when the flags are left alone", nil, []string{"GOGC=50", "GOMEMLIMIT=100MiB"}, defaultGCPercent, defaultMemoryLimit, false, false, true},
+		{"a flag wins over Go's variable", []string{"-gc-percent", "300"}, []string{"GOGC=50", "GOMEMLIMIT=100MiB"}, 300, defaultMemoryLimit, true, false, true},
+		{"a twin wins over Go's variable", nil, []string{"GOMEMLIMIT=100MiB", "NUMBERS_MEMORY_LIMIT=3GiB"}, defaultGCPercent, 3 << 30, true, true, true},
+		{"off, bounded by the limit", []string{"-gc-percent", "-1"}, nil, -1, defaultMemoryLimit, true, true, true},
+		{"no limit", []string{"-memory-limit", "0"}, nil, defaultGCPercent, 0, true, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +127,7 @@ func TestConfigGC(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := gcConfig{percent: tt.percent, limit: tt.limit, applyPercent: tt.applyPercent, applyLimit: tt.applyLimit}
+			want := gcConfig{percent: tt.percent, limit: tt.limit, announce: tt.announce, applyPercent: tt.applyPercent, applyLimit: tt.applyLimit}
 			if c.gc != want {
 				t.Fatalf("gc config %+v, want %+v", c.gc, want)
 			}
@@ -166,4 +169,33 @@ func TestGCApply(t *testing.T) {
 	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); p != 100 || l != math.MaxInt64 {
 		t.Fatalf("percent left, no limit: percent %d, limit %d; want 100, no limit", p, l)
 	}
+	if p := (gcConfig{percent: 250, announce: true, applyPercent: false}).apply(); p != nil {
+		p.Stop()
+		t.Fatal("a Pacer started with GOGC standing")
+	}
+	if p := (gcConfig{percent: -1, limit: 1 << 30, announce: true, applyPercent: true, applyLimit: true}).apply(); p != nil {
+		p.Stop()
+		t.Fatal("a Pacer started with collections off")
+	}
+
+	// Announced: the Pacer collects, the runtime's own pacing is off until
+	// it stops.
+	pacer := gcConfig{percent: 250, limit: 1 << 30, announce: true, applyPercent: true, applyLimit: true}.apply()
+	if pacer == nil {
+		t.Fatal("no Pacer with -gc-announce")
+	}
+	if p := gogc(); p != -1 {
+		t.Errorf("GOGC %d while the Pacer runs; want -1", p)
+	}
+	pacer.Stop()
+	if p := gogc(); p != 250 {
+		t.Errorf("GOGC %d after the Pacer stopped; want 250", p)
+	}
+}
+
+// gogc reads the runtime's GOGC setting without changing it.
+func gogc() int64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
 }

@@ -56,7 +56,7 @@ func TestAdmissionMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := newService(cfg)
+	svc, err := newService(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+
+	"numbers/gcpace"
 )
 
 // Defaults of -gc-percent and -memory-limit.
@@ -35,6 +37,7 @@ const (
 type gcConfig struct {
 	percent      int
 	limit        byteSize
+	announce     bool
 	applyPercent bool
 	applyLimit   bool
 }
@@ -42,6 +45,7 @@ type gcConfig struct {
 func addGCFlags(fs *flag.FlagSet, c *gcConfig) {
 	c.limit = defaultMemoryLimit
 	fs.IntVar(&c.percent, "gc-percent", defaultGCPercent, "garbage collection target, as GOGC: collect when the heap has grown by this percent since the last collection; fewer collections mean fewer stalls of the whole process on a busy machine; -1 collects only at -memory-limit; GOGC, if set, stands unless this is given")
+	fs.BoolVar(&c.announce, "gc-announce", true, "start each garbage collection from the service, at -gc-percent, and announce it, so that answers due to be written while it runs are written just before it starts; false leaves the collections to the runtime")
 	fs.Var(&c.limit, "memory-limit", "soft memory limit, as GOMEMLIMIT: past it the runtime collects as often as needed to stay under it (bytes, or with KiB/MiB/GiB); 0 means none; GOMEMLIMIT, if set, stands unless this is given")
 }
 
@@ -61,12 +65,11 @@ func (c *gcConfig) resolve(given func(name string) bool, getenv func(string) str
 	return nil
 }
 
-// apply sets the runtime's collection target and memory limit, for those
-// settings that apply.
-func (c gcConfig) apply() {
-	if c.applyPercent {
-		debug.SetGCPercent(c.percent)
-	}
+// apply sets the runtime's memory limit and collection target, for those
+// settings that apply. With -gc-announce and a target, it returns the
+// Pacer that starts the collections from then on; stop it to give them
+// back to the runtime. Otherwise it returns nil.
+func (c gcConfig) apply() *gcpace.Pacer {
 	if c.applyLimit {
 		limit := int64(c.limit)
 		if limit == 0 {
@@ -74,6 +77,14 @@ func (c gcConfig) apply() {
 		}
 		debug.SetMemoryLimit(limit)
 	}
+	if !c.applyPercent {
+		return nil
+	}
+	debug.SetGCPercent(c.percent)
+	if !c.announce || c.percent < 0 {
+		return nil
+	}
+	return gcpace.Start(gcpace.Config{Percent: c.percent})
 }
 
 // LogValue logs the settings as applied, or the Go variable that stands.

@@ -66,7 +66,7 @@ func TestServiceStopsTheSweeper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := newService(cfg)
+	svc, err := newService(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,8 +54,11 @@ func run(cfg config, log *slog.Logger) error {
 	// What the OpenTelemetry SDK cannot do (an export that failed) is
 	// logged, not printed.
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("tracing", "err", err) }))
-	cfg.gc.apply()
-	svc, err := newService(cfg)
+	pacer := cfg.gc.apply()
+	if pacer != nil {
+		defer pacer.Stop()
+	}
+	svc, err := newService(cfg, pacer)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"numbers/cache"
 	"numbers/fetcher"
 	"numbers/forensics"
+	"numbers/gcpace"
 	"numbers/guard"
 	"numbers/handler"
 	"numbers/jobs"
@@ -41,8 +42,9 @@ func (s *service) close() {
 	}
 }
 
-// newService wires the parts as cfg says.
-func newService(cfg config) (*service, error) {
+// newService wires the parts as cfg says; pacer, when not nil, announces the
+// garbage collections to the handler.
+func newService(cfg config, pacer *gcpace.Pacer) (*service, error) {
 	dialer, err := guard.New(guard.Policy{
 		AllowHosts: cfg.allowHosts, DenyHosts: cfg.denyHosts,
 		AllowNets: cfg.allowNets, DenyNets: cfg.denyNets,
@@ -124,6 +126,11 @@ func newService(cfg config) (*service, error) {
 		admit = codel.Admit
 		metrics.WatchQueue(codel.Sojourn)
 	}
+	var collections handler.Collections
+	if pacer != nil {
+		collections = pacer
+		metrics.WatchCollections(&pacer.Stats, pacer.Lead)
+	}
 	runner, hub, stopStore := newJobs(cfg, src, shared)
 	h := handler.New(handler.Config{
 		Source:         src,
@@ -139,6 +146,7 @@ func newService(cfg config) (*service, error) {
 		Jobs:           runner,
 		Hub:            hub,
 		Tracer:         tracer,
+		Collections:    collections,
 	})
 	metrics.WatchInFlight(h.InFlight)
 	metrics.WatchMargin(h.MarginExtra)
