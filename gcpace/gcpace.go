@@ -16,10 +16,11 @@
 // Go's runtime has no hook at the start of a collection (runtime/metrics and
 // finalizers only show one that has ended), hence this package: it turns
 // the runtime's own pacing off (debug.SetGCPercent(-1)), reads the heap
-// every Poll and calls runtime.GC when the heap reaches its trigger. A
-// memory limit (debug.SetMemoryLimit) still applies, and the trigger stays
-// short of where the runtime would start a collection for it, so that the
-// runtime only collects unannounced when this package is starved of CPU.
+// every Poll, and when the heap reaches its trigger announces a collection
+// and has the runtime start it (see collector). A memory limit
+// (debug.SetMemoryLimit) still applies, and the trigger stays short of
+// where the runtime would start a collection for it, so that the runtime
+// only collects unannounced when this package is starved of CPU.
 package gcpace
 
 import (
@@ -36,6 +37,7 @@ const (
 	heapLive    = "/gc/heap/live:bytes"                // marked live by the last collection
 	heapGoal    = "/gc/heap/goal:bytes"                // where the runtime would have the heap end its next cycle
 	gcCycles    = "/gc/cycles/total:gc-cycles"         // completed cycles
+	gcPausesSTW = "/sched/pauses/total/gc:seconds"     // a histogram of the collections' stop-the-world pauses
 )
 
 // minHeap is the smallest trigger, as the runtime's own (4 MiB at GOGC=100).
@@ -78,7 +80,7 @@ type Pacer struct {
 
 	// The runtime, or fakes in tests.
 	read    func() heap
-	collect func()
+	collect func(heap)
 	tick    <-chan time.Time
 	now     func() time.Time
 	release func() // run calls it last, before done closes; nil does nothing
@@ -91,7 +93,8 @@ type Pacer struct {
 func Start(cfg Config) *Pacer {
 	cfg = withDefaults(cfg)
 	ticker := time.NewTicker(cfg.Poll)
-	p := newPacer(cfg, readRuntime(), runtime.GC, ticker.C, time.Now)
+	read := readRuntime()
+	p := newPacer(cfg, read, collector(read, gcPauses(), cfg.Percent), ticker.C, time.Now)
 	old := debug.SetGCPercent(-1)
 	p.release = func() {
 		ticker.Stop()
@@ -114,7 +117,7 @@ func withDefaults(cfg Config) Config {
 
 // newPacer returns a Pacer that reads the heap with read, collects with
 // collect, polls at each tick and tells time with now; run starts it.
-func newPacer(cfg Config, read func() heap, collect func(), tick <-chan time.Time, now func() time.Time) *Pacer {
+func newPacer(cfg Config, read func() heap, collect func(heap), tick <-chan time.Time, now func() time.Time) *Pacer {
 	p := &Pacer{cfg: cfg, read: read, collect: collect, tick: tick, now: now,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	c := make(chan struct{})
@@ -161,17 +164,13 @@ func (p *Pacer) run() {
 		if !p.wait() {
 			return
 		}
-		collected := make(chan struct{})
-		go func() {
-			defer close(collected)
-			p.collect()
-		}()
+		p.collect(h)
+		end := p.now()
 		p.Stats.Collections.Add(1)
-		marks[n%leadHistory] = p.awaitMark(h.cycles, collected).Sub(start)
+		marks[n%leadHistory] = end.Sub(start)
 		n++
 		p.lead.Store(int64(lead(marks[:min(n, leadHistory)], p.cfg.MaxLead)))
-		<-collected // the sweep, done by collect, ends it
-		rest = p.now().Add(p.now().Sub(start))
+		rest = end.Add(end.Sub(start))
 	}
 }
 
@@ -193,30 +192,77 @@ func (p *Pacer) announce() {
 	close(*old)
 }
 
-// awaitMark returns when the collection started after cycles completed
-// ended its mark, as seen at a poll (the completed-cycle count moves then),
-// or when collect returned, whichever it sees first.
-func (p *Pacer) awaitMark(cycles uint64, collected <-chan struct{}) time.Time {
-	for {
-		select {
-		case <-collected:
-			return p.now()
-		case <-p.tick:
-			if p.read().cycles > cycles {
-				return p.now()
-			}
+// armWait bounds how long a collector leaves the runtime armed: it starts
+// the collection at its next allocation of a span, which a busy process
+// makes within microseconds, unless its goroutines are kept from running
+// (with 1 ms, the soak fell back to runtime.GC about once a minute).
+const armWait = 10 * time.Millisecond
+
+// collector returns the function that starts a collection, the heap being
+// h, and returns once its mark has ended. It sets GOGC to what brings the
+// runtime's goal, and so its trigger, under the heap's size, so that the
+// runtime starts the collection at its next allocation; as soon as the
+// collection's first stop-the-world pause is over (counted by pauses) it
+// sets GOGC to percent, so that the runtime paces the mark as it would
+// have paced its own; once the mark has ended (read's cycle count moves) it
+// turns collection off again. The sweep is left to the runtime, spread over
+// the allocations that follow and its idle time.
+//
+// Two other ways were measured on the shared bench. runtime.GC sweeps the
+// whole heap on the calling goroutine before it returns: 100-140 ms of one
+// CPU for the soak's 800 MB heap, and past the capacity of
+// classic-distinct (3,000 req/s on 2 shared cores) the CPU shedder refused
+// 439-558 requests and 12-27 answers were late in 2 runs of 3, where there
+// had been none. Turning collection off as soon as the mark began (which
+// waits for the mark and moves its goal to the memory limit's, so that
+// hardly any goroutine is made to help) let a mark at that rate run
+// 150 ms, past the lead, and 14-30 answers were late in 2 runs of 3.
+// runtime.GC is still the fallback when the runtime, armed, started
+// nothing (a process that hardly allocates, whose sweep costs little).
+func collector(read func() heap, pauses func() uint64, percent int) func(heap) {
+	return func(h heap) {
+		before := pauses()
+		debug.SetGCPercent(armPercent(h.objects, h.live))
+		started := time.Now()
+		for pauses() == before && time.Since(started) < armWait {
+			runtime.Gosched()
+		}
+		debug.SetGCPercent(percent)
+		for read().cycles == h.cycles && time.Since(started) < maxMark {
+			time.Sleep(time.Millisecond)
+		}
+		debug.SetGCPercent(-1) // waits for a mark still under way
+		if read().cycles == h.cycles {
+			runtime.GC()
 		}
 	}
 }
 
+// maxMark bounds how long a collector waits for a mark to end with the
+// runtime pacing it; turning collection off then waits for the rest.
+const maxMark = time.Second
+
+// armPercent returns the GOGC that puts the runtime's goal, and so its
+// trigger, under a heap of objects bytes, live of them left live by the
+// last collection: the goal is the larger of live plus GOGC percent of it
+// and GOGC percent of 4 MiB. The runtime then starts a collection at its
+// next allocation of a span, whatever trigger it would have computed.
+func armPercent(objects, live uint64) int {
+	if objects <= live {
+		return 0
+	}
+	p := min(float64(objects-live)/float64(max(live, 1)), float64(objects)/minHeap) * 100
+	return int(p * 0.9)
+}
+
 // trigger returns the heap size at which to collect: percent over the heap
-// live after the last collection, but no further than three fifths of the
-// way to the runtime's goal (the memory limit's, pacing being off), short of
-// the seven tenths at which the runtime would start a collection itself.
+// live after the last collection, but no further than 11/16 of the way to
+// the runtime's goal (the memory limit's, pacing being off), short of the
+// 45/64 at which the runtime would start a collection itself.
 func trigger(live, goal uint64, percent int) uint64 {
 	t := live + live/100*uint64(percent)
 	if goal > live {
-		t = min(t, live+(goal-live)/5*3)
+		t = min(t, live+(goal-live)/16*11)
 	}
 	return max(t, minHeap)
 }
@@ -241,5 +287,19 @@ func readRuntime() func() heap {
 			goal:    samples[2].Value.Uint64(),
 			cycles:  samples[3].Value.Uint64(),
 		}
+	}
+}
+
+// gcPauses returns a counter of the stop-the-world pauses of collections:
+// the first of a collection's two ends as its mark begins.
+func gcPauses() func() uint64 {
+	samples := []metrics.Sample{{Name: gcPausesSTW}}
+	return func() uint64 {
+		metrics.Read(samples)
+		var n uint64
+		for _, c := range samples[0].Value.Float64Histogram().Counts {
+			n += c
+		}
+		return n
 	}
 }

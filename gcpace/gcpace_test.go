@@ -2,6 +2,7 @@ package gcpace
 
 import (
 	"math"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"testing"
@@ -21,7 +22,7 @@ func TestTrigger(t *testing.T) {
 	}{
 		{"percent over live", 100 * mib, math.MaxUint64, 500 * mib, 400},
 		{"zero percent", 100 * mib, math.MaxUint64, 100 * mib, 0},
-		{"short of a memory limit's goal", 100 * mib, 600 * mib, 400 * mib, 400},
+		{"short of a memory limit's goal", 100 * mib, 600 * mib, 100*mib + 500*mib/16*11, 400},
 		{"goal under live", 100 * mib, 90 * mib, 500 * mib, 400},
 		{"never under 4 MiB", 1 * mib, math.MaxUint64, 4 * mib, 100},
 	} {
@@ -64,7 +65,7 @@ func (f *fakeRuntime) read() heap { return <-f.reads }
 
 func (f *fakeRuntime) now() time.Time { return f.at }
 
-func (f *fakeRuntime) collect() {
+func (f *fakeRuntime) collect(heap) {
 	f.collecting <- struct{}{}
 	<-f.finish
 }
@@ -118,35 +119,57 @@ func TestAnnouncesBeforeCollecting(t *testing.T) {
 	// The mark ends 40ms after the announcement: the next collection's lead
 	// is 50ms, and none starts sooner after this one ends than it took.
 	f.at = f.at.Add(40 * ms)
-	tick()
-	marked := over
-	marked.cycles++
-	f.reads <- marked
 	f.finish <- struct{}{}
 	tick()
-	f.at = f.at.Add(10 * ms)
 	if got := p.Lead(); got != 50*ms {
 		t.Errorf("Lead() = %v after a 40ms mark; want 50ms", got)
 	}
 	if n := p.Stats.Collections.Load(); n != 1 {
 		t.Errorf("Stats.Collections = %d; want 1", n)
 	}
-	f.reads <- marked // over the trigger, within the rest
+	f.at = f.at.Add(10 * ms)
+	f.reads <- over // over the trigger, within the rest
 	tick()
 	if closed(second) {
 		t.Fatal("announced again within the rest after a collection")
 	}
 	f.at = f.at.Add(50 * ms)
-	f.reads <- marked
+	f.reads <- over
 	tick()
 	if !closed(second) {
 		t.Fatal("not announced after the rest")
 	}
+
 	<-f.collecting
-	tick()
-	marked.cycles++
-	f.reads <- marked
 	f.finish <- struct{}{}
+	tick()
+	if n := p.Stats.Collections.Load(); n != 2 {
+		t.Errorf("Stats.Collections = %d; want 2", n)
+	}
+	f.reads <- under // the poll the last tick began
+}
+
+func TestArmPercent(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		objects, live uint64
+		want          int
+	}{
+		{500 * mib, 100 * mib, 360}, // 400 % over live, less a tenth
+		{100 * mib, 100 * mib, 0},   // not grown
+		{4 * mib, 1 * mib, 90},      // the runtime's 4 MiB minimum rules
+		{5 * mib, 0, 112},           // nothing live: the minimum alone
+	} {
+		got := armPercent(c.objects, c.live)
+		if got != c.want {
+			t.Errorf("armPercent(%d MiB, %d MiB) = %d; want %d", c.objects/mib, c.live/mib, got, c.want)
+		}
+		// The runtime triggers under its goal.
+		goal := max(float64(c.live)*(1+float64(got)/100), float64(got)/100*minHeap)
+		if c.objects > c.live && goal >= float64(c.objects) {
+			t.Errorf("armPercent(%d MiB, %d MiB) = %d leaves the runtime's trigger over the heap", c.objects/mib, c.live/mib, got)
+		}
+	}
 }
 
 // gcPercent reads the runtime's GOGC setting without changing it.
@@ -173,7 +196,7 @@ func TestStartCollects(t *testing.T) {
 		for range 64 {
 			sink = make([]byte, 64<<10)
 		}
-		time.Sleep(time.Millisecond) // let the Pacer poll on a busy machine
+		runtime.Gosched() // let the Pacer poll on a busy machine
 	}
 	_ = sink
 	p.Stop()
@@ -185,6 +208,15 @@ func TestStartCollects(t *testing.T) {
 	}
 	if got := gcPercent(); got != 150 {
 		t.Errorf("GOGC after Stop = %d; want 150, as before Start", got)
+	}
+}
+
+func TestGCPauses(t *testing.T) {
+	pauses := gcPauses()
+	before := pauses()
+	runtime.GC()
+	if after := pauses(); after < before+2 {
+		t.Errorf("%d pauses counted over a collection; want its 2", after-before)
 	}
 }
 
