@@ -1,17 +1,17 @@
 // Package gcpace starts the process's garbage collections itself, by the
 // rule the runtime would follow (collect once the heap has grown by Percent
 // over what the last collection left live), so that it can announce each
-// one just before it starts.
+// one just before it starts, and say when its mark has ended.
 //
 // A collection on a machine whose CPUs are shared with other busy processes
 // stalls the process now and then: all of its threads must meet at a safe
 // point, and goroutines that allocate during the mark are made to help it.
 // In the hostile soak, answers whose flush timer fell in a mark phase came
 // out 2-10 ms past the 500 ms budget, 1-5 in 90,000, clustered at each
-// collection. Told beforehand, the handler writes the answers due within
-// the next Lead at once, before the collection starts, rather than during
-// it; the answers planned later are not touched, so the cost is a few tens
-// of milliseconds of waiting for a few dozen requests per collection.
+// collection. Told, the handler writes its answers Lead earlier than
+// planned from the announcement until the mark ends, so that a timer fired
+// late by the collection is still in time; the answers planned later are
+// not touched.
 //
 // Go's runtime has no hook at the start of a collection (runtime/metrics and
 // finalizers only show one that has ended), hence this package: it turns
@@ -46,6 +46,10 @@ const minHeap = 4 << 20
 // leadHistory is how many collections Lead looks back over.
 const leadHistory = 8
 
+// minLead is the least Lead: a timer is late by about a millisecond on an
+// idle machine, so twice the lag measured says little under this.
+const minLead = 5 * time.Millisecond
+
 // Config configures a Pacer.
 type Config struct {
 	// Percent is how much the heap must grow, in percent of what the last
@@ -56,6 +60,16 @@ type Config struct {
 	Poll time.Duration
 	// MaxLead bounds Lead; zero means 100ms.
 	MaxLead time.Duration
+}
+
+// collection is one garbage collection: announced is closed just before it
+// starts, ended once its mark is over.
+type collection struct {
+	announced, ended chan struct{}
+}
+
+func newCollection() *collection {
+	return &collection{announced: make(chan struct{}), ended: make(chan struct{})}
 }
 
 // heap is what the Pacer reads of the runtime at each poll.
@@ -71,16 +85,16 @@ type Stats struct {
 // Pacer runs the garbage collector and announces each collection. Create it
 // with Start; its methods are safe for concurrent use.
 type Pacer struct {
-	cfg  Config
-	next atomic.Pointer[chan struct{}] // closed at the next announcement
-	lead atomic.Int64                  // nanoseconds
+	cfg     Config
+	current atomic.Pointer[collection] // under way, or the next one
+	lead    atomic.Int64               // nanoseconds
 
 	// Stats counts the collections.
 	Stats Stats
 
 	// The runtime, or fakes in tests.
 	read    func() heap
-	collect func(heap)
+	collect func(heap) (lag time.Duration)
 	tick    <-chan time.Time
 	now     func() time.Time
 	release func() // run calls it last, before done closes; nil does nothing
@@ -116,24 +130,29 @@ func withDefaults(cfg Config) Config {
 }
 
 // newPacer returns a Pacer that reads the heap with read, collects with
-// collect, polls at each tick and tells time with now; run starts it.
-func newPacer(cfg Config, read func() heap, collect func(heap), tick <-chan time.Time, now func() time.Time) *Pacer {
+// collect (which returns how late a timer fired at most during the mark),
+// polls at each tick and tells time with now; run starts it.
+func newPacer(cfg Config, read func() heap, collect func(heap) time.Duration, tick <-chan time.Time, now func() time.Time) *Pacer {
 	p := &Pacer{cfg: cfg, read: read, collect: collect, tick: tick, now: now,
 		stop: make(chan struct{}), done: make(chan struct{})}
-	c := make(chan struct{})
-	p.next.Store(&c)
-	p.lead.Store(int64(cfg.MaxLead)) // until a collection has been timed
+	p.current.Store(newCollection())
+	p.lead.Store(int64(cfg.MaxLead)) // until a collection has been measured
 	return p
 }
 
-// Next returns a channel that is closed when the next collection is
-// announced; after it closes, Next returns the channel of the one after.
-func (p *Pacer) Next() <-chan struct{} { return *p.next.Load() }
+// Next returns the channels of the collection under way, or of the next
+// one: announced is closed just before it starts, ended once its mark is
+// over. After ended closes, Next returns the next collection's.
+func (p *Pacer) Next() (announced, ended <-chan struct{}) {
+	c := p.current.Load()
+	return c.announced, c.ended
+}
 
-// Lead returns how long the next collection is expected to disturb the
-// process: the longest of the last eight from announcement to the end of
-// marking, with a quarter more, at most MaxLead. Answers due to be written
-// within Lead of an announcement are best written at once.
+// Lead returns how much earlier than planned an answer is best written
+// while a collection runs, from its announcement until its mark has ended:
+// twice the longest a timer fired late during the marks of the last eight
+// collections, at least 5ms, at most MaxLead (which it is until the first
+// collection).
 func (p *Pacer) Lead() time.Duration { return time.Duration(p.lead.Load()) }
 
 // Stop stops collecting, after the collection under way if any, and gives
@@ -149,7 +168,7 @@ func (p *Pacer) run() {
 	if p.release != nil {
 		defer p.release()
 	}
-	var marks [leadHistory]time.Duration
+	var lags [leadHistory]time.Duration
 	var n int
 	var rest time.Time // no collection before it: never more than half the time collecting
 	for p.wait() {
@@ -158,20 +177,28 @@ func (p *Pacer) run() {
 			continue
 		}
 		start := p.now()
-		p.announce()
+		close(p.current.Load().announced)
 		// One poll for the answers woken by the announcement to be
 		// written before the collection starts.
 		if !p.wait() {
+			p.end()
 			return
 		}
-		p.collect(h)
-		end := p.now()
-		p.Stats.Collections.Add(1)
-		marks[n%leadHistory] = end.Sub(start)
+		lags[n%leadHistory] = p.collect(h)
 		n++
-		p.lead.Store(int64(lead(marks[:min(n, leadHistory)], p.cfg.MaxLead)))
+		end := p.now()
+		p.end()
+		p.Stats.Collections.Add(1)
+		p.lead.Store(int64(lead(lags[:min(n, leadHistory)], p.cfg.MaxLead)))
 		rest = end.Add(end.Sub(start))
 	}
+}
+
+// end ends the collection under way: it puts the next one in its place,
+// then closes its ended channel, so that a goroutine woken by it finds the
+// next one's channels.
+func (p *Pacer) end() {
+	close(p.current.Swap(newCollection()).ended)
 }
 
 // wait waits for the next poll, and reports false once stopped.
@@ -184,14 +211,6 @@ func (p *Pacer) wait() bool {
 	}
 }
 
-// announce closes the channel Next returned, after putting the next one in
-// its place, so that a goroutine woken by it finds the new one.
-func (p *Pacer) announce() {
-	c := make(chan struct{})
-	old := p.next.Swap(&c)
-	close(*old)
-}
-
 // armWait bounds how long a collector leaves the runtime armed: it starts
 // the collection at its next allocation of a span, which a busy process
 // makes within microseconds, unless its goroutines are kept from running
@@ -199,7 +218,8 @@ func (p *Pacer) announce() {
 const armWait = 10 * time.Millisecond
 
 // collector returns the function that starts a collection, the heap being
-// h, and returns once its mark has ended. It sets GOGC to what brings the
+// h, and returns once its mark has ended, with the longest a timer of its
+// own fired late during the mark. It sets GOGC to what brings the
 // runtime's goal, and so its trigger, under the heap's size, so that the
 // runtime starts the collection at its next allocation; as soon as the
 // collection's first stop-the-world pause is over (counted by pauses) it
@@ -219,8 +239,8 @@ const armWait = 10 * time.Millisecond
 // 150 ms, past the lead, and 14-30 answers were late in 2 runs of 3.
 // runtime.GC is still the fallback when the runtime, armed, started
 // nothing (a process that hardly allocates, whose sweep costs little).
-func collector(read func() heap, pauses func() uint64, percent int) func(heap) {
-	return func(h heap) {
+func collector(read func() heap, pauses func() uint64, percent int) func(heap) time.Duration {
+	return func(h heap) (lag time.Duration) {
 		before := pauses()
 		debug.SetGCPercent(armPercent(h.objects, h.live))
 		started := time.Now()
@@ -229,14 +249,21 @@ func collector(read func() heap, pauses func() uint64, percent int) func(heap) {
 		}
 		debug.SetGCPercent(percent)
 		for read().cycles == h.cycles && time.Since(started) < maxMark {
-			time.Sleep(time.Millisecond)
+			asleep := time.Now()
+			time.Sleep(markPoll)
+			lag = max(lag, time.Since(asleep)-markPoll)
 		}
 		debug.SetGCPercent(-1) // waits for a mark still under way
 		if read().cycles == h.cycles {
 			runtime.GC()
 		}
+		return lag
 	}
 }
+
+// markPoll is how often a collector looks whether the mark has ended, and
+// so how often it measures how late its timer fires.
+const markPoll = time.Millisecond
 
 // maxMark bounds how long a collector waits for a mark to end with the
 // runtime pacing it; turning collection off then waits for the rest.
@@ -255,25 +282,32 @@ func armPercent(objects, live uint64) int {
 	return int(p * 0.9)
 }
 
-// trigger returns the heap size at which to collect: percent over the heap
-// live after the last collection, but no further than 11/16 of the way to
-// the runtime's goal (the memory limit's, pacing being off), short of the
-// 45/64 at which the runtime would start a collection itself.
+// trigger returns the heap size at which to collect: four fifths of the
+// way from the heap live after the last collection to percent over it, and
+// no further than 11/16 of the way to the runtime's goal (the memory
+// limit's, pacing being off), short of the 45/64 at which the runtime would
+// start a collection itself. The mark is paced to end at percent over live
+// (see collector): the last fifth is its runway, room for what the process
+// allocates while it runs, as the runtime's own trigger (between 0.7 and
+// 0.95 of the way) leaves. Without it the heap is at the goal as the mark
+// begins, and the runtime makes every goroutine that allocates help the
+// mark as much as it can: past the capacity of classic-distinct, a mark
+// then delayed timers by up to 44 ms.
 func trigger(live, goal uint64, percent int) uint64 {
-	t := live + live/100*uint64(percent)
+	t := live + live/100*uint64(percent)/5*4
 	if goal > live {
 		t = min(t, live+(goal-live)/16*11)
 	}
 	return max(t, minHeap)
 }
 
-// lead returns the longest of marks with a quarter more, at most limit.
-func lead(marks []time.Duration, limit time.Duration) time.Duration {
+// lead returns twice the longest of lags, at least minLead, at most limit.
+func lead(lags []time.Duration, limit time.Duration) time.Duration {
 	var longest time.Duration
-	for _, m := range marks {
-		longest = max(longest, m)
+	for _, l := range lags {
+		longest = max(longest, l)
 	}
-	return min(longest+longest/4, limit)
+	return min(max(2*longest, minLead), limit)
 }
 
 // readRuntime returns a reader of the runtime's heap metrics.

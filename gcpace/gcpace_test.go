@@ -20,10 +20,10 @@ func TestTrigger(t *testing.T) {
 		live, goal, want uint64
 		percent          int
 	}{
-		{"percent over live", 100 * mib, math.MaxUint64, 500 * mib, 400},
+		{"four fifths of percent over live", 100 * mib, math.MaxUint64, 420 * mib, 400},
 		{"zero percent", 100 * mib, math.MaxUint64, 100 * mib, 0},
-		{"short of a memory limit's goal", 100 * mib, 600 * mib, 100*mib + 500*mib/16*11, 400},
-		{"goal under live", 100 * mib, 90 * mib, 500 * mib, 400},
+		{"short of a memory limit's goal", 100 * mib, 500 * mib, 100*mib + 400*mib/16*11, 400},
+		{"goal under live", 100 * mib, 90 * mib, 420 * mib, 400},
 		{"never under 4 MiB", 1 * mib, math.MaxUint64, 4 * mib, 100},
 	} {
 		if got := trigger(c.live, c.goal, c.percent); got != c.want {
@@ -35,21 +35,23 @@ func TestTrigger(t *testing.T) {
 func TestLead(t *testing.T) {
 	ms := time.Millisecond
 	for _, c := range []struct {
-		marks []time.Duration
-		want  time.Duration
+		lags []time.Duration
+		want time.Duration
 	}{
-		{nil, 0},
-		{[]time.Duration{40 * ms}, 50 * ms},
-		{[]time.Duration{8 * ms, 40 * ms, 20 * ms}, 50 * ms},
+		{nil, minLead},
+		{[]time.Duration{ms}, minLead},
+		{[]time.Duration{20 * ms}, 40 * ms},
+		{[]time.Duration{4 * ms, 20 * ms, 10 * ms}, 40 * ms},
 		{[]time.Duration{400 * ms}, 100 * ms},
 	} {
-		if got := lead(c.marks, 100*ms); got != c.want {
-			t.Errorf("lead(%v) = %v; want %v", c.marks, got, c.want)
+		if got := lead(c.lags, 100*ms); got != c.want {
+			t.Errorf("lead(%v) = %v; want %v", c.lags, got, c.want)
 		}
 	}
 }
 
 // fakeRuntime is a heap, a collector and a clock the test moves by hand.
+// Its collections report lag as how late a timer fired during the mark.
 // Each poll reads the heap from reads, so the test says what every poll
 // sees, and a send on tick returns only once the Pacer has finished with
 // what came before it. The test moves the clock only while the Pacer waits
@@ -59,15 +61,17 @@ type fakeRuntime struct {
 	reads      chan heap
 	collecting chan struct{} // receives when a collection starts
 	finish     chan struct{} // a collection ends when it receives
+	lag        time.Duration
 }
 
 func (f *fakeRuntime) read() heap { return <-f.reads }
 
 func (f *fakeRuntime) now() time.Time { return f.at }
 
-func (f *fakeRuntime) collect(heap) {
+func (f *fakeRuntime) collect(heap) time.Duration {
 	f.collecting <- struct{}{}
 	<-f.finish
+	return f.lag
 }
 
 func closed(c <-chan struct{}) bool {
@@ -98,34 +102,48 @@ func TestAnnouncesBeforeCollecting(t *testing.T) {
 	under := heap{objects: 15 * mib, live: 10 * mib, goal: math.MaxUint64}
 	over := heap{objects: 20 * mib, live: 10 * mib, goal: math.MaxUint64}
 
-	first := p.Next()
+	firstAnnounced, firstEnded := p.Next()
 	tick()
 	f.reads <- under
 	tick()
-	if closed(first) || p.Stats.Collections.Load() != 0 {
+	if closed(firstAnnounced) || p.Stats.Collections.Load() != 0 {
 		t.Fatal("announced under the trigger")
+	}
+	if got := p.Lead(); got != 100*ms {
+		t.Errorf("Lead() = %v before any collection; want MaxLead, 100ms", got)
 	}
 	f.reads <- over
 	tick() // taken by the wait between the announcement and the collection
-	if !closed(first) {
+	if !closed(firstAnnounced) {
 		t.Fatal("the trigger reached and nothing announced")
 	}
-	second := p.Next()
-	if closed(second) {
-		t.Fatal("Next after an announcement is already closed")
+	if a, e := p.Next(); a != firstAnnounced || e != firstEnded {
+		t.Fatal("Next during a collection does not return its channels")
 	}
 	<-f.collecting
+	if closed(firstEnded) {
+		t.Fatal("ended before the mark")
+	}
 
-	// The mark ends 40ms after the announcement: the next collection's lead
-	// is 50ms, and none starts sooner after this one ends than it took.
+	// The mark ends 40ms after the announcement; a timer fired 20ms late in
+	// it: the next collections' lead is 40ms, and none starts sooner after
+	// this one ends than it took.
 	f.at = f.at.Add(40 * ms)
+	f.lag = 20 * ms
 	f.finish <- struct{}{}
 	tick()
-	if got := p.Lead(); got != 50*ms {
-		t.Errorf("Lead() = %v after a 40ms mark; want 50ms", got)
+	if !closed(firstEnded) {
+		t.Fatal("the mark over, and ended not closed")
+	}
+	if got := p.Lead(); got != 40*ms {
+		t.Errorf("Lead() = %v after a timer 20ms late; want 40ms", got)
 	}
 	if n := p.Stats.Collections.Load(); n != 1 {
 		t.Errorf("Stats.Collections = %d; want 1", n)
+	}
+	second, secondEnded := p.Next()
+	if closed(second) || closed(secondEnded) {
+		t.Fatal("Next after a collection returns closed channels")
 	}
 	f.at = f.at.Add(10 * ms)
 	f.reads <- over // over the trigger, within the rest
@@ -141,12 +159,33 @@ func TestAnnouncesBeforeCollecting(t *testing.T) {
 	}
 
 	<-f.collecting
+	f.lag = 0 // lead keeps the longest lag of the last eight
 	f.finish <- struct{}{}
 	tick()
 	if n := p.Stats.Collections.Load(); n != 2 {
 		t.Errorf("Stats.Collections = %d; want 2", n)
 	}
+	if got := p.Lead(); got != 40*ms {
+		t.Errorf("Lead() = %v; want still 40ms", got)
+	}
 	f.reads <- under // the poll the last tick began
+}
+
+// TestStopEndsAnnounced: stopped between an announcement and its
+// collection, a Pacer ends the collection it announced.
+func TestStopEndsAnnounced(t *testing.T) {
+	f := &fakeRuntime{reads: make(chan heap)}
+	ticks := make(chan time.Time)
+	p := newPacer(withDefaults(Config{Percent: 100}), f.read, f.collect, ticks, f.now)
+	go p.run()
+	announced, ended := p.Next()
+	ticks <- time.Time{}
+	f.reads <- heap{objects: 20 << 20, live: 10 << 20, goal: math.MaxUint64}
+	<-announced
+	p.Stop()
+	if !closed(ended) {
+		t.Error("stopped with a collection announced and not ended")
+	}
 }
 
 func TestArmPercent(t *testing.T) {
@@ -186,7 +225,7 @@ func TestStartCollects(t *testing.T) {
 	defer debug.SetGCPercent(old)
 
 	p := Start(Config{Percent: 10, Poll: time.Millisecond})
-	first := p.Next()
+	first, _ := p.Next()
 	if got := gcPercent(); got != -1 {
 		t.Errorf("GOGC while pacing = %d; want -1 (off)", got)
 	}

@@ -217,27 +217,27 @@ func (*timeoutErr) Error() string   { return "i/o timeout" }
 func (*timeoutErr) Timeout() bool   { return true }
 func (*timeoutErr) Temporary() bool { return true }
 
-// fakeCollections announces collections when the test says, and tells the
-// test each time the handler asks for the next one.
+// fakeCollections announces and ends collections when the test says, and
+// tells the test each time the handler asks for the current one.
 type fakeCollections struct {
 	lead  atomic.Int64
 	asked chan struct{}
 
-	mu   sync.Mutex
-	next chan struct{}
+	mu               sync.Mutex
+	announced, ended chan struct{}
 }
 
 func newFakeCollections(lead time.Duration) *fakeCollections {
-	c := &fakeCollections{asked: make(chan struct{}, 16), next: make(chan struct{})}
+	c := &fakeCollections{asked: make(chan struct{}, 16), announced: make(chan struct{}), ended: make(chan struct{})}
 	c.lead.Store(int64(lead))
 	return c
 }
 
-func (c *fakeCollections) Next() <-chan struct{} {
+func (c *fakeCollections) Next() (announced, ended <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.asked <- struct{}{}
-	return c.next
+	return c.announced, c.ended
 }
 
 // waitAsked waits, at most 10s, for the handler to call Next.
@@ -246,7 +246,7 @@ func (c *fakeCollections) waitAsked(t *testing.T) {
 	select {
 	case <-c.asked:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the handler did not ask for the next collection within 10s")
+		t.Fatal("the handler did not ask for the current collection within 10s")
 	}
 }
 
@@ -255,13 +255,20 @@ func (c *fakeCollections) Lead() time.Duration { return time.Duration(c.lead.Loa
 func (c *fakeCollections) announce() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	close(c.next)
-	c.next = make(chan struct{})
+	close(c.announced)
 }
 
-// TestCollectionFlushesDueAnswers: an announced collection makes an answer
-// whose flush time falls within its lead come out at once, and leaves one
-// due later waiting.
+func (c *fakeCollections) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.ended)
+	c.announced, c.ended = make(chan struct{}), make(chan struct{})
+}
+
+// TestCollectionFlushesDueAnswers: while a collection runs, an answer whose
+// flush time falls within its lead comes out at once, whether it was
+// waiting when the collection was announced or came in during it; one due
+// later keeps waiting.
 func TestCollectionFlushesDueAnswers(t *testing.T) {
 	const budget = time.Hour
 	f := newFake(map[string]canned{"http://hang.test/": {block: true}})
@@ -277,18 +284,37 @@ func TestCollectionFlushesDueAnswers(t *testing.T) {
 		resp *fasthttp.Response
 		err  error
 	}
-	answered := make(chan answer, 1)
-	go func() {
-		var req fasthttp.Request
-		req.SetRequestURI(numbersURI("http://hang.test/"))
-		resp := new(fasthttp.Response)
-		err := fasthttpDo(c, &req, resp)
-		answered <- answer{resp, err}
-	}()
+	answered := make(chan answer, 2)
+	ask := func() {
+		go func() {
+			var req fasthttp.Request
+			req.SetRequestURI(numbersURI("http://hang.test/"))
+			resp := new(fasthttp.Response)
+			err := fasthttpDo(c, &req, resp)
+			answered <- answer{resp, err}
+		}()
+	}
+	wantAnswer := func(why string) {
+		t.Helper()
+		select {
+		case a := <-answered:
+			if a.err != nil {
+				t.Fatal(a.err)
+			}
+			if string(a.resp.Body()) != `{"numbers":[]}` || string(a.resp.Header.Peek("X-Numbers-Complete")) != "false" {
+				t.Fatalf("got %d %s, complete %q; want an empty, incomplete answer",
+					a.resp.StatusCode(), a.resp.Body(), a.resp.Header.Peek("X-Numbers-Complete"))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no answer 10s after %s", why)
+		}
+	}
 
+	ask()
 	gc.waitAsked(t) // the request waits for its upstreams
 	gc.announce()
-	gc.waitAsked(t) // it has seen the announcement, and asked for the next one
+	gc.end()
+	gc.waitAsked(t) // it has seen the collection end, and asked for the next one
 	select {
 	case a := <-answered:
 		t.Fatalf("answered at a collection an hour before its flush time (lead 1ms): %d %s", a.resp.StatusCode(), a.resp.Body())
@@ -300,16 +326,8 @@ func TestCollectionFlushesDueAnswers(t *testing.T) {
 
 	gc.lead.Store(int64(2 * budget))
 	gc.announce()
-	select {
-	case a := <-answered:
-		if a.err != nil {
-			t.Fatal(a.err)
-		}
-		if string(a.resp.Body()) != `{"numbers":[]}` || string(a.resp.Header.Peek("X-Numbers-Complete")) != "false" {
-			t.Fatalf("got %d %s, complete %q; want an empty, incomplete answer",
-				a.resp.StatusCode(), a.resp.Body(), a.resp.Header.Peek("X-Numbers-Complete"))
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no answer 10s after a collection announced within its lead")
-	}
+	wantAnswer("a collection announced within its lead")
+
+	ask() // the collection is still under way
+	wantAnswer("a request came in during a collection within its lead")
 }

@@ -110,18 +110,21 @@ type Config struct {
 	// fetches (Source makes their spans). Nil traces nothing.
 	Tracer *tracing.Tracer
 	// Collections, when set, announces the process's garbage collections
-	// (gcpace.Pacer): at each announcement, the answers due to be written
-	// within its Lead are written at once, before the collection can
-	// stall them. Nil waits for every flush time.
+	// (gcpace.Pacer): from an announcement until the mark ends, answers
+	// are written its Lead earlier than planned, so that a timer fired late
+	// by the collection is still in time. Nil writes every answer at its
+	// planned time.
 	Collections Collections
 }
 
 // Collections announces garbage collections just before they start.
 type Collections interface {
-	// Next returns a channel closed when the next collection is announced.
-	Next() <-chan struct{}
-	// Lead returns how long a collection is expected to disturb the
-	// process after its announcement.
+	// Next returns the channels of the collection under way, or of the
+	// next one: announced is closed just before it starts, ended once its
+	// mark is over.
+	Next() (announced, ended <-chan struct{})
+	// Lead returns how much earlier than planned to write an answer while
+	// a collection runs.
 	Lead() time.Duration
 }
 

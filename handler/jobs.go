@@ -269,11 +269,11 @@ func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var pr jobs.Progress
-	collection := h.nextCollection()
+	var early time.Duration // how much before the flush time to write: the lead while a collection runs
+	announced, ended := h.nextCollection()
 	for {
 		pr = p.Progress()
-		flushAt := margin.flushTime(deadline, budget, len(pr.Numbers))
-		wait := time.Until(flushAt)
+		wait := time.Until(margin.flushTime(deadline, budget, len(pr.Numbers))) - early
 		if len(pr.Pending) == 0 || wait <= 0 {
 			break
 		}
@@ -281,12 +281,13 @@ func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, 
 		select {
 		case <-pr.Changed:
 			continue
-		case <-collection:
-			collection = h.nextCollection()
-			if !h.flushBeforeCollection(flushAt) {
-				continue
-			}
-			pr = p.Progress()
+		case <-announced:
+			announced, early = nil, h.collections.Lead()
+			continue
+		case <-ended:
+			announced, ended = h.nextCollection()
+			early = 0
+			continue
 		case <-timer.C:
 			pr = p.Progress()
 		}

@@ -170,9 +170,10 @@ func (h *Handler) gather(parent context.Context, urls []string, deadline time.Ti
 
 	settled := make([]bool, len(urls))
 	flushAt := margin.flushTime(deadline, budget, 0)
+	var early time.Duration // how much before flushAt to write: the lead while a collection runs
 	timer := time.NewTimer(time.Until(flushAt))
 	defer timer.Stop()
-	collection := h.nextCollection()
+	announced, ended := h.nextCollection()
 	for pending := len(urls); pending > 0; {
 		select {
 		case r := <-results:
@@ -188,14 +189,18 @@ func (h *Handler) gather(parent context.Context, urls []string, deadline time.Ti
 			// with the timer's own target keeps them from adding up.
 			if next := margin.flushTime(deadline, budget, set.Len()); flushAt.Sub(next) > timerSlack {
 				flushAt = next
-				timer.Reset(time.Until(flushAt))
+				timer.Reset(time.Until(flushAt) - early)
 			}
 			continue
-		case <-collection:
-			collection = h.nextCollection()
-			if !h.flushBeforeCollection(flushAt) {
-				continue
-			}
+		case <-announced:
+			announced, early = nil, h.collections.Lead()
+			timer.Reset(time.Until(flushAt) - early) // at once if that is past
+			continue
+		case <-ended:
+			announced, ended = h.nextCollection()
+			early = 0
+			timer.Reset(time.Until(flushAt))
+			continue
 		case <-timer.C:
 		}
 		for i, done := range settled {
@@ -212,21 +217,14 @@ func (h *Handler) gather(parent context.Context, urls []string, deadline time.Ti
 	return time.Time{}
 }
 
-// nextCollection returns the channel that announces the next garbage
-// collection, or nil (never ready) when none are announced.
-func (h *Handler) nextCollection() <-chan struct{} {
+// nextCollection returns the channels of the garbage collection under way,
+// or of the next one (see Collections), or nil ones (never ready) when
+// none are announced.
+func (h *Handler) nextCollection() (announced, ended <-chan struct{}) {
 	if h.collections == nil {
-		return nil
+		return nil, nil
 	}
 	return h.collections.Next()
-}
-
-// flushBeforeCollection reports whether an answer due to be written at
-// flushAt should be written now, a collection having just been announced:
-// when its flush time falls within the collection's expected lead, where
-// the collection's stalls could make it late.
-func (h *Handler) flushBeforeCollection(flushAt time.Time) bool {
-	return time.Until(flushAt) <= h.collections.Lead()
 }
 
 // timerSlack is how much earlier the flush time must move before the timer is
