@@ -9,9 +9,10 @@
 // In the hostile soak, answers whose flush timer fell in a mark phase came
 // out 2-10 ms past the 500 ms budget, 1-5 in 90,000, clustered at each
 // collection. Told, the handler writes its answers Lead earlier than
-// planned from the announcement until the mark ends, so that a timer fired
-// late by the collection is still in time; the answers planned later are
-// not touched.
+// planned from the announcement until the mark ends: those due while the
+// collection is expected to run at once, before it starts, and any due
+// while it runs longer by a timer early enough to be in time; the answers
+// planned later are not touched.
 //
 // Go's runtime has no hook at the start of a collection (runtime/metrics and
 // finalizers only show one that has ended), hence this package: it turns
@@ -47,7 +48,7 @@ const minHeap = 4 << 20
 const leadHistory = 8
 
 // minLead is the least Lead: a timer is late by about a millisecond on an
-// idle machine, so twice the lag measured says little under this.
+// idle machine.
 const minLead = 5 * time.Millisecond
 
 // Config configures a Pacer.
@@ -149,9 +150,13 @@ func (p *Pacer) Next() (announced, ended <-chan struct{}) {
 }
 
 // Lead returns how much earlier than planned an answer is best written
-// while a collection runs, from its announcement until its mark has ended:
-// twice the longest a timer fired late during the marks of the last eight
-// collections, at least 5ms, at most MaxLead (which it is until the first
+// while a collection runs, from its announcement until its mark has ended.
+// It is the longest of the last eight collections from announcement to the
+// end of marking, with a quarter more, so that the answers due while the
+// next one is expected to run are written before it starts; or, if that is
+// more, twice the longest a timer fired late during their marks, so that
+// the answers due while a mark runs longer than expected are in time. It
+// is at least 5ms, at most MaxLead (which it is until the first
 // collection).
 func (p *Pacer) Lead() time.Duration { return time.Duration(p.lead.Load()) }
 
@@ -168,7 +173,7 @@ func (p *Pacer) run() {
 	if p.release != nil {
 		defer p.release()
 	}
-	var lags [leadHistory]time.Duration
+	var marks [leadHistory]mark
 	var n int
 	var rest time.Time // no collection before it: never more than half the time collecting
 	for p.wait() {
@@ -184,12 +189,13 @@ func (p *Pacer) run() {
 			p.end()
 			return
 		}
-		lags[n%leadHistory] = p.collect(h)
-		n++
+		lag := p.collect(h)
 		end := p.now()
 		p.end()
 		p.Stats.Collections.Add(1)
-		p.lead.Store(int64(lead(lags[:min(n, leadHistory)], p.cfg.MaxLead)))
+		marks[n%leadHistory] = mark{took: end.Sub(start), lag: lag}
+		n++
+		p.lead.Store(int64(lead(marks[:min(n, leadHistory)], p.cfg.MaxLead)))
 		rest = end.Add(end.Sub(start))
 	}
 }
@@ -301,13 +307,22 @@ func trigger(live, goal uint64, percent int) uint64 {
 	return max(t, minHeap)
 }
 
-// lead returns twice the longest of lags, at least minLead, at most limit.
-func lead(lags []time.Duration, limit time.Duration) time.Duration {
-	var longest time.Duration
-	for _, l := range lags {
-		longest = max(longest, l)
+// mark is what a collection measured: how long it took from its
+// announcement to the end of its mark, and how late a timer fired at most
+// during the mark.
+type mark struct {
+	took, lag time.Duration
+}
+
+// lead returns the longest a collection of marks took with a quarter more,
+// or twice the longest lag if that is more, at least minLead, at most
+// limit.
+func lead(marks []mark, limit time.Duration) time.Duration {
+	var took, lag time.Duration
+	for _, m := range marks {
+		took, lag = max(took, m.took), max(lag, m.lag)
 	}
-	return min(max(2*longest, minLead), limit)
+	return min(max(took+took/4, 2*lag, minLead), limit)
 }
 
 // readRuntime returns a reader of the runtime's heap metrics.

@@ -35,17 +35,19 @@ func TestTrigger(t *testing.T) {
 func TestLead(t *testing.T) {
 	ms := time.Millisecond
 	for _, c := range []struct {
-		lags []time.Duration
-		want time.Duration
+		name  string
+		marks []mark
+		want  time.Duration
 	}{
-		{nil, minLead},
-		{[]time.Duration{ms}, minLead},
-		{[]time.Duration{20 * ms}, 40 * ms},
-		{[]time.Duration{4 * ms, 20 * ms, 10 * ms}, 40 * ms},
-		{[]time.Duration{400 * ms}, 100 * ms},
+		{"none", nil, minLead},
+		{"short", []mark{{took: 2 * ms, lag: ms}}, minLead},
+		{"took with a quarter", []mark{{took: 40 * ms, lag: 10 * ms}}, 50 * ms},
+		{"twice the lag", []mark{{took: 40 * ms, lag: 30 * ms}}, 60 * ms},
+		{"the longest of each", []mark{{took: 8 * ms, lag: 20 * ms}, {took: 40 * ms}, {took: 20 * ms, lag: 4 * ms}}, 50 * ms},
+		{"at most the limit", []mark{{took: 400 * ms}}, 100 * ms},
 	} {
-		if got := lead(c.lags, 100*ms); got != c.want {
-			t.Errorf("lead(%v) = %v; want %v", c.lags, got, c.want)
+		if got := lead(c.marks, 100*ms); got != c.want {
+			t.Errorf("%s: lead(%v) = %v; want %v", c.name, c.marks, got, c.want)
 		}
 	}
 }
@@ -125,18 +127,18 @@ func TestAnnouncesBeforeCollecting(t *testing.T) {
 		t.Fatal("ended before the mark")
 	}
 
-	// The mark ends 40ms after the announcement; a timer fired 20ms late in
-	// it: the next collections' lead is 40ms, and none starts sooner after
+	// The mark ends 40ms after the announcement; a timer fired 30ms late in
+	// it: the next collections' lead is 60ms, and none starts sooner after
 	// this one ends than it took.
 	f.at = f.at.Add(40 * ms)
-	f.lag = 20 * ms
+	f.lag = 30 * ms
 	f.finish <- struct{}{}
 	tick()
 	if !closed(firstEnded) {
 		t.Fatal("the mark over, and ended not closed")
 	}
-	if got := p.Lead(); got != 40*ms {
-		t.Errorf("Lead() = %v after a timer 20ms late; want 40ms", got)
+	if got := p.Lead(); got != 60*ms {
+		t.Errorf("Lead() = %v after a timer 30ms late; want 60ms", got)
 	}
 	if n := p.Stats.Collections.Load(); n != 1 {
 		t.Errorf("Stats.Collections = %d; want 1", n)
@@ -159,14 +161,15 @@ func TestAnnouncesBeforeCollecting(t *testing.T) {
 	}
 
 	<-f.collecting
-	f.lag = 0 // lead keeps the longest lag of the last eight
+	f.at = f.at.Add(80 * ms) // took 80ms, with no lag: lead 100ms
+	f.lag = 0
 	f.finish <- struct{}{}
 	tick()
 	if n := p.Stats.Collections.Load(); n != 2 {
 		t.Errorf("Stats.Collections = %d; want 2", n)
 	}
-	if got := p.Lead(); got != 40*ms {
-		t.Errorf("Lead() = %v; want still 40ms", got)
+	if got := p.Lead(); got != 100*ms {
+		t.Errorf("Lead() = %v after a collection of 80ms; want 100ms", got)
 	}
 	f.reads <- under // the poll the last tick began
 }

@@ -210,7 +210,7 @@ func (m *Metrics) WatchMargin(extra func() time.Duration) {
 func (m *Metrics) WatchCollections(st *gcpace.Stats, lead func() time.Duration) {
 	m.counter("numbers_gc_announced_total", "Garbage collections the service started itself and announced beforehand (-gc-announce).",
 		func() float64 { return float64(st.Collections.Load()) })
-	m.gauge("numbers_gc_lead_seconds", "How far ahead of its flush time an answer is written while a garbage collection runs, from its announcement to the end of its mark: twice the longest a timer fired late in the marks of the last 8 collections.",
+	m.gauge("numbers_gc_lead_seconds", "How far ahead of its flush time an answer is written while a garbage collection runs, from its announcement to the end of its mark: the longest of the last 8 collections from announcement to the end of marking with a quarter more, or twice the longest a timer fired late in their marks if that is more.",
 		func() float64 { return lead().Seconds() })
 }
 

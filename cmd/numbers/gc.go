@@ -45,7 +45,7 @@ type gcConfig struct {
 func addGCFlags(fs *flag.FlagSet, c *gcConfig) {
 	c.limit = defaultMemoryLimit
 	fs.IntVar(&c.percent, "gc-percent", defaultGCPercent, "garbage collection target, as GOGC: collect when the heap has grown by this percent since the last collection; fewer collections mean fewer stalls of the whole process on a busy machine; -1 collects only at -memory-limit; GOGC, if set, stands unless this is given")
-	fs.BoolVar(&c.announce, "gc-announce", true, "start each garbage collection from the service, at -gc-percent, and announce it, so that answers due to be written while it runs are written just before it starts; false leaves the collections to the runtime")
+	fs.BoolVar(&c.announce, "gc-announce", true, "start each garbage collection from the service, paced for -gc-percent, and announce it, so that answers due to be written while it runs are written a little earlier than planned, in time; false leaves the collections to the runtime")
 	fs.Var(&c.limit, "memory-limit", "soft memory limit, as GOMEMLIMIT: past it the runtime collects as often as needed to stay under it (bytes, or with KiB/MiB/GiB); 0 means none; GOMEMLIMIT, if set, stands unless this is given")
 }
 
