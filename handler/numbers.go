@@ -144,14 +144,17 @@ func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, r *refusal) 
 
 // gather fetches urls in parallel and merges each result into set as it
 // arrives. It returns when every fetch has settled, or at the deadline less
-// the margin for the numbers merged so far, whichever is first. An upstream
+// the margin for the numbers merged so far, whichever is first; while a
+// garbage collection runs (Collections), that flush time comes its lead
+// earlier. An upstream
 // still pending then contributes what the source says stands in for it (a
 // stale entry, or nothing and a timeout), and its fetch is cancelled with the
 // request's context; a late result goes into a buffered channel that nobody
 // reads, so the fetch never blocks. The context derives from parent, which
 // carries the request's trace span and nothing else. It returns the flush
-// time it planned when it answered at that time, and the zero time when
-// every fetch settled first.
+// time it planned (without a collection's lead, so that an early answer
+// shows as early) when it answered for it, and the zero time when every
+// fetch settled first.
 func (h *Handler) gather(parent context.Context, urls []string, deadline time.Time, budget time.Duration, margin Margin, set *aggregate.Set, counts *[outcome.Count]int) time.Time {
 	if len(urls) == 0 {
 		return time.Time{}
