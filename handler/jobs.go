@@ -269,11 +269,10 @@ func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var pr jobs.Progress
-	var early time.Duration // how much before the flush time to write: the lead while a collection runs
-	announced, ended := h.nextCollection()
+	gc := h.watchCollections()
 	for {
 		pr = p.Progress()
-		wait := time.Until(margin.flushTime(deadline, budget, len(pr.Numbers))) - early
+		wait := time.Until(margin.flushTime(deadline, budget, len(pr.Numbers))) - gc.lead
 		if len(pr.Pending) == 0 || wait <= 0 {
 			break
 		}
@@ -281,12 +280,11 @@ func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, 
 		select {
 		case <-pr.Changed:
 			continue
-		case <-announced:
-			announced, early = nil, h.collections.Lead()
+		case <-gc.announced:
+			gc.start()
 			continue
-		case <-ended:
-			announced, ended = h.nextCollection()
-			early = 0
+		case <-gc.ended:
+			gc.end()
 			continue
 		case <-timer.C:
 			pr = p.Progress()

@@ -146,11 +146,10 @@ func (h *Handler) refuse(ctx *fasthttp.RequestCtx, start time.Time, r *refusal) 
 // arrives. It returns when every fetch has settled, or at the deadline less
 // the margin for the numbers merged so far, whichever is first; while a
 // garbage collection runs (Collections), that flush time comes its lead
-// earlier. An upstream
-// still pending then contributes what the source says stands in for it (a
-// stale entry, or nothing and a timeout), and its fetch is cancelled with the
-// request's context; a late result goes into a buffered channel that nobody
-// reads, so the fetch never blocks. The context derives from parent, which
+// earlier. An upstream still pending then contributes what the source says
+// stands in for it (a stale entry, or nothing and a timeout), and its fetch
+// is cancelled with the request's context; a late result goes into a
+// buffered channel that nobody reads, so the fetch never blocks. The context derives from parent, which
 // carries the request's trace span and nothing else. It returns the flush
 // time it planned (without a collection's lead, so that an early answer
 // shows as early) when it answered for it, and the zero time when every
@@ -173,10 +172,9 @@ func (h *Handler) gather(parent context.Context, urls []string, deadline time.Ti
 
 	settled := make([]bool, len(urls))
 	flushAt := margin.flushTime(deadline, budget, 0)
-	var early time.Duration // how much before flushAt to write: the lead while a collection runs
 	timer := time.NewTimer(time.Until(flushAt))
 	defer timer.Stop()
-	announced, ended := h.nextCollection()
+	gc := h.watchCollections()
 	for pending := len(urls); pending > 0; {
 		select {
 		case r := <-results:
@@ -192,16 +190,15 @@ func (h *Handler) gather(parent context.Context, urls []string, deadline time.Ti
 			// with the timer's own target keeps them from adding up.
 			if next := margin.flushTime(deadline, budget, set.Len()); flushAt.Sub(next) > timerSlack {
 				flushAt = next
-				timer.Reset(time.Until(flushAt) - early)
+				timer.Reset(time.Until(flushAt) - gc.lead)
 			}
 			continue
-		case <-announced:
-			announced, early = nil, h.collections.Lead()
-			timer.Reset(time.Until(flushAt) - early) // at once if that is past
+		case <-gc.announced:
+			gc.start()
+			timer.Reset(time.Until(flushAt) - gc.lead) // at once if that is past
 			continue
-		case <-ended:
-			announced, ended = h.nextCollection()
-			early = 0
+		case <-gc.ended:
+			gc.end()
 			timer.Reset(time.Until(flushAt))
 			continue
 		case <-timer.C:
@@ -220,14 +217,36 @@ func (h *Handler) gather(parent context.Context, urls []string, deadline time.Ti
 	return time.Time{}
 }
 
-// nextCollection returns the channels of the garbage collection under way,
-// or of the next one (see Collections), or nil ones (never ready) when
-// none are announced.
-func (h *Handler) nextCollection() (announced, ended <-chan struct{}) {
-	if h.collections == nil {
-		return nil, nil
+// collectionWatch follows the garbage collections announced
+// (Collections) for one request: lead is how much earlier than planned to
+// write its answer, the collection's lead while one runs, else zero. Call
+// start when announced is ready, end when ended is; both are nil, never
+// ready, when no collections are announced.
+type collectionWatch struct {
+	collections      Collections
+	announced, ended <-chan struct{}
+	lead             time.Duration
+}
+
+// watchCollections returns a watch on the collection under way, or on the
+// next one.
+func (h *Handler) watchCollections() collectionWatch {
+	w := collectionWatch{collections: h.collections}
+	if w.collections != nil {
+		w.announced, w.ended = w.collections.Next()
 	}
-	return h.collections.Next()
+	return w
+}
+
+// start takes the lead of the collection just announced.
+func (w *collectionWatch) start() {
+	w.announced, w.lead = nil, w.collections.Lead()
+}
+
+// end drops the lead, the collection over, and watches for the next one.
+func (w *collectionWatch) end() {
+	w.announced, w.ended = w.collections.Next()
+	w.lead = 0
 }
 
 // timerSlack is how much earlier the flush time must move before the timer is
