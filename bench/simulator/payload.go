@@ -237,3 +237,14 @@ func malformedBody(body []byte) []byte {
 	out = append(out, ',')
 	return append(out, body[i:]...)
 }
+
+// ClassicList returns the fixed list a classic route ("/primes", "/fibo",
+// "/odd", "/rand") serves, and false for any other path. The caller owns
+// the returned slice.
+func ClassicList(path string) ([]int64, bool) {
+	p, ok := Classic(path)
+	if !ok {
+		return nil, false
+	}
+	return append([]int64(nil), classicLists[p.fixed]...), true
+}

@@ -41,6 +41,9 @@ import (
 type options struct {
 	scenarios, shared, out, target, admin, service string
 	serveBaseline, serveSimulator                  string
+	callerScenarios, callerServices, servePlain    string
+	plainAt                                        []time.Duration
+	callerSteps                                    []step
 	rate, rampFrom                                 float64
 	duration, ramp, budget, soak, callerSlack      time.Duration
 	json, profile, withBaseline, quick, strict     bool
@@ -75,9 +78,30 @@ func main() {
 	flag.StringVar(&o.admin, "admin", "", "ad-hoc run: the target's admin base URL, for -profile")
 	flag.BoolVar(&o.distinct, "distinct", false, "ad-hoc run: give every request upstream URLs of its own (nonce=<tag>-<n> added to each u= value)")
 	flag.IntVar(&o.serviceCPUs, "service-cpus", 1, "CPUs given to the service and to the baseline in the pinned phase (each pinned there with taskset, GOMAXPROCS set); the generator and simulator get the rest; 0 shares every CPU, and the shared scenarios then run in the same, single phase")
+	flag.StringVar(&o.callerScenarios, "caller-scenarios", "standard", "scenarios run last by the plain caller (net/http, in a process that also serves the upstreams on net/http, nothing pinned) against each -caller-services binary on its defaults and the plain fan-out at each -plain-at: comma-separated ("+strings.Join(callerStandard, ",")+"), standard or none")
+	flag.StringVar(&o.callerServices, "caller-services", "", "service binaries the plain caller measures, comma-separated, each optionally name=path (default: the service measured by the other phases, as numbers)")
+	flag.Func("plain-at", "answer times of the plain fan-out the plain caller measures, comma-separated (default 470ms,485ms)", func(v string) error {
+		o.plainAt = nil
+		for d := range strings.SplitSeq(v, ",") {
+			at, err := time.ParseDuration(d)
+			if err != nil {
+				return err
+			}
+			o.plainAt = append(o.plainAt, at)
+		}
+		return nil
+	})
+	flag.Func("caller-steps", "the plain caller's loads instead of each scenario's own: rate:duration pairs, comma-separated, as 1200:30s,1500:60s", func(v string) (err error) {
+		o.callerSteps, err = parseSteps(v)
+		return err
+	})
+	flag.StringVar(&o.servePlain, "serve-plain", "", "internal: serve the plain fan-out on this address, answering at -plain-at")
 	flag.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve the baseline on this address")
 	flag.StringVar(&o.serveSimulator, "serve-simulator", "", "internal: serve the upstream simulator on this address")
 	flag.Parse()
+	if o.plainAt == nil {
+		o.plainAt = []time.Duration{470 * time.Millisecond, 485 * time.Millisecond}
+	}
 	o.set = map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 
@@ -87,6 +111,8 @@ func main() {
 	switch {
 	case o.serveBaseline != "":
 		err = serveBaseline(ctx, o)
+	case o.servePlain != "":
+		err = servePlain(ctx, o.servePlain, o.plainAt[0])
 	case o.serveSimulator != "":
 		err = serveSimulator(ctx, o.serveSimulator)
 	case o.target != "":
@@ -172,7 +198,7 @@ func adHoc(ctx context.Context, o options) error {
 }
 
 func standard(ctx context.Context, o options) error {
-	pinned, shared, err := phases(o)
+	pinned, shared, callers, err := phases(o)
 	if err != nil {
 		return err
 	}
@@ -228,6 +254,16 @@ func standard(ctx context.Context, o options) error {
 	if len(shared) > 0 && err == nil {
 		err = runPhase(ctx, o, dir, bin, hosts, cpuSplit{}, shared, sum)
 	}
+	if len(callers) > 0 && err == nil {
+		services := []string{"numbers=" + bin}
+		if o.callerServices != "" {
+			services = strings.Split(o.callerServices, ",")
+		}
+		err = runCaller(ctx, o, dir, services, callers)
+		if len(pinned)+len(shared) == 0 {
+			return err
+		}
+	}
 	fmt.Fprintf(os.Stderr, "\r\033[Kbench: scenarios took %.1fs\n", time.Since(start).Seconds())
 	if len(sum.Runs) == 0 && err != nil {
 		return err
@@ -245,26 +281,52 @@ func standard(ctx context.Context, o options) error {
 	return err
 }
 
-// phases returns the scenarios of the pinned and of the shared phase, from
-// -scenarios and -shared-scenarios. Both default to their standard sets;
-// naming scenarios in one flag alone runs only those.
-func phases(o options) (pinned, shared []string, err error) {
+// phases returns the scenarios of the pinned, the shared and the plain
+// caller's phase, from -scenarios, -shared-scenarios and -caller-scenarios.
+// Each defaults to its standard set; naming scenarios in some of the flags
+// only runs only those.
+func phases(o options) (pinned, shared, callers []string, err error) {
 	if pinned, err = scenarioList(o.scenarios, bench.Standard); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if shared, err = scenarioList(o.shared, bench.StandardShared); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	switch {
-	case o.set["scenarios"] && !o.set["shared-scenarios"]:
-		shared = nil
-	case o.set["shared-scenarios"] && !o.set["scenarios"]:
-		pinned = nil
+	if callers, err = callerList(o.callerScenarios); err != nil {
+		return nil, nil, nil, err
 	}
-	if len(pinned)+len(shared) == 0 {
-		return nil, nil, errors.New("no scenario to run")
+	if o.set["scenarios"] || o.set["shared-scenarios"] || o.set["caller-scenarios"] {
+		if !o.set["scenarios"] {
+			pinned = nil
+		}
+		if !o.set["shared-scenarios"] {
+			shared = nil
+		}
+		if !o.set["caller-scenarios"] {
+			callers = nil
+		}
 	}
-	return pinned, shared, nil
+	if len(pinned)+len(shared)+len(callers) == 0 {
+		return nil, nil, nil, errors.New("no scenario to run")
+	}
+	return pinned, shared, callers, nil
+}
+
+// callerList parses -caller-scenarios: standard, none or names.
+func callerList(v string) ([]string, error) {
+	switch v {
+	case "standard":
+		return callerStandard, nil
+	case "none", "":
+		return nil, nil
+	}
+	names := strings.Split(v, ",")
+	for _, n := range names {
+		if _, ok := callerSteps[n]; !ok {
+			return nil, fmt.Errorf("unknown caller scenario %q (known: %s)", n, strings.Join(callerStandard, ", "))
+		}
+	}
+	return names, nil
 }
 
 // scenarioList parses a scenarios flag: standard (std), all, none or names.
