@@ -19,6 +19,7 @@
 package cache
 
 import (
+	"hash/maphash"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,8 @@ type Cache struct {
 	lru   *simplelru.LRU[string, *entry] // guarded by mu
 	bytes int64                          // guarded by mu; kept by onRemove
 
+	door *doorkeeper // admits entries without freshness the second time
+
 	hits, misses, staleHits, staleMiss   atomic.Uint64
 	stores, rejected, evictions, expired atomic.Uint64
 }
@@ -92,7 +95,7 @@ type entry struct {
 
 // New returns an empty Cache configured by cfg.
 func New(cfg Config) *Cache {
-	c := &Cache{maxBytes: cfg.MaxBytes, maxStale: cfg.MaxStale, now: cfg.Now}
+	c := &Cache{maxBytes: cfg.MaxBytes, maxStale: cfg.MaxStale, now: cfg.Now, door: &doorkeeper{seed: maphash.MakeSeed()}}
 	if c.maxBytes == 0 {
 		c.maxBytes = DefaultMaxBytes
 	}
@@ -155,8 +158,18 @@ func (c *Cache) Prepare(numbers []int64, h Header, requestTime, responseTime tim
 
 // Put stores e for url as Store does: when storable and still usable, it
 // replaces the entry held, unless that one is newer; when not, it drops the
-// entry held. It returns whether it stored. e.Numbers is retained.
-func (c *Cache) Put(url string, e Entry, storable bool) bool {
+// entry held. An entry without freshness for a URL not held is stored only
+// the second time its URL is offered (see doorkeeper). It returns whether
+// it stored. e.Numbers is retained.
+func (c *Cache) Put(url string, e Entry, storable bool) bool { return c.put(url, e, storable, true) }
+
+// PutShared stores e, which a second level shared with other processes
+// held, as Put does, but at once: the process that stored it there had
+// already offered its URL twice.
+func (c *Cache) PutShared(url string, e Entry) bool { return c.put(url, e, true, false) }
+
+// put is Put, through the doorkeeper if door.
+func (c *Cache) put(url string, e Entry, storable, door bool) bool {
 	now := c.now()
 	ent := &entry{
 		numbers:      e.Numbers[:len(e.Numbers):len(e.Numbers)],
@@ -166,17 +179,21 @@ func (c *Cache) Put(url string, e Entry, storable bool) bool {
 		size:         int64(cap(e.Numbers))*8 + int64(len(url)) + entryOverhead,
 	}
 	ok := storable && now.Before(ent.staleUntil) && c.maxBytes > 0 && ent.size <= c.maxBytes
+	staleOnly := !now.Before(ent.freshUntil)
 	responseTime := e.ResponseTime
 
 	var evicted uint64
 	c.mu.Lock()
-	if old, found := c.lru.Peek(url); found {
+	old, found := c.lru.Peek(url)
+	if found {
 		if old.responseTime.After(responseTime) {
 			c.mu.Unlock()
 			c.rejected.Add(1)
 			return false
 		}
 		c.lru.Remove(url)
+	} else if ok && door && staleOnly && !c.door.seen(url) {
+		ok = false // its URL's first time: remembered, not stored
 	}
 	if ok {
 		c.lru.Add(url, ent)

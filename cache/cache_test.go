@@ -39,6 +39,7 @@ func TestFreshAndStale(t *testing.T) {
 		name     string
 		cc       string
 		maxStale time.Duration // Config.MaxStale
+		second   bool          // offered twice: the first is refused (the doorkeeper)
 		stored   bool
 		at       time.Duration // lookup time - response time
 		fresh    bool
@@ -58,9 +59,9 @@ func TestFreshAndStale(t *testing.T) {
 		{name: "must-revalidate: fresh", cc: "max-age=60, must-revalidate", stored: true, at: 59 * time.Second, fresh: true, stale: true},
 		{name: "must-revalidate: no stale", cc: "max-age=60, must-revalidate", stored: true, at: 60 * time.Second},
 		{name: "s-maxage: no stale", cc: "s-maxage=60, stale-if-error=600", stored: true, at: 61 * time.Second},
-		{name: "no freshness info: stale only", cc: "", stored: true, at: 0, stale: true},
+		{name: "no freshness info: stale only, stored the second time", cc: "", second: true, stored: true, at: 0, stale: true},
 		{name: "no freshness info, max-stale disabled: useless", cc: "", maxStale: -1},
-		{name: "max-age=0: stale only", cc: "max-age=0", stored: true, at: 0, stale: true},
+		{name: "max-age=0: stale only, stored the second time", cc: "max-age=0", second: true, stored: true, at: 0, stale: true},
 		{name: "no-cache: never usable, not stored", cc: "no-cache, max-age=60"},
 		{name: "no-store", cc: "no-store, max-age=60"},
 		{name: "private", cc: "private, max-age=60"},
@@ -71,6 +72,9 @@ func TestFreshAndStale(t *testing.T) {
 			clk := newClock(t0)
 			c := New(Config{MaxStale: tt.maxStale, Now: clk.Now})
 			h := Header{CacheControl: tt.cc, Date: httpDate(t0)}
+			if tt.second && c.Store("u", nums, h, t0, t0) {
+				t.Fatal("a stale-only entry stored the first time its URL was offered")
+			}
 			if got := c.Store("u", nums, h, t0, t0); got != tt.stored {
 				t.Fatalf("Store = %v, want %v", got, tt.stored)
 			}
@@ -262,5 +266,39 @@ func TestConcurrent(t *testing.T) {
 	}
 	if c.Bytes() > maxBytes || c.Len() > 50 {
 		t.Errorf("Bytes %d, Len %d out of bounds", c.Bytes(), c.Len())
+	}
+}
+
+// TestDoorkeeper: an entry without freshness is stored the second time its
+// URL is offered, not the first; one with freshness is stored at once; and
+// once a URL is held, a newer stale-only response replaces it at once.
+func TestDoorkeeper(t *testing.T) {
+	clk := newClock(t0)
+	c := New(Config{Now: clk.Now})
+	staleOnly := Header{Date: httpDate(t0)}
+	if c.Store("a", []int64{1}, staleOnly, t0, t0) {
+		t.Fatal("a: stored the first time")
+	}
+	if _, ok := c.Stale("a"); ok {
+		t.Fatal("a: usable stale after the first offer")
+	}
+	if !c.Store("a", []int64{1}, staleOnly, t0, t0) {
+		t.Fatal("a: not stored the second time")
+	}
+	if got, ok := c.Stale("a"); !ok || !slices.Equal(got, []int64{1}) {
+		t.Fatalf("a: Stale = %v, %v; want [1]", got, ok)
+	}
+	if !c.Store("a", []int64{2}, staleOnly, t0, t0.Add(time.Second)) {
+		t.Fatal("a: a newer response for a held URL not stored")
+	}
+	if !c.Store("b", []int64{3}, Header{CacheControl: "max-age=60", Date: httpDate(t0)}, t0, t0) {
+		t.Fatal("b: an entry with freshness not stored the first time")
+	}
+	// Distinct URLs, each offered once, leave nothing behind.
+	for i := range 1000 {
+		c.Store(fmt.Sprintf("distinct-%d", i), []int64{int64(i)}, staleOnly, t0, t0)
+	}
+	if c.Len() != 2 {
+		t.Fatalf("%d entries after 1,000 URLs offered once; want the 2 stored before", c.Len())
 	}
 }

@@ -49,7 +49,7 @@ func TestDeliverOnce(t *testing.T) {
 				}
 				c := cache.New(cache.Config{})
 				if tc.entry != "" {
-					c.Store("http://a/x", []int64{9}, cache.Header{CacheControl: tc.entry}, time.Now(), time.Now())
+					hold(c, "http://a/x", []int64{9}, tc.entry)
 				}
 				s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
 				ctx := context.Background()
@@ -127,7 +127,7 @@ func TestAbandon(t *testing.T) {
 			if tc.cache {
 				cfg.Cache = cache.New(cache.Config{})
 				if tc.entry != "" {
-					cfg.Cache.Store("http://a/x", []int64{9}, cache.Header{CacheControl: tc.entry}, time.Now(), time.Now())
+					hold(cfg.Cache, "http://a/x", []int64{9}, tc.entry)
 				}
 			}
 			s := source.New(cfg)

@@ -31,7 +31,7 @@ func TestDeadlineWhileFetchBlocks(t *testing.T) {
 				f.release = make(chan struct{})
 				c := cache.New(cache.Config{})
 				if withEntry {
-					c.Store("http://a/x", []int64{9}, cache.Header{CacheControl: "max-age=0"}, time.Now(), time.Now())
+					hold(c, "http://a/x", []int64{9}, "max-age=0")
 				}
 				s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
 				ctx, dl := deadline(t, 50*time.Millisecond)

@@ -123,7 +123,7 @@ func TestEjectedHostAnsweredAtOnce(t *testing.T) {
 			c := cache.New(cache.Config{})
 			want := outcome.Ejected
 			if withEntry {
-				c.Store(upstream+"/x", []int64{9}, cache.Header{CacheControl: "max-age=0"}, time.Now(), time.Now())
+				hold(c, upstream+"/x", []int64{9}, "max-age=0")
 				want = outcome.Stale
 			}
 			f := newScript(ok(1))

@@ -50,7 +50,7 @@ func (s *Source) shared(ctx context.Context, url string) ([]int64, bool) {
 	if !ok {
 		return nil, false
 	}
-	s.cache.Put(url, e, true)
+	s.cache.PutShared(url, e)
 	if !time.Now().Before(e.FreshUntil) {
 		return nil, false
 	}

@@ -113,6 +113,11 @@ func TestSimulatorStaleIfError(t *testing.T) {
 			if o != outcome.OK {
 				t.Fatalf("first: %v, want ok", o)
 			}
+			// A response without freshness is stored the second time its
+			// URL is fetched.
+			if _, o := fetchSync(t, s, dl, u); o != outcome.OK {
+				t.Fatalf("second: %v, want ok", o)
+			}
 			if err := srv.Shutdown(); err != nil {
 				t.Fatal(err)
 			}
