@@ -1,4 +1,4 @@
-package handler
+package deadline
 
 import (
 	"io"
@@ -9,9 +9,9 @@ import (
 	"numbers/wire"
 )
 
-// Margin is the time the handler keeps back before the deadline to encode and
-// write a result: Base plus PerNumber for each number in it. The handler
-// recomputes its flush time as results arrive, so a big result is flushed
+// Margin is the time kept back before the deadline to encode and write a
+// result: Base plus PerNumber for each number in it. The flush time is
+// recomputed as results arrive (Plan.FlushAt), so a big result is flushed
 // earlier than a small one.
 type Margin struct {
 	// Base covers what does not grow with the result: the timer's wake-up
@@ -37,17 +37,6 @@ var DefaultMargin = Margin{Base: 15 * time.Millisecond, PerNumber: 20}
 // For returns the margin for a result of n numbers.
 func (m Margin) For(n int) time.Duration {
 	return m.Base + time.Duration(m.PerNumber*float64(n))
-}
-
-// flushTime returns when a result of n numbers must start being written to
-// make the deadline. It is never before the request started: when the margin
-// exceeds the budget the answer is due at once.
-func (m Margin) flushTime(deadline time.Time, budget time.Duration, n int) time.Time {
-	margin := m.For(n)
-	if margin > budget {
-		margin = budget
-	}
-	return deadline.Add(-margin)
 }
 
 // calibrationSize is the number of numbers Calibrate encodes and writes.

@@ -7,13 +7,29 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"numbers/deadline"
 	"numbers/outcome"
+	"numbers/overload"
 )
+
+// admitFunc is an Admitter made of a function.
+type admitFunc func(sojourn time.Duration, inFlight int64) overload.Reason
+
+func (f admitFunc) Admit(sojourn time.Duration, inFlight int64) overload.Reason {
+	return f(sojourn, inFlight)
+}
+
+// plannerWith returns a planner with a margin of base and no per-number
+// cost, keeping delay back for the caller (a pressure of 1 times delay).
+func plannerWith(base, delay time.Duration) *deadline.Planner {
+	return deadline.New(deadline.Config{Margin: deadline.Margin{Base: base}, MaxDelay: delay,
+		Pressure: func() float64 { return 1 }})
+}
 
 // recorder is an Observer that keeps what it is told.
 type recorder struct {
 	mu       sync.Mutex
-	refused  []string
+	refused  []overload.Reason
 	answered int
 	late     int
 }
@@ -29,20 +45,20 @@ func (r *recorder) Answered(_ time.Duration, _, late bool) {
 	}
 }
 
-func (r *recorder) Refused(reason string) {
+func (r *recorder) Refused(reason overload.Reason) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.refused = append(r.refused, reason)
 }
 
-func (r *recorder) counts() (refused []string, answered, late int) {
+func (r *recorder) counts() (refused []overload.Reason, answered, late int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.refused...), r.answered, r.late
+	return append([]overload.Reason(nil), r.refused...), r.answered, r.late
 }
 
 // wantRefused checks that resp is a 503 with Retry-After: 1 and r's body.
-func wantRefused(t *testing.T, resp *fasthttp.Response, r *refusal) {
+func wantRefused(t *testing.T, resp *fasthttp.Response, r overload.Reason) {
 	t.Helper()
 	if resp.StatusCode() != fasthttp.StatusServiceUnavailable {
 		t.Fatalf("status %d %s; want 503", resp.StatusCode(), resp.Body())
@@ -53,30 +69,35 @@ func wantRefused(t *testing.T, resp *fasthttp.Response, r *refusal) {
 	if got := string(resp.Header.ContentType()); got != contentTypeJSON {
 		t.Errorf("Content-Type %q", got)
 	}
-	if string(resp.Body()) != string(r.body) {
-		t.Errorf("body %s; want %s", resp.Body(), r.body)
+	if want := `{"error":"` + r.Message() + `"}`; string(resp.Body()) != want {
+		t.Errorf("body %s; want %s", resp.Body(), want)
 	}
 }
 
 // TestAdmitRefuses: when admission says no, the request is refused with 503
-// before anything else is looked at (even a malformed caller budget), no
-// upstream is asked, and the refusal is counted.
+// and the reason's words before anything else is looked at (even a
+// malformed caller budget), no upstream is asked, and the refusal is
+// counted with its reason.
 func TestAdmitRefuses(t *testing.T) {
 	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
 	var mu sync.Mutex
 	var sojourns []time.Duration
-	admit := false
+	var inFlight []int64
+	verdict := overload.Queue
 	obs := &recorder{}
-	h := New(Config{Source: f, Observer: obs, Admit: func(now time.Time, sojourn time.Duration) bool {
+	h := New(Config{Source: f, Observer: obs, Overload: admitFunc(func(sojourn time.Duration, n int64) overload.Reason {
 		mu.Lock()
 		defer mu.Unlock()
-		sojourns = append(sojourns, sojourn)
-		return admit
-	}})
+		sojourns, inFlight = append(sojourns, sojourn), append(inFlight, n)
+		return verdict
+	})})
 	ln := serve(t, h)
 
-	wantRefused(t, roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")), &refusedQueue)
-	wantRefused(t, roundTripHeader(t, ln, numbersURI("http://a.test/"), grpcTimeoutHeader, "nope"), &refusedQueue)
+	wantRefused(t, roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")), overload.Queue)
+	mu.Lock()
+	verdict = overload.CPU
+	mu.Unlock()
+	wantRefused(t, roundTripHeader(t, ln, numbersURI("http://a.test/"), grpcTimeoutHeader, "nope"), overload.CPU)
 	if got := f.callCounts()["http://a.test/"]; got != 0 {
 		t.Errorf("refused requests fetched %d times", got)
 	}
@@ -88,7 +109,7 @@ func TestAdmitRefuses(t *testing.T) {
 	}
 
 	mu.Lock()
-	admit = true
+	verdict = overload.Admitted
 	mu.Unlock()
 	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
 		t.Fatalf("admitted request: %d %s", resp.StatusCode(), resp.Body())
@@ -99,32 +120,36 @@ func TestAdmitRefuses(t *testing.T) {
 	if len(sojourns) != 3 {
 		t.Fatalf("Admit called %d times; want 3, once per /numbers request", len(sojourns))
 	}
-	for _, s := range sojourns {
+	for i, s := range sojourns {
 		if s < 0 || s > slack {
 			t.Errorf("sojourn %v; want from 0 to %v", s, slack)
 		}
+		if inFlight[i] != 1 {
+			t.Errorf("request %d: told %d in flight; want 1, itself", i, inFlight[i])
+		}
 	}
 	refused, answered, _ := obs.counts()
-	if len(refused) != 2 || refused[0] != RefusedQueue || refused[1] != RefusedQueue {
-		t.Errorf("Refused told %q; want queue twice", refused)
+	if len(refused) != 2 || refused[0] != overload.Queue || refused[1] != overload.CPU {
+		t.Errorf("Refused told %v; want queue, then cpu", refused)
 	}
 	if answered != 3 {
 		t.Errorf("Answered told %d times; want 3", answered)
 	}
 }
 
-// TestRefusedWithoutTimeLeft: a request with less than minWait left once the
-// margin is kept back is refused at once, never started.
+// TestRefusedWithoutTimeLeft: a request with less than deadline.MinWait
+// left once the margin and the caller's delay are kept back is refused at
+// once, never started.
 func TestRefusedWithoutTimeLeft(t *testing.T) {
 	tests := []struct {
 		name   string
 		cfg    Config
 		header string // grpc-timeout, if any
 	}{
-		{"delay as long as the budget", Config{Budget: 10 * time.Second, Delay: func() time.Duration { return 10 * time.Second }}, ""},
-		{"margin over the budget", Config{Budget: 20 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}, ""},
-		{"margin equal to the budget", Config{Budget: 50 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}, ""},
-		{"caller's budget taken by the delay", Config{Budget: 10 * time.Second, Delay: func() time.Duration { return 2 * time.Second }}, "2S"},
+		{"delay as long as the budget", Config{Budget: 10 * time.Second, Planner: plannerWith(time.Millisecond, 10*time.Second)}, ""},
+		{"margin over the budget", Config{Budget: 20 * time.Millisecond, Planner: plannerWith(50*time.Millisecond, 0)}, ""},
+		{"margin equal to the budget", Config{Budget: 50 * time.Millisecond, Planner: plannerWith(50*time.Millisecond, 0)}, ""},
+		{"caller's budget taken by the delay", Config{Budget: 10 * time.Second, Planner: plannerWith(time.Millisecond, 2*time.Second)}, "2S"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,12 +168,12 @@ func TestRefusedWithoutTimeLeft(t *testing.T) {
 			if took := time.Since(start); took > slack {
 				t.Errorf("refused after %v; want at once", took)
 			}
-			wantRefused(t, resp, &refusedDeadline)
+			wantRefused(t, resp, overload.Deadline)
 			if got := f.callCounts()["http://hang.test/"]; got != 0 {
 				t.Errorf("refused request fetched %d times", got)
 			}
-			if refused, _, _ := obs.counts(); len(refused) != 1 || refused[0] != RefusedDeadline {
-				t.Errorf("Refused told %q; want deadline", refused)
+			if refused, _, _ := obs.counts(); len(refused) != 1 || refused[0] != overload.Deadline {
+				t.Errorf("Refused told %v; want deadline", refused)
 			}
 		})
 	}
@@ -159,7 +184,7 @@ func TestRefusedWithoutTimeLeft(t *testing.T) {
 func TestJustEnoughTimeLeft(t *testing.T) {
 	f := newFake(map[string]canned{"http://hang.test/": {block: true}})
 	const budget = 10 * time.Second
-	h := New(Config{Source: f, Budget: budget, Margin: Margin{Base: budget - 100*time.Millisecond}})
+	h := New(Config{Source: f, Budget: budget, Planner: plannerWith(budget-100*time.Millisecond, 0)})
 	ln := serve(t, h)
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
 	if resp.StatusCode() != 200 || string(resp.Body()) != `{"numbers":[]}` {

@@ -10,11 +10,11 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"numbers/admission"
+	"numbers/overload"
 )
 
 // aged makes a listener whose connections say their last bytes reached the
-// host age ago, as admission.Listen's do from the kernel.
+// host age ago, as overload.Listen's do from the kernel.
 func aged(age time.Duration) func(net.Listener) net.Listener {
 	return func(ln net.Listener) net.Listener { return agedListener{ln, age} }
 }
@@ -47,12 +47,12 @@ func TestArrivalFromKernel(t *testing.T) {
 	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
 	var mu sync.Mutex
 	var sojourn time.Duration
-	h := New(Config{Source: f, Budget: 10 * time.Second, Admit: func(_ time.Time, s time.Duration) bool {
+	h := New(Config{Source: f, Budget: 10 * time.Second, Overload: admitFunc(func(s time.Duration, _ int64) overload.Reason {
 		mu.Lock()
 		defer mu.Unlock()
 		sojourn = s
-		return true
-	}})
+		return overload.Admitted
+	})})
 	ln := serveVia(t, h, aged(age))
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/"))
 	if resp.StatusCode() != 200 {
@@ -77,12 +77,12 @@ func TestArrivalLaterThanRead(t *testing.T) {
 	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
 	var mu sync.Mutex
 	sojourn := time.Duration(-1)
-	h := New(Config{Source: f, Admit: func(_ time.Time, s time.Duration) bool {
+	h := New(Config{Source: f, Overload: admitFunc(func(s time.Duration, _ int64) overload.Reason {
 		mu.Lock()
 		defer mu.Unlock()
 		sojourn = s
-		return true
-	}})
+		return overload.Admitted
+	})})
 	ln := serveVia(t, h, aged(0))
 	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
 		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
@@ -106,37 +106,29 @@ func TestArrivalTooLongAgo(t *testing.T) {
 	if took := time.Since(start); took > slack {
 		t.Errorf("refused after %v; want at once", took)
 	}
-	wantRefused(t, resp, &refusedDeadline)
+	wantRefused(t, resp, overload.Deadline)
 	if got := f.callCounts()["http://hang.test/"]; got != 0 {
 		t.Errorf("refused request fetched %d times", got)
 	}
 }
 
-// TestCoDelRefusesStandingQueue wires the real admission.CoDel: every
-// request waited 50ms in the kernel, a standing queue, so once the first
-// interval (2ms) is over the requests are refused with 503, reason queue.
-func TestCoDelRefusesStandingQueue(t *testing.T) {
+// TestQueueLimitRefuses wires the real overload.Controller: a request that
+// waited 50ms unread, over a 10ms queue limit, is refused with 503, reason
+// queue, and never started; one that waited 5ms is served.
+func TestQueueLimitRefuses(t *testing.T) {
 	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
-	codel := admission.New(admission.Config{Target: time.Millisecond, Interval: 2 * time.Millisecond})
+	ctl := overload.New(overload.Config{QueueLimit: 10 * time.Millisecond})
 	obs := &recorder{}
-	ln := serveVia(t, New(Config{Source: f, Budget: 10 * time.Second, Admit: codel.Admit, Observer: obs}), aged(50*time.Millisecond))
-	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
-		t.Fatalf("first request, first interval: got %d %s; want 200", resp.StatusCode(), resp.Body())
+	long := serveVia(t, New(Config{Source: f, Budget: 10 * time.Second, Overload: ctl, Observer: obs}), aged(50*time.Millisecond))
+	wantRefused(t, roundTrip(t, long, fasthttp.MethodGet, numbersURI("http://a.test/")), overload.Queue)
+	if got := f.callCounts()["http://a.test/"]; got != 0 {
+		t.Errorf("refused request fetched %d times", got)
 	}
-	for end := time.Now().Add(slack); ; {
-		resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/"))
-		if resp.StatusCode() == fasthttp.StatusServiceUnavailable {
-			wantRefused(t, resp, &refusedQueue)
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("still admitted after %v of a standing queue", slack)
-		}
+	if refused, _, _ := obs.counts(); len(refused) != 1 || refused[0] != overload.Queue {
+		t.Errorf("Refused told %v; want queue once", refused)
 	}
-	if got := codel.Sojourn(); got < 50*time.Millisecond {
-		t.Errorf("CoDel's sojourn %v; want at least 50ms", got)
-	}
-	if refused, _, _ := obs.counts(); len(refused) != 1 || refused[0] != RefusedQueue {
-		t.Errorf("Refused told %q; want queue once", refused)
+	short := serveVia(t, New(Config{Source: f, Budget: 10 * time.Second, Overload: ctl}), aged(5*time.Millisecond))
+	if resp := roundTrip(t, short, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
+		t.Fatalf("a request within the queue limit: %d %s; want 200", resp.StatusCode(), resp.Body())
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"numbers/fetcher"
 	"numbers/outcome"
+	"numbers/overload"
 	"numbers/source"
 	"numbers/telemetry"
 	"numbers/tracing"
@@ -130,14 +131,14 @@ func benchTracer(b *testing.B, ratio float64, export bool) *tracing.Tracer {
 // BenchmarkReject measures the refusal path, to compare with BenchmarkHandle:
 // the same request, refused by admission with 503 before any other work.
 func BenchmarkReject(b *testing.B) {
-	refuse := func(time.Time, time.Duration) bool { return false }
+	refuse := admitFunc(func(time.Duration, int64) overload.Reason { return overload.Queue })
 	b.Run("metrics=off", func(b *testing.B) {
-		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Admit: refuse})
+		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Overload: refuse})
 		benchHandle(b, h.Handle, fasthttp.StatusServiceUnavailable)
 	})
 	b.Run("metrics=on", func(b *testing.B) {
 		m := telemetry.New(time.Hour)
-		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Admit: refuse, Observer: m})
+		h := New(Config{Source: instant(twenty(7)), Budget: time.Hour, Overload: refuse, Observer: m})
 		benchHandle(b, m.Wrap(h.Handle), fasthttp.StatusServiceUnavailable)
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"numbers/deadline"
 )
 
 // A caller may ask for a shorter budget than the service's (never a longer
@@ -52,7 +54,7 @@ func (h *Handler) budgetFor(hdr *fasthttp.RequestHeader) (time.Duration, error) 
 		}
 		budget = min(budget, d)
 	}
-	if need := h.margin.Base + minWait; budget < h.budget && budget < need {
+	if need := h.planner.Margin().Base + deadline.MinWait; budget < h.budget && budget < need {
 		return 0, fmt.Errorf("%w: %v asked for, this service needs at least %v to fetch and answer", errShortBudget, budget, need)
 	}
 	return budget, nil

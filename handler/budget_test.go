@@ -138,7 +138,7 @@ func FuzzParseCallerTimeout(f *testing.F) {
 }
 
 func TestBudgetFor(t *testing.T) {
-	h := New(Config{Source: newFake(nil), Budget: 500 * time.Millisecond, Margin: Margin{Base: 10 * time.Millisecond}})
+	h := New(Config{Source: newFake(nil), Budget: 500 * time.Millisecond, Planner: plannerWith(10*time.Millisecond, 0)})
 	tests := []struct {
 		name        string
 		grpc, envoy string
@@ -231,7 +231,7 @@ func TestCallerBudgetBad(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
-			ln := serve(t, New(Config{Source: f, Margin: Margin{Base: 10 * time.Millisecond}}))
+			ln := serve(t, New(Config{Source: f, Planner: plannerWith(10*time.Millisecond, 0)}))
 			resp := roundTripHeader(t, ln, numbersURI("http://a.test/"), tt.key, tt.value)
 			if resp.StatusCode() != 400 || string(resp.Body()) != tt.body {
 				t.Fatalf("got %d %s; want 400 %s", resp.StatusCode(), resp.Body(), tt.body)

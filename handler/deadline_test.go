@@ -3,8 +3,6 @@ package handler
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,15 +64,17 @@ func TestDeadlineStaleStandsIn(t *testing.T) {
 	}
 }
 
-func TestDelayWidensTheMargin(t *testing.T) {
+// TestCallerDelayWidensTheMargin: what the planner keeps back for the
+// caller's delay moves the answer earlier.
+func TestCallerDelayWidensTheMargin(t *testing.T) {
 	const budget = 10 * time.Second
 	f := newFake(map[string]canned{
 		"http://fast.test/": {numbers: []int64{8}},
 		"http://hang.test/": {block: true},
 	})
-	// A scheduling delay of the budget less 100ms leaves under 100ms to wait;
+	// A caller's delay of the budget less 100ms leaves under 100ms to wait;
 	// without it this request would wait for the hanging upstream 10s.
-	h := New(Config{Source: f, Budget: budget, Delay: func() time.Duration { return budget - 100*time.Millisecond }})
+	h := New(Config{Source: f, Budget: budget, Planner: plannerWith(time.Millisecond, budget-100*time.Millisecond)})
 	ln := serve(t, h)
 	start := time.Now()
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://fast.test/", "http://hang.test/"))
@@ -94,76 +94,13 @@ func TestAnswerCancelsPendingFetches(t *testing.T) {
 	f := newFake(map[string]canned{"http://hang.test/": {block: true}})
 	f.ended = make(chan error, 1)
 	// Flush 2.5s before the deadline: the cancellation comes long before it.
-	ln := serve(t, New(Config{Source: f, Budget: budget, Margin: Margin{Base: 2500 * time.Millisecond}}))
+	ln := serve(t, New(Config{Source: f, Budget: budget, Planner: plannerWith(2500*time.Millisecond, 0)}))
 	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://hang.test/"))
 	if resp.StatusCode() != 200 {
 		t.Fatalf("got %d %s", resp.StatusCode(), resp.Body())
 	}
 	if err := <-f.ended; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the pending fetch ended with %v, want context.Canceled (the answer cancels it)", err)
-	}
-}
-
-func TestMarginFor(t *testing.T) {
-	m := Margin{Base: 2 * time.Millisecond, PerNumber: 40}
-	tests := []struct {
-		n    int
-		want time.Duration
-	}{
-		{0, 2 * time.Millisecond},
-		{1, 2*time.Millisecond + 40},
-		{1000, 2*time.Millisecond + 40*time.Microsecond},
-		{1_000_000, 42 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		if got := m.For(tt.n); got != tt.want {
-			t.Errorf("For(%d) = %v; want %v", tt.n, got, tt.want)
-		}
-	}
-	for n := 1; n < 1<<24; n *= 4 {
-		if m.For(n) <= m.For(n/4) {
-			t.Errorf("For(%d) = %v does not grow over For(%d) = %v", n, m.For(n), n/4, m.For(n/4))
-		}
-	}
-}
-
-func TestFlushTime(t *testing.T) {
-	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	const budget = 100 * time.Millisecond
-	deadline := start.Add(budget)
-	m := Margin{Base: 2 * time.Millisecond, PerNumber: 1000}
-	tests := []struct {
-		name string
-		m    Margin
-		n    int
-		want time.Time
-	}{
-		{"empty", m, 0, deadline.Add(-2 * time.Millisecond)},
-		{"grows with n", m, 10_000, deadline.Add(-12 * time.Millisecond)},
-		{"clamped to budget", m, 1_000_000, start},
-		{"base over budget", Margin{Base: time.Second}, 0, start},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.m.flushTime(deadline, budget, tt.n); !got.Equal(tt.want) {
-				t.Fatalf("flushTime = %v; want %v", got.Sub(start), tt.want.Sub(start))
-			}
-		})
-	}
-}
-
-func TestCalibrate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures the machine")
-	}
-	m := Calibrate()
-	if m.Base != DefaultMargin.Base || m.PerNumber <= 0 {
-		t.Fatalf("Calibrate() = %+v", m)
-	}
-	// Even on a slow, shared machine a million numbers must fit well inside
-	// the default budget (the race detector makes encoding far slower).
-	if d := m.For(1_000_000); d > 500*time.Millisecond && !raceEnabled {
-		t.Errorf("a million numbers would take a %v margin", d)
 	}
 }
 
@@ -216,118 +153,3 @@ type timeoutErr struct{}
 func (*timeoutErr) Error() string   { return "i/o timeout" }
 func (*timeoutErr) Timeout() bool   { return true }
 func (*timeoutErr) Temporary() bool { return true }
-
-// fakeCollections announces and ends collections when the test says, and
-// tells the test each time the handler asks for the current one.
-type fakeCollections struct {
-	lead  atomic.Int64
-	asked chan struct{}
-
-	mu               sync.Mutex
-	announced, ended chan struct{}
-}
-
-func newFakeCollections(lead time.Duration) *fakeCollections {
-	c := &fakeCollections{asked: make(chan struct{}, 16), announced: make(chan struct{}), ended: make(chan struct{})}
-	c.lead.Store(int64(lead))
-	return c
-}
-
-func (c *fakeCollections) Next() (announced, ended <-chan struct{}) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.asked <- struct{}{}
-	return c.announced, c.ended
-}
-
-// waitAsked waits, at most 10s, for the handler to call Next.
-func (c *fakeCollections) waitAsked(t *testing.T) {
-	t.Helper()
-	select {
-	case <-c.asked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the handler did not ask for the current collection within 10s")
-	}
-}
-
-func (c *fakeCollections) Lead() time.Duration { return time.Duration(c.lead.Load()) }
-
-func (c *fakeCollections) announce() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	close(c.announced)
-}
-
-func (c *fakeCollections) end() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	close(c.ended)
-	c.announced, c.ended = make(chan struct{}), make(chan struct{})
-}
-
-// TestCollectionFlushesDueAnswers: while a collection runs, an answer whose
-// flush time falls within its lead comes out at once, whether it was
-// waiting when the collection was announced or came in during it; one due
-// later keeps waiting.
-func TestCollectionFlushesDueAnswers(t *testing.T) {
-	const budget = time.Hour
-	f := newFake(map[string]canned{"http://hang.test/": {block: true}})
-	gc := newFakeCollections(time.Millisecond)
-	h := New(Config{Source: f, Budget: budget, Collections: gc})
-	ln := serve(t, h)
-	c, err := ln.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	type answer struct {
-		resp *fasthttp.Response
-		err  error
-	}
-	answered := make(chan answer, 2)
-	ask := func() {
-		go func() {
-			var req fasthttp.Request
-			req.SetRequestURI(numbersURI("http://hang.test/"))
-			resp := new(fasthttp.Response)
-			err := fasthttpDo(c, &req, resp)
-			answered <- answer{resp, err}
-		}()
-	}
-	wantAnswer := func(why string) {
-		t.Helper()
-		select {
-		case a := <-answered:
-			if a.err != nil {
-				t.Fatal(a.err)
-			}
-			if string(a.resp.Body()) != `{"numbers":[]}` || string(a.resp.Header.Peek("X-Numbers-Complete")) != "false" {
-				t.Fatalf("got %d %s, complete %q; want an empty, incomplete answer",
-					a.resp.StatusCode(), a.resp.Body(), a.resp.Header.Peek("X-Numbers-Complete"))
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no answer 10s after %s", why)
-		}
-	}
-
-	ask()
-	gc.waitAsked(t) // the request waits for its upstreams
-	gc.announce()
-	gc.end()
-	gc.waitAsked(t) // it has seen the collection end, and asked for the next one
-	select {
-	case a := <-answered:
-		t.Fatalf("answered at a collection an hour before its flush time (lead 1ms): %d %s", a.resp.StatusCode(), a.resp.Body())
-	default:
-	}
-	if n := h.InFlight(); n != 1 {
-		t.Fatalf("%d requests in flight; want the one still waiting", n)
-	}
-
-	gc.lead.Store(int64(2 * budget))
-	gc.announce()
-	wantAnswer("a collection announced within its lead")
-
-	ask() // the collection is still under way
-	wantAnswer("a request came in during a collection within its lead")
-}

@@ -6,16 +6,16 @@
 // The deadline flows one way. It is computed once per request, from the
 // request's arrival (when fasthttp finished reading it, or earlier when the
 // kernel says its bytes arrived before, see arrival), as that moment plus the
-// budget (the caller's, if it asked for less), and becomes the request's
-// context: the one context every fetch of the request runs in, down to the
-// upstream connection. The handler answers at the deadline less a margin
-// sized to the result (see Margin), or as soon as every fetch has settled,
-// whichever is first, and then cancels the context, which ends the fetches it
-// no longer waits for (except those that background completion detached, see
-// package source).
+// budget (the caller's, if it asked for less), by the planner (package
+// deadline), and becomes the request's context: the one context every fetch
+// of the request runs in, down to the upstream connection. The handler
+// answers at the flush time the plan gives for the result merged so far, or
+// as soon as every fetch has settled, whichever is first, and then cancels
+// the context, which ends the fetches it no longer waits for (except those
+// that background completion detached, see package source).
 //
-// A request that cannot be answered in time is refused with 503 before any
-// work starts (see serveNumbers).
+// Whether a request is served at all is decided as it arrives, before any
+// work starts, by package overload (see serveNumbers).
 package handler
 
 import (
@@ -29,8 +29,10 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/api"
+	"numbers/deadline"
 	"numbers/jobs"
 	"numbers/outcome"
+	"numbers/overload"
 	"numbers/tracing"
 )
 
@@ -58,9 +60,8 @@ type Observer interface {
 	// was ready after the budget (the request's own, see Config.Budget).
 	Answered(elapsed time.Duration, partial, late bool)
 	// Refused reports a /numbers request refused with 503 before any work
-	// started, and why: RefusedQueue, RefusedDeadline, RefusedInFlight or
-	// RefusedCPU. Answered is told about it too.
-	Refused(reason string)
+	// started, and why. Answered is told about it too.
+	Refused(reason overload.Reason)
 }
 
 // Config configures a Handler.
@@ -73,30 +74,13 @@ type Config struct {
 	Budget time.Duration
 	// MaxURLs is the most distinct valid URLs one request may name; zero means 64.
 	MaxURLs int
-	// Margin is the time kept back to encode and write; zero means DefaultMargin.
-	Margin Margin
-	// MaxInFlight is how many /numbers requests may be served at once before
-	// new ones are shed with 503; zero means no limit.
-	MaxInFlight int
-	// Delay, when set, is added to the margin: how long a goroutine woken now
-	// may wait for a CPU (loadshed's scheduling latency), so that a saturated
-	// process starts writing earlier. Nil adds nothing.
-	Delay func() time.Duration
-	// AdaptiveMargin widens the margin by how late recent answers flushed on
-	// their timer came out past their planned flush time (the highest
-	// per-second p99.9 of the last 10 seconds, at most a twentieth of the
-	// budget); see overrun. False keeps the margin as configured.
-	AdaptiveMargin bool
-	// Admit, when set, is told how long each /numbers request waited between
-	// its arrival and the handler picking it up at now, before anything else
-	// is done with it; false refuses it with 503 (admission.CoDel.Admit). Nil
-	// admits every request.
-	Admit func(now time.Time, sojourn time.Duration) bool
-	// Shed, when set, is asked before each admitted /numbers request is
-	// served, with how many are in flight counting it; true sheds it with
-	// 503 (the process is overloaded: loadshed.Shedder.Shed). Nil never
-	// sheds.
-	Shed func(inFlight int64) bool
+	// Planner plans when each answer is written; nil means
+	// deadline.New(deadline.Config{}): the default margin and no caller's
+	// delay.
+	Planner *deadline.Planner
+	// Overload decides whether each /numbers request is served
+	// (overload.Controller); nil serves every one.
+	Overload Admitter
 	// Observer is told about every request and upstream; nil means nobody.
 	Observer Observer
 	// Jobs runs the jobs of /jobs and of GET /numbers with Prefer:
@@ -109,41 +93,28 @@ type Config struct {
 	// sampled request, and the trace context of every request passed to its
 	// fetches (Source makes their spans). Nil traces nothing.
 	Tracer *tracing.Tracer
-	// Collections, when set, announces the process's garbage collections
-	// (gcpace.Pacer): from an announcement until the mark ends, answers
-	// are written its Lead earlier than planned, so that a timer fired late
-	// by the collection is still in time. Nil writes every answer at its
-	// planned time.
-	Collections Collections
 }
 
-// Collections announces garbage collections just before they start.
-type Collections interface {
-	// Next returns the channels of the collection under way, or of the
-	// next one: announced is closed just before it starts, ended once its
-	// mark is over.
-	Next() (announced, ended <-chan struct{})
-	// Lead returns how much earlier than planned to write an answer while
-	// a collection runs.
-	Lead() time.Duration
+// Admitter decides, as a /numbers request arrives, whether it is served:
+// given how long it waited unread (zero when unknown) and how many requests
+// are in flight counting it, it returns overload.Admitted or why not.
+type Admitter interface {
+	Admit(sojourn time.Duration, inFlight int64) overload.Reason
 }
 
 // Handler serves the public endpoints. Create it with New.
 type Handler struct {
-	source      Source
-	budget      time.Duration
-	maxURLs     int
-	margin      Margin
-	maxInFlight int64
-	admit       func(time.Time, time.Duration) bool
-	shed        func(inFlight int64) bool
-	delay       func() time.Duration
-	overrun     *overrun // nil unless Config.AdaptiveMargin
-	observe     Observer
-	jobs        *jobs.Runner
-	hub         *jobs.Hub
-	tracer      *tracing.Tracer
-	collections Collections // nil: none announced
+	source   Source
+	budget   time.Duration
+	maxURLs  int
+	planner  *deadline.Planner
+	overload Admitter // nil: every request served
+	observe  Observer
+	jobs     *jobs.Runner
+	hub      *jobs.Hub
+	tracer   *tracing.Tracer
+
+	canonical *canonicalMemo // the u values seen lately, canonicalised
 
 	inFlight atomic.Int64
 	draining atomic.Bool
@@ -152,19 +123,17 @@ type Handler struct {
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
 	h := &Handler{
-		source:      cfg.Source,
-		budget:      cfg.Budget,
-		maxURLs:     cfg.MaxURLs,
-		margin:      cfg.Margin,
-		maxInFlight: int64(cfg.MaxInFlight),
-		admit:       cfg.Admit,
-		shed:        cfg.Shed,
-		delay:       cfg.Delay,
-		observe:     cfg.Observer,
-		jobs:        cfg.Jobs,
-		hub:         cfg.Hub,
-		tracer:      cfg.Tracer,
-		collections: cfg.Collections,
+		source:   cfg.Source,
+		budget:   cfg.Budget,
+		maxURLs:  cfg.MaxURLs,
+		planner:  cfg.Planner,
+		overload: cfg.Overload,
+		observe:  cfg.Observer,
+		jobs:     cfg.Jobs,
+		hub:      cfg.Hub,
+		tracer:   cfg.Tracer,
+
+		canonical: newCanonicalMemo(),
 	}
 	if h.source == nil {
 		panic("handler: Config.Source is required")
@@ -175,11 +144,8 @@ func New(cfg Config) *Handler {
 	if h.maxURLs <= 0 {
 		h.maxURLs = 64
 	}
-	if h.margin == (Margin{}) {
-		h.margin = DefaultMargin
-	}
-	if cfg.AdaptiveMargin {
-		h.overrun = newOverrun(time.Second, h.budget/maxExtraShare)
+	if h.planner == nil {
+		h.planner = deadline.New(deadline.Config{})
 	}
 	if h.jobs != nil && h.hub == nil {
 		panic("handler: Config.Hub is required with Config.Jobs")
@@ -188,21 +154,6 @@ func New(cfg Config) *Handler {
 		h.observe = nopObserver{}
 	}
 	return h
-}
-
-// maxExtraShare bounds the adaptive margin's extra to this fraction of the
-// budget: 25 ms of 500. Past the capacity of classic-distinct (3,000 req/s
-// on 2 shared cores) a fifth let it grow until completeness fell to 0.770,
-// under the 0.78 the service promises; a twentieth held 0.785.
-const maxExtraShare = 20
-
-// MarginExtra returns what the adaptive margin keeps back now beyond the
-// configured margin; zero when it is off.
-func (h *Handler) MarginExtra() time.Duration {
-	if h.overrun == nil {
-		return 0
-	}
-	return h.overrun.Extra(time.Now())
 }
 
 // Drain makes /readyz report not ready, so that load balancers stop sending
@@ -304,4 +255,4 @@ type nopObserver struct{}
 
 func (nopObserver) Upstream(outcome.Outcome)           {}
 func (nopObserver) Answered(time.Duration, bool, bool) {}
-func (nopObserver) Refused(string)                     {}
+func (nopObserver) Refused(overload.Reason)            {}

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/aggregate"
+	"numbers/deadline"
 	"numbers/jobs"
 	"numbers/outcome"
 )
@@ -75,7 +76,7 @@ func jobsRoute(path []byte) (route, id string) {
 // status document and its Location.
 func (h *Handler) createJob(ctx *fasthttp.RequestCtx, parent context.Context) {
 	args := ctx.QueryArgs()
-	urls, invalid, err := parseURLs(args, h.maxURLs)
+	urls, invalid, err := parseURLs(args, h.maxURLs, h.canonical)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
@@ -260,31 +261,24 @@ func preferAsync(ctx *fasthttp.RequestCtx) bool {
 // pending, as gather does). If some are still pending then, the job is
 // stored and the answer links to it; otherwise, or if the store is full,
 // it is discarded and the answer is a plain one.
-func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, urls []string, invalid int, start, deadline time.Time,
-	budget time.Duration, margin Margin, set *aggregate.Set, counts *[outcome.Count]int) bool {
-	p := h.jobs.PrepareContext(parent, urls, invalid, start)
+func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, urls []string, invalid int, plan deadline.Plan,
+	set *aggregate.Set, counts *[outcome.Count]int) bool {
+	p := h.jobs.PrepareContext(parent, urls, invalid, plan.Start)
 	if p == nil {
 		return false // shutting down: a plain answer
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var pr jobs.Progress
-	gc := h.watchCollections()
 	for {
 		pr = p.Progress()
-		wait := time.Until(margin.flushTime(deadline, budget, len(pr.Numbers))) - gc.lead
+		wait := time.Until(plan.FlushAt(len(pr.Numbers)))
 		if len(pr.Pending) == 0 || wait <= 0 {
 			break
 		}
 		timer.Reset(wait)
 		select {
 		case <-pr.Changed:
-			continue
-		case <-gc.announced:
-			gc.start()
-			continue
-		case <-gc.ended:
-			gc.end()
 			continue
 		case <-timer.C:
 			pr = p.Progress()

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"numbers/cache"
+	"numbers/deadline"
 	"numbers/fetcher"
 	"numbers/jobs"
 	"numbers/outcome"
@@ -37,14 +38,14 @@ func newJobsFixture(t *testing.T, answers map[string]canned, store jobs.Store, b
 	return newJobsFixtureWith(t, answers, store, budget, nil)
 }
 
-// newJobsFixtureWith is newJobsFixture with the handler told of
-// collections (nil: none).
-func newJobsFixtureWith(t *testing.T, answers map[string]canned, store jobs.Store, budget time.Duration, collections Collections) *jobsFixture {
+// newJobsFixtureWith is newJobsFixture with the handler's planner (nil:
+// the default).
+func newJobsFixtureWith(t *testing.T, answers map[string]canned, store jobs.Store, budget time.Duration, planner *deadline.Planner) *jobsFixture {
 	t.Helper()
 	x := &jobsFixture{f: newFake(answers), ended: make(chan jobs.Reason, 16)}
 	x.runner = jobs.NewRunner(jobs.RunnerConfig{Source: x.f, Store: store, Budget: time.Hour, MaxBudget: 5 * time.Minute})
 	x.hub = jobs.NewHub(jobs.HubConfig{Store: x.runner.Store(), Ended: func(r jobs.Reason) { x.ended <- r }})
-	x.ln = serve(t, New(Config{Source: x.f, Budget: budget, Jobs: x.runner, Hub: x.hub, Collections: collections}))
+	x.ln = serve(t, New(Config{Source: x.f, Budget: budget, Jobs: x.runner, Hub: x.hub, Planner: planner}))
 	t.Cleanup(func() { // before the server's shutdown, registered earlier
 		x.runner.Close()
 		x.hub.Shutdown(context.Background()) //nolint:errcheck // no deadline
@@ -457,40 +458,30 @@ func TestJobsShareTheSource(t *testing.T) {
 	}
 }
 
-// TestCollectionFlushesRespondAsync: an announced collection writes a
-// respond-async answer due within its lead at once, linking to its job.
-func TestCollectionFlushesRespondAsync(t *testing.T) {
-	gc := newFakeCollections(2 * time.Hour)
-	x := newJobsFixtureWith(t, map[string]canned{"http://b.test/": {block: true}}, nil, time.Hour, gc)
-	answered := make(chan *fasthttp.Response, 1)
-	go func() {
-		c, err := x.ln.Dial()
-		if err != nil {
-			answered <- nil
-			return
-		}
-		defer c.Close()
-		var req fasthttp.Request
-		req.SetRequestURI(numbersURI("http://b.test/"))
-		req.Header.Set("Prefer", "respond-async")
-		resp := new(fasthttp.Response)
-		if err := fasthttpDo(c, &req, resp); err != nil {
-			resp = nil
-		}
-		answered <- resp
-	}()
-	gc.waitAsked(t) // the request waits for its job, an hour before its flush time
-	gc.announce()
-	select {
-	case resp := <-answered:
-		if resp == nil {
-			t.Fatal("the request failed")
-		}
-		if string(resp.Body()) != `{"numbers":[]}` || !strings.HasPrefix(string(resp.Header.Peek("Link")), "</jobs/") {
-			t.Fatalf("answer %d %s, Link %q; want an empty answer and a link to the job", resp.StatusCode(), resp.Body(), resp.Header.Peek("Link"))
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no answer 10s after a collection announced within its lead")
+// TestCallerDelayFlushesRespondAsync: a respond-async answer is planned by
+// the same planner as a plain one: with the caller's delay taking all but
+// 100ms of an hour's budget, it comes out at once, linking to its job.
+func TestCallerDelayFlushesRespondAsync(t *testing.T) {
+	x := newJobsFixtureWith(t, map[string]canned{"http://b.test/": {block: true}}, nil, time.Hour,
+		plannerWith(time.Millisecond, time.Hour-100*time.Millisecond))
+	c, err := x.ln.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var req fasthttp.Request
+	req.SetRequestURI(numbersURI("http://b.test/"))
+	req.Header.Set("Prefer", "respond-async")
+	resp := new(fasthttp.Response)
+	start := time.Now()
+	if err := fasthttpDo(c, &req, resp); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > slack {
+		t.Errorf("answered after %v; want within about 100ms", took)
+	}
+	if string(resp.Body()) != `{"numbers":[]}` || !strings.HasPrefix(string(resp.Header.Peek("Link")), "</jobs/") {
+		t.Fatalf("answer %d %s, Link %q; want an empty answer and a link to the job", resp.StatusCode(), resp.Body(), resp.Header.Peek("Link"))
 	}
 	close(x.f.release) // b fails, in the job
 }

@@ -2,7 +2,6 @@ package handler
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/outcome"
+	"numbers/overload"
 )
 
 // outcomes renders an X-Numbers-Outcomes value from counts by outcome name.
@@ -185,7 +185,7 @@ func TestReadyzDrain(t *testing.T) {
 func TestMaxInFlight(t *testing.T) {
 	f := newFake(map[string]canned{"http://slow.test/": {block: true}})
 	f.entered = make(chan string, 1)
-	h := New(Config{Source: f, Budget: 10 * time.Second, MaxInFlight: 1})
+	h := New(Config{Source: f, Budget: 10 * time.Second, Overload: overload.New(overload.Config{MaxInFlight: 1})})
 	ln := serve(t, h)
 
 	var wg sync.WaitGroup
@@ -244,38 +244,5 @@ func TestMaxInFlight(t *testing.T) {
 	}
 	if h.InFlight() != 0 {
 		t.Errorf("InFlight = %d after the answer; want 0", h.InFlight())
-	}
-}
-
-func TestShed(t *testing.T) {
-	f := newFake(map[string]canned{"http://a.test/": {numbers: []int64{1}}})
-	shed := true
-	var asked []int64 // the in-flight counts Shed was given
-	h := New(Config{Source: f, Shed: func(inFlight int64) bool {
-		asked = append(asked, inFlight)
-		return shed
-	}})
-	ln := serve(t, h)
-
-	resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/"))
-	if resp.StatusCode() != 503 || string(resp.Header.Peek("Retry-After")) == "" {
-		t.Fatalf("shed request: status %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode(), resp.Header.Peek("Retry-After"))
-	}
-	if want := `{"error":"overloaded: the service is shedding load, retry later"}`; string(resp.Body()) != want {
-		t.Errorf("body %s; want %s", resp.Body(), want)
-	}
-	if got := f.callCounts()["http://a.test/"]; got != 0 {
-		t.Errorf("shed request fetched %d times", got)
-	}
-	if h.InFlight() != 0 {
-		t.Errorf("InFlight = %d after a shed request; want 0", h.InFlight())
-	}
-
-	shed = false
-	if resp := roundTrip(t, ln, fasthttp.MethodGet, numbersURI("http://a.test/")); resp.StatusCode() != 200 {
-		t.Fatalf("request after shedding stopped: status %d; want 200", resp.StatusCode())
-	}
-	if !slices.Equal(asked, []int64{1, 1}) {
-		t.Errorf("Shed was told %v requests in flight; want [1 1], each request alone", asked)
 	}
 }

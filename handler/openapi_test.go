@@ -22,6 +22,7 @@ import (
 	"numbers/api"
 	"numbers/api/apitest"
 	"numbers/outcome"
+	"numbers/overload"
 )
 
 // checker is built once: parsing and validating the document takes a while.
@@ -106,9 +107,9 @@ func TestOpenAPIResponses(t *testing.T) {
 		"http://d.test/": {numbers: []int64{5}, outcome: outcome.Stale},
 	}
 	normal := serve(t, New(Config{Source: newFake(answers), MaxURLs: 4}))
-	shedding := serve(t, New(Config{Source: newFake(answers), Shed: func(int64) bool { return true }}))
-	backedUp := serve(t, New(Config{Source: newFake(answers), Admit: func(time.Time, time.Duration) bool { return false }}))
-	noTime := serve(t, New(Config{Source: newFake(answers), Budget: 20 * time.Millisecond, Margin: Margin{Base: 50 * time.Millisecond}}))
+	shedding := serve(t, New(Config{Source: newFake(answers), Overload: admitFunc(func(time.Duration, int64) overload.Reason { return overload.CPU })}))
+	backedUp := serve(t, New(Config{Source: newFake(answers), Overload: admitFunc(func(time.Duration, int64) overload.Reason { return overload.Queue })}))
+	noTime := serve(t, New(Config{Source: newFake(answers), Budget: 20 * time.Millisecond, Planner: plannerWith(50*time.Millisecond, 0)}))
 	draining := New(Config{Source: newFake(answers)})
 	draining.Drain()
 	drained := serve(t, draining)

@@ -18,10 +18,11 @@ var errTooManyURLs = errors.New("too many URLs")
 // parseURLs returns the distinct valid upstream URLs of the query's u values,
 // in canonical form and in the order first seen, and how many values were
 // invalid. It fails only when there are more than max distinct valid URLs.
-// The returned strings are copies: they outlive the request.
-func parseURLs(args *fasthttp.Args, max int) (urls []string, invalid int, err error) {
+// The returned strings are copies: they outlive the request. memo
+// remembers the canonical forms of the values seen lately.
+func parseURLs(args *fasthttp.Args, max int, memo *canonicalMemo) (urls []string, invalid int, err error) {
 	for _, v := range args.PeekMulti("u") {
-		u, ok := canonicalURL(v)
+		u, ok := memo.canonical(v)
 		if !ok {
 			invalid++
 			continue

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -124,7 +125,7 @@ func TestParseURLs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, invalid, err := parseURLs(argsOf(tt.us...), tt.max)
+			got, invalid, err := parseURLs(argsOf(tt.us...), tt.max, newCanonicalMemo())
 			if tt.wantErr {
 				if !errors.Is(err, errTooManyURLs) {
 					t.Fatalf("err = %v; want errTooManyURLs", err)
@@ -187,12 +188,13 @@ func FuzzCanonicalURL(f *testing.F) {
 // canonical URLs, at most max of them, and accounts for every value.
 func FuzzParseURLs(f *testing.F) {
 	f.Add("http://a.test/\nHTTP://A.test:80/\nftp://x\n\nhttp://b.test/", 2)
+	memo := newCanonicalMemo() // shared by every input: remembered values must not leak into others
 	f.Fuzz(func(t *testing.T, joined string, max int) {
 		if max < 1 || max > 64 {
 			max = 1 + (max&63+64)%64
 		}
 		values := strings.Split(joined, "\n")
-		urls, invalid, err := parseURLs(argsOf(values...), max)
+		urls, invalid, err := parseURLs(argsOf(values...), max, memo)
 		if err != nil {
 			if !errors.Is(err, errTooManyURLs) {
 				t.Fatalf("unexpected error %v", err)
@@ -221,4 +223,29 @@ func FuzzParseURLs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCanonicalMemo: the memo answers as canonicalURL does, for values seen
+// again and for values that take each other's slots.
+func TestCanonicalMemo(t *testing.T) {
+	memo := newCanonicalMemo()
+	var values [][]byte
+	for i := range 3 * canonicalSlots { // more values than slots: collisions
+		values = append(values, []byte(fmt.Sprintf("HTTP://Host%d.test:80/p?i=%d#f", i%7, i)))
+	}
+	values = append(values, []byte("ftp://x"), []byte(""), []byte("http://a.test/"), []byte("http://[::1]:8090/x"))
+	for round := range 2 {
+		for _, v := range values {
+			want, wantOK := canonicalURL(v)
+			if got, ok := memo.canonical(v); got != want || ok != wantOK {
+				t.Fatalf("round %d, %q: %q, %v; want %q, %v", round, v, got, ok, want, wantOK)
+			}
+		}
+	}
+	raw := []byte("http://a.test/x")
+	first, _ := memo.canonical(raw)
+	raw[7] = 'b' // the caller's bytes change (fasthttp reuses them): the memo kept its own copy
+	if got, _ := memo.canonical(raw); got != "http://b.test/x" || first != "http://a.test/x" {
+		t.Fatalf("after the bytes changed: %q (first %q)", got, first)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"numbers/outcome"
+	"numbers/overload"
 	"numbers/wire"
 )
 
@@ -27,42 +28,21 @@ func errorBody(msg string) []byte {
 	return b
 }
 
-// refusal is a reason to refuse a /numbers request with 503 before any work
-// starts, and its body, built once: refusing copies it into the response's
-// buffer and allocates nothing.
-type refusal struct {
-	reason string // as told to Observer.Refused
-	body   []byte
-}
+// refusalBodies are the 503 bodies, by overload.Reason, built once:
+// refusing copies one into the response's buffer and allocates nothing.
+var refusalBodies = func() (b [overload.ReasonCount][]byte) {
+	for _, r := range overload.Reasons {
+		b[r] = errorBody(r.Message())
+	}
+	return b
+}()
 
-// The reasons a /numbers request is refused with 503 and Retry-After, as told
-// to Observer.Refused, in the order they are checked.
-const (
-	// RefusedQueue: the service is backed up (CoDel, see package admission)
-	// and the request waited too long before the handler picked it up.
-	RefusedQueue = "queue"
-	// RefusedDeadline: too little of the request's budget is left, once the
-	// margin is kept back, to fetch anything.
-	RefusedDeadline = "deadline"
-	// RefusedInFlight: MaxInFlight requests are being served.
-	RefusedInFlight = "in_flight"
-	// RefusedCPU: the load shedder (Config.Shed) said so.
-	RefusedCPU = "cpu"
-)
-
-var (
-	refusedQueue    = refusal{RefusedQueue, errorBody("overloaded: requests wait too long to be served, retry later")}
-	refusedDeadline = refusal{RefusedDeadline, errorBody("overloaded: too little of the budget is left to answer in time, retry later")}
-	refusedInFlight = refusal{RefusedInFlight, errorBody("overloaded: too many requests in flight, retry later")}
-	refusedCPU      = refusal{RefusedCPU, errorBody("overloaded: the service is shedding load, retry later")}
-)
-
-// writeRefusal answers 503 with Retry-After: 1 and r's body.
-func writeRefusal(ctx *fasthttp.RequestCtx, r *refusal) {
+// writeRefusal answers 503 with Retry-After: 1 and r's message.
+func writeRefusal(ctx *fasthttp.RequestCtx, r overload.Reason) {
 	ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 	ctx.SetContentType(contentTypeJSON)
 	ctx.Response.Header.Set("Retry-After", "1")
-	ctx.SetBody(r.body)
+	ctx.SetBody(refusalBodies[r])
 }
 
 // writeStatus answers status with a fixed JSON body.

@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64 || riscv64 || ppc64le || loong64)
 
-package admission
+package overload
 
 import (
 	"io"
@@ -50,8 +50,9 @@ func stampReceives(ln net.Listener) bool {
 // unstamped: their arrival is then unknown, and the read time stands.
 type conn struct {
 	*net.TCPConn
-	raw  syscall.RawConn
-	recv func(fd uintptr) bool // c.recvmsg, bound once so that a Read allocates nothing
+	raw    syscall.RawConn
+	recv   func(fd uintptr) bool // c.recvmsg, bound once so that a Read allocates nothing
+	wanted func() bool           // whether to read the stamps now
 
 	// The state of one Read, for recv.
 	p   []byte
@@ -63,12 +64,12 @@ type conn struct {
 }
 
 // newConn returns tc as a SinceReceiver, or nil if its socket is out of reach.
-func newConn(tc *net.TCPConn) net.Conn {
+func newConn(tc *net.TCPConn, wanted func() bool) net.Conn {
 	raw, err := tc.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	c := &conn{TCPConn: tc, raw: raw}
+	c := &conn{TCPConn: tc, raw: raw, wanted: wanted}
 	c.recv = c.recvmsg
 	return c
 }
@@ -78,6 +79,10 @@ func newConn(tc *net.TCPConn) net.Conn {
 func (c *conn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
+	}
+	if !c.wanted() {
+		c.received = 0
+		return c.TCPConn.Read(b)
 	}
 	c.p = b
 	err := c.raw.Read(c.recv) // waits in the poller while nothing is ready, deadlines included

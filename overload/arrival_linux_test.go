@@ -1,12 +1,13 @@
 //go:build linux && (amd64 || arm64 || riscv64 || ppc64le || loong64)
 
-package admission
+package overload
 
 import (
 	"errors"
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ const clockSlack = time.Millisecond
 // TCP_INFO, counted in jiffies, the bracket had to be a tick (4-10 ms)
 // wider on each side.
 func TestSinceReceived(t *testing.T) {
-	client, server := connect(t, "tcp", "127.0.0.1:0")
+	client, server := connect(t, "tcp", "127.0.0.1:0", always)
 	sr, ok := server.(SinceReceiver)
 	if !ok {
 		t.Fatalf("accepted %T, not a SinceReceiver", server)
@@ -73,11 +74,51 @@ func TestSinceReceived(t *testing.T) {
 	}
 }
 
+func always() bool { return true }
+
+// TestStampsOnlyWhenWanted: while the listener's wanted says no, reads are
+// plain and the arrival unknown; once it says yes, reads are stamped again.
+func TestStampsOnlyWhenWanted(t *testing.T) {
+	var want atomic.Bool
+	client, server := connect(t, "tcp", "127.0.0.1:0", want.Load)
+	sr := server.(SinceReceiver)
+	buf := make([]byte, 18)
+	exchange := func() {
+		t.Helper()
+		if _, err := client.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(server, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exchange()
+	if _, ok := sr.SinceReceived(); ok {
+		t.Fatal("SinceReceived known after a read that was not to be stamped")
+	}
+	want.Store(true)
+	// As in TestSinceReceived, the kernel may stamp only after a while.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		exchange()
+		if _, ok := sr.SinceReceived(); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no read stamped by the kernel in 5 s once wanted")
+		}
+	}
+	want.Store(false)
+	exchange()
+	if _, ok := sr.SinceReceived(); ok {
+		t.Fatal("SinceReceived still known after an unstamped read")
+	}
+}
+
 // TestConnRead: the accepted connection reads as a net.Conn should: the
 // bytes written, a timeout at a passed deadline (fasthttp relies on both),
 // io.EOF once the peer has closed.
 func TestConnRead(t *testing.T) {
-	client, server := connect(t, "tcp", "127.0.0.1:0")
+	client, server := connect(t, "tcp", "127.0.0.1:0", always)
 	if err := server.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +180,7 @@ func TestReceivedAt(t *testing.T) {
 
 // TestListenOtherConns: connections that are not TCP are accepted as they are.
 func TestListenOtherConns(t *testing.T) {
-	_, server := connect(t, "unix", t.TempDir()+"/s")
+	_, server := connect(t, "unix", t.TempDir()+"/s", always)
 	if _, ok := server.(*net.UnixConn); !ok {
 		t.Fatalf("accepted %T; want the *net.UnixConn as it is", server)
 	}
@@ -147,13 +188,13 @@ func TestListenOtherConns(t *testing.T) {
 
 // connect listens on address through Listen, dials it and returns both ends
 // of the connection, closed at cleanup.
-func connect(t *testing.T, network, address string) (client, server net.Conn) {
+func connect(t *testing.T, network, address string, wanted func() bool) (client, server net.Conn) {
 	t.Helper()
 	ln, err := net.Listen(network, address)
 	if err != nil {
 		t.Skipf("cannot listen on %s %s: %v", network, address, err)
 	}
-	ln = Listen(ln)
+	ln = Listen(ln, wanted)
 	defer ln.Close()
 	client, err = net.Dial(network, ln.Addr().String())
 	if err != nil {

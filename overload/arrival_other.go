@@ -1,6 +1,6 @@
 //go:build !(linux && (amd64 || arm64 || riscv64 || ppc64le || loong64))
 
-package admission
+package overload
 
 import "net"
 
@@ -8,4 +8,4 @@ const kernelArrival = false
 
 func stampReceives(net.Listener) bool { return false }
 
-func newConn(*net.TCPConn) net.Conn { return nil }
+func newConn(*net.TCPConn, func() bool) net.Conn { return nil }

@@ -24,20 +24,15 @@ import (
 
 	"numbers/cache"
 	"numbers/forensics"
-	"numbers/gcpace"
 	"numbers/jobs"
 	"numbers/outcome"
+	"numbers/overload"
 	"numbers/source"
 )
 
 // routes are the route labels; any other path is counted as "other", so that
 // callers cannot grow the label set.
 var routes = [...]string{"/numbers", "/healthz", "/readyz", "/openapi.json", "/jobs", "other"}
-
-// shedReasons are the reasons a /numbers request is refused with 503 before
-// any work starts (handler.Refused*), with a counter made up front; others
-// are looked up by label on use.
-var shedReasons = [...]string{"queue", "deadline", "in_flight", "cpu"}
 
 // statuses are the status codes with a counter made up front; others are
 // looked up by label on use.
@@ -54,8 +49,7 @@ type Metrics struct {
 	fetchTime    prometheus.Histogram
 	partial      prometheus.Counter
 	late         prometheus.Counter
-	shed         *prometheus.CounterVec
-	hotShed      [len(shedReasons)]prometheus.Counter
+	shed         [overload.ReasonCount]prometheus.Counter // by overload.Reason
 }
 
 // New returns Metrics whose response-time buckets are dense around budget.
@@ -99,14 +93,14 @@ func New(budget time.Duration) *Metrics {
 		Name: "numbers_late_responses_total",
 		Help: "Answers ready after the budget. Must stay 0.",
 	})
-	m.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
+	shed := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "numbers_shed_total",
-		Help: "/numbers requests refused with 503 before any work started, by reason (queue, deadline, in_flight, cpu).",
+		Help: "/numbers requests refused with 503 as they arrived, before any work started, by reason (in_flight, queue, cpu, deadline).",
 	}, []string{"reason"})
-	for i, r := range shedReasons {
-		m.hotShed[i] = m.shed.WithLabelValues(r)
+	for _, r := range overload.Reasons {
+		m.shed[r] = shed.WithLabelValues(r.String())
 	}
-	m.registry.MustRegister(m.requests, m.responseTime, upstreams, m.fetchTime, m.partial, m.late, m.shed)
+	m.registry.MustRegister(m.requests, m.responseTime, upstreams, m.fetchTime, m.partial, m.late, shed)
 	m.gauge("numbers_budget_seconds", "The budget (-budget) every /numbers answer must be ready within.",
 		func() float64 { return budget.Seconds() })
 	return m
@@ -144,14 +138,10 @@ func (m *Metrics) Answered(elapsed time.Duration, partial, late bool) {
 
 // Refused counts one /numbers request refused with 503 before any work
 // started (handler.Observer).
-func (m *Metrics) Refused(reason string) {
-	for i, r := range shedReasons {
-		if r == reason {
-			m.hotShed[i].Inc()
-			return
-		}
+func (m *Metrics) Refused(reason overload.Reason) {
+	if int(reason) < len(m.shed) && m.shed[reason] != nil {
+		m.shed[reason].Inc()
 	}
-	m.shed.WithLabelValues(reason).Inc()
 }
 
 // Fetched records the duration of one live upstream fetch.
@@ -181,37 +171,17 @@ func (m *Metrics) WatchSource(st *source.Stats) {
 		func() float64 { return float64(st.LateCancelled.Load()) })
 }
 
-// WatchShedding exports share(), the share of /numbers requests being shed,
-// and limit(), how many may be in flight (0: no limit), both set by the
-// load shedder (loadshed.Shedder.Share and Limit).
-func (m *Metrics) WatchShedding(share func() float64, limit func() int64) {
-	m.gauge("numbers_shed_share", "Share of /numbers requests being shed because the process is overloaded.", share)
-	m.gauge("numbers_shed_in_flight_limit", "How many /numbers requests may be in flight while the CPUs are queued (the load shedder's limit); 0 is no limit.",
-		func() float64 { return float64(limit()) })
-}
-
-// WatchQueue exports sojourn(), the queueing delay admission control sees:
-// the smallest time from arrival to pickup of the last interval
-// (admission.CoDel.Sojourn).
-func (m *Metrics) WatchQueue(sojourn func() time.Duration) {
-	m.gauge("numbers_queue_delay_seconds", "Smallest wait of a /numbers request between its arrival and the handler in the last admission interval; above -admit-target the service is backed up and sheds requests that waited long.",
-		func() float64 { return sojourn().Seconds() })
-}
-
-// WatchMargin exports extra(), what the adaptive margin keeps back beyond the
-// configured one.
-func (m *Metrics) WatchMargin(extra func() time.Duration) {
-	m.gauge("numbers_margin_extra_seconds", "What the adaptive margin keeps back beyond the configured one: the highest per-second p99.9, over the last 10 s, of how late timer-flushed answers came out past their planned flush time.",
-		func() float64 { return extra().Seconds() })
-}
-
-// WatchCollections exports the garbage collections a gcpace.Pacer started
-// and announced, and its lead.
-func (m *Metrics) WatchCollections(st *gcpace.Stats, lead func() time.Duration) {
-	m.counter("numbers_gc_announced_total", "Garbage collections the service started itself and announced beforehand (-gc-announce).",
-		func() float64 { return float64(st.Collections.Load()) })
-	m.gauge("numbers_gc_lead_seconds", "How far ahead of its flush time an answer is written while a garbage collection runs, from its announcement to the end of its mark: the longest of the last 8 collections from announcement to the end of marking with a quarter more, or twice the longest a timer fired late in their marks if that is more.",
-		func() float64 { return lead().Seconds() })
+// WatchOverload exports what decides admission and the answer time: the
+// machine's CPU stall and busy shares (pressure.Monitor), the share of
+// /numbers requests refused because the CPUs are saturated
+// (overload.Controller.Share), and what the planner keeps back for the
+// caller's delay (deadline.Planner.Delay).
+func (m *Metrics) WatchOverload(stall, busy, share func() float64, delay func() time.Duration) {
+	m.gauge("numbers_cpu_pressure", "The machine's CPU pressure: the share of the time some task waited for a CPU (Linux PSI \"some\", smoothed over about a second); 0 where the kernel does not say.", stall)
+	m.gauge("numbers_cpu_busy", "The share of the machine's CPU time spent running tasks that are not niced (/proc/stat, smoothed over about a second).", busy)
+	m.gauge("numbers_shed_share", "Share of /numbers requests refused as they arrive because the CPUs are busier than -busy-limit.", share)
+	m.gauge("numbers_answer_delay_seconds", "What the planner keeps back before the deadline, beyond the margin, for the caller's own delay in reading its answer: the CPU pressure times -max-caller-delay.",
+		func() float64 { return delay().Seconds() })
 }
 
 // WatchInFlight exports n(), the /numbers requests being served now.

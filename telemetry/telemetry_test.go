@@ -10,6 +10,7 @@ import (
 	"numbers/cache"
 	"numbers/jobs"
 	"numbers/outcome"
+	"numbers/overload"
 	"numbers/redisstore"
 	"numbers/source"
 
@@ -66,12 +67,11 @@ func TestMetricsRecordAndParse(t *testing.T) {
 	m.Answered(3*time.Millisecond, false, false)
 	m.Fetched(10 * time.Millisecond)
 	m.WatchInFlight(func() int64 { return 7 })
-	m.WatchShedding(func() float64 { return 0.25 }, func() int64 { return 40 })
-	m.WatchQueue(func() time.Duration { return 12 * time.Millisecond })
-	m.Refused("queue")
-	m.Refused("queue")
-	m.Refused("deadline")
-	m.Refused("cpu")
+	m.WatchOverload(func() float64 { return 0.5 }, func() float64 { return 0.75 }, func() float64 { return 0.25 }, func() time.Duration { return 12 * time.Millisecond })
+	m.Refused(overload.Queue)
+	m.Refused(overload.Queue)
+	m.Refused(overload.Deadline)
+	m.Refused(overload.CPU)
 	c := cache.New(cache.Config{})
 	c.Store("http://a/", []int64{1, 2}, cache.Header{CacheControl: "max-age=60"}, time.Now(), time.Now())
 	m.WatchCache(c)
@@ -104,8 +104,9 @@ func TestMetricsRecordAndParse(t *testing.T) {
 		"numbers_requests_total,route=other,status=418":    1,
 		"numbers_in_flight_requests":                       7,
 		"numbers_shed_share":                               0.25,
-		"numbers_shed_in_flight_limit":                     40,
-		"numbers_queue_delay_seconds":                      0.012,
+		"numbers_cpu_pressure":                             0.5,
+		"numbers_cpu_busy":                                 0.75,
+		"numbers_answer_delay_seconds":                     0.012,
 		"numbers_shed_total,reason=queue":                  2,
 		"numbers_shed_total,reason=deadline":               1,
 		"numbers_shed_total,reason=in_flight":              0,

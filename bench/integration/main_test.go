@@ -92,11 +92,11 @@ func startService(t *testing.T, args ...string) string {
 		t.Fatal(err)
 	}
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "NUMBERS_") })
-	// The load shedder and admission control are off unless args turn them
+	// Refusals for a busy machine or a queue are off unless args turn them
 	// on, as in cmd/numbers' tests: these tests are not about overload, and
 	// a test machine that is merely busy must not get 503s (a loaded run of
 	// the suite once did).
-	args = append([]string{"-addr", addr, "-admin", "", "-shed-latency", "0", "-admit-target", "0"}, args...)
+	args = append([]string{"-addr", addr, "-admin", "", "-busy-limit", "1", "-queue-limit", "-1ns"}, args...)
 	p, err := bench.StartProcess(context.Background(), binary, args, env, log, addr, 20*time.Second)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logOf(dir))

@@ -11,8 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"numbers/deadline"
 	"numbers/guard"
-	"numbers/handler"
+	"numbers/overload"
 )
 
 // config is the effective configuration of the service, from flags and
@@ -24,15 +25,15 @@ type config struct {
 	maxURLs     int
 	maxBody     byteSize
 	maxConns    int
-	maxInFlight int
-	shedLatency time.Duration
 	calibrate   bool
 	margin      time.Duration
-	adaptMargin bool
+	callerDelay time.Duration
 
-	admitTarget   time.Duration
-	admitInterval time.Duration
-	kernelArrival bool
+	maxInFlight   int
+	queueLimit    time.Duration
+	busyLimit     float64
+	kernelArrival string
+	memoryLimit   byteSize
 
 	readTimeout    time.Duration
 	writeTimeout   time.Duration
@@ -66,7 +67,6 @@ type config struct {
 
 	health healthConfig
 	redis  redisConfig
-	gc     gcConfig
 
 	tracing tracingConfig
 }
@@ -99,14 +99,14 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.IntVar(&c.maxURLs, "max-urls", 64, "most distinct valid u values per request; more is a 400")
 	fs.Var(&c.maxBody, "max-body", "largest upstream body accepted (bytes, or with KiB/MiB/GiB)")
 	fs.IntVar(&c.maxConns, "max-conns-per-host", 4096, "keep-alive connections kept per upstream host")
-	fs.IntVar(&c.maxInFlight, "max-in-flight", 8192, "requests served at once before shedding with 503 and Retry-After; 0 means no limit")
-	fs.DurationVar(&c.shedLatency, "shed-latency", 50*time.Millisecond, "shed requests with 503 while the Go scheduler's p99 latency (goroutines waiting for a CPU) is above this; 0 disables")
-	fs.DurationVar(&c.admitTarget, "admit-target", 5*time.Millisecond, "admission control (CoDel): once every request of an -admit-interval waited longer than this between arrival and handling, refuse with 503 those that waited over twice this; 0 disables")
-	fs.DurationVar(&c.admitInterval, "admit-interval", 100*time.Millisecond, "how long admission control watches the shortest wait before it decides again; longer than -admit-target")
-	fs.BoolVar(&c.kernelArrival, "kernel-arrival", true, "on Linux, date a request from when its last bytes reached the host (receive timestamps, SO_TIMESTAMPNS), if before it was read, so that time spent unread in socket buffers counts against the budget and in admission control")
-	fs.DurationVar(&c.margin, "margin", handler.DefaultMargin.Base, "the safety margin's base: how long before the deadline an answer with few numbers is flushed, for the timer's wake-up, the write and delivery to the caller (the per-number cost is added, see -calibrate)")
+	fs.IntVar(&c.maxInFlight, "max-in-flight", overload.DefaultMaxInFlight, "requests served at once; more are refused with 503 and Retry-After as they arrive; -1 means no limit")
+	fs.DurationVar(&c.queueLimit, "queue-limit", overload.DefaultQueueLimit, "refuse with 503 a request that waited longer than this unread in the kernel's socket buffers (known from receive timestamps, see -kernel-arrival); -1ns means no limit")
+	fs.Float64Var(&c.busyLimit, "busy-limit", overload.DefaultBusyLimit, "while the machine's CPUs are busier than this share of their time (niced tasks not counted), refuse a growing share of requests with 503 as they arrive; 1 never refuses for it")
+	fs.StringVar(&c.kernelArrival, "kernel-arrival", "busy", "on Linux, date a request from when its last bytes reached the host (receive timestamps, SO_TIMESTAMPNS), if before it was read, so that time spent unread in socket buffers counts against the budget and -queue-limit: busy reads the stamps only while the CPUs are busier than three quarters of -busy-limit (reading them costs a tenth of a cached answer), always reads them, never does not")
+	fs.DurationVar(&c.margin, "margin", deadline.DefaultMargin.Base, "the safety margin's base: how long before the deadline an answer with few numbers is flushed, for the timer's wake-up and the write (the per-number cost is added, see -calibrate, and the caller's delay, see -max-caller-delay)")
 	fs.BoolVar(&c.calibrate, "calibrate", true, "measure encode and write cost at start to size the safety margin (false: built-in constants)")
-	fs.BoolVar(&c.adaptMargin, "adaptive-margin", true, "widen the safety margin by how late timer-flushed answers came out past their planned flush time: the highest per-second p99.9 of the last 10 s, at most a twentieth of the budget")
+	fs.DurationVar(&c.callerDelay, "max-caller-delay", deadline.DefaultMaxDelay, "what is kept back before the deadline, beyond the margin, for a caller on a busy machine to read its answer: this times the machine's CPU pressure; -1ns keeps nothing back")
+	fs.Var(&c.memoryLimit, "memory-limit", "soft memory limit of the Go runtime, as GOMEMLIMIT (bytes, or with KiB/MiB/GiB): past it the runtime collects as often as needed to stay under it; 0 leaves the runtime's own setting (none, or GOMEMLIMIT)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 5*time.Second, "time allowed to read a request, headers included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Second, "time allowed to write a response")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive connections idle longer than this are closed")
@@ -136,7 +136,6 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	addHealthFlags(fs, &c.health)
 	addRedisFlags(fs, &c.redis)
 	addTracingFlags(fs, &c.tracing)
-	addGCFlags(fs, &c.gc)
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(usageOut)
@@ -175,10 +174,6 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if err := c.tracing.resolve(getenv); err != nil {
 		return c, err
 	}
-	given := func(name string) bool { return set[name] || getenv(envName(name)) != "" }
-	if err := c.gc.resolve(given, getenv); err != nil {
-		return c, err
-	}
 	return c, c.validate()
 }
 
@@ -195,14 +190,16 @@ func (c config) validate() error {
 		return errors.New("-max-body must be positive")
 	case c.maxConns < 1:
 		return fmt.Errorf("-max-conns-per-host must be at least 1, got %d", c.maxConns)
-	case c.shedLatency < 0:
-		return errors.New("-shed-latency must not be negative")
-	case c.admitTarget < 0:
-		return errors.New("-admit-target must not be negative")
-	case c.admitTarget > 0 && c.admitInterval <= c.admitTarget:
-		return fmt.Errorf("-admit-interval %v must be longer than -admit-target %v", c.admitInterval, c.admitTarget)
-	case c.maxInFlight < 0:
-		return fmt.Errorf("-max-in-flight must not be negative, got %d", c.maxInFlight)
+	case c.maxInFlight == 0 || c.maxInFlight < -1:
+		return fmt.Errorf("-max-in-flight must be positive, or -1 for no limit, got %d", c.maxInFlight)
+	case c.queueLimit == 0:
+		return errors.New("-queue-limit must be positive, or negative for no limit")
+	case c.kernelArrival != "busy" && c.kernelArrival != "always" && c.kernelArrival != "never":
+		return fmt.Errorf("-kernel-arrival must be busy, always or never, got %q", c.kernelArrival)
+	case c.busyLimit <= 0 || c.busyLimit > 1:
+		return fmt.Errorf("-busy-limit must be in (0, 1], got %g", c.busyLimit)
+	case c.callerDelay == 0:
+		return errors.New("-max-caller-delay must be positive, or negative to keep nothing back")
 	case c.readTimeout <= 0 || c.writeTimeout <= 0 || c.idleTimeout <= 0:
 		return errors.New("-read-timeout, -write-timeout and -idle-timeout must be positive")
 	case c.writeTimeout < c.budget:

@@ -50,20 +50,20 @@ func TestCallerDeadline(t *testing.T) {
 	}
 }
 
-// TestAdmissionMetrics: the wired service exports the admission metrics.
-func TestAdmissionMetrics(t *testing.T) {
-	cfg, err := parseConfig([]string{"-calibrate=false", "-shed-latency", "0"}, func(string) string { return "" }, io.Discard)
+// TestOverloadMetrics: the wired service exports the overload metrics.
+func TestOverloadMetrics(t *testing.T) {
+	cfg, err := parseConfig([]string{"-calibrate=false"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := newService(cfg, nil)
+	svc, err := newService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.close()
 	rec := httptest.NewRecorder()
 	svc.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	for _, want := range []string{"numbers_queue_delay_seconds 0\n", `numbers_shed_total{reason="queue"} 0`, `numbers_shed_total{reason="deadline"} 0`} {
+	for _, want := range []string{"numbers_shed_share 0\n", `numbers_shed_total{reason="queue"} 0`, `numbers_shed_total{reason="deadline"} 0`, `numbers_shed_total{reason="cpu"} 0`, "numbers_cpu_busy "} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("/metrics has no %s", want)
 		}
@@ -79,7 +79,9 @@ func TestKernelArrival(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the kernel's arrival time is read on Linux only")
 	}
-	p := start(t, "-budget", "2s")
+	// No queue limit: the second request's wait behind the first is what
+	// the budget must count, and the limit would refuse it first.
+	p := start(t, "-budget", "2s", "-kernel-arrival", "always", "-queue-limit", "-1ns")
 	entered := make(chan struct{}, 2)
 	hang := upstream(t, hanging(entered))
 	good := upstream(t, numbersBody(`{"numbers":[7]}`))

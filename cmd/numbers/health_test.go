@@ -62,11 +62,11 @@ func TestHealthFlags(t *testing.T) {
 // close stops it.
 func TestServiceStopsTheSweeper(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	cfg, err := parseConfig([]string{"-calibrate=false", "-shed-latency", "0", "-admin", ""}, func(string) string { return "" }, io.Discard)
+	cfg, err := parseConfig([]string{"-calibrate=false", "-admin", ""}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := newService(cfg, nil)
+	svc, err := newService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,11 +65,10 @@ func cleanEnv(extra ...string) []string {
 var listenRE = regexp.MustCompile(`msg="numbers listening" addr=(\S+)`)
 
 // start runs the binary on a loopback port with args and waits until it logs
-// its address. The process is killed by PID at cleanup if still running. The
-// load shedder and admission control are off unless args turn them on: these
+// its address. The process is killed by PID at cleanup if still running.
+// Refusals for a busy machine or a queue are off unless args turn them on: these
 // tests are not about overload, and a test machine that is merely busy must
-// not get 503s (packages loadshed and admission test them, and handler the
-// refusals).
+// not get 503s (package overload tests them, and handler the refusals).
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
 	return startEnv(t, nil, args...)
@@ -78,7 +77,7 @@ func start(t *testing.T, args ...string) *proc {
 // startEnv is start with the variables env ("NAME=value") set.
 func startEnv(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	args = append([]string{"-addr", "127.0.0.1:0", "-admin", "", "-shed-latency", "0", "-admit-target", "0"}, args...)
+	args = append([]string{"-addr", "127.0.0.1:0", "-admin", "", "-busy-limit", "1", "-queue-limit", "-1ns"}, args...)
 	p := &proc{cmd: exec.Command(binary, args...), exited: make(chan struct{})}
 	p.cmd.Env = cleanEnv(env...)
 	stderr, err := p.cmd.StderrPipe()

@@ -9,15 +9,15 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"numbers/admission"
 	"numbers/cache"
+	"numbers/deadline"
 	"numbers/fetcher"
 	"numbers/forensics"
-	"numbers/gcpace"
 	"numbers/guard"
 	"numbers/handler"
 	"numbers/jobs"
-	"numbers/loadshed"
+	"numbers/overload"
+	"numbers/pressure"
 	"numbers/source"
 	"numbers/telemetry"
 )
@@ -28,7 +28,8 @@ type service struct {
 	handler   *handler.Handler
 	metrics   *telemetry.Metrics
 	lateTrace *forensics.Recorder // nil unless -late-trace (with -admin)
-	margin    handler.Margin
+	margin    deadline.Margin
+	overload  *overload.Controller
 	handle    fasthttp.RequestHandler
 	stop      []func() // what close stops, in order
 }
@@ -42,9 +43,8 @@ func (s *service) close() {
 	}
 }
 
-// newService wires the parts as cfg says; pacer, when not nil, announces the
-// garbage collections to the handler.
-func newService(cfg config, pacer *gcpace.Pacer) (*service, error) {
+// newService wires the parts as cfg says.
+func newService(cfg config) (*service, error) {
 	dialer, err := guard.New(guard.Policy{
 		AllowHosts: cfg.allowHosts, DenyHosts: cfg.denyHosts,
 		AllowNets: cfg.allowNets, DenyNets: cfg.denyNets,
@@ -107,49 +107,29 @@ func newService(cfg config, pacer *gcpace.Pacer) (*service, error) {
 	metrics.WatchSource(&src.Stats)
 	metrics.WatchTailCutting(&src.Stats, srcCfg.Budget)
 
-	margin := handler.DefaultMargin
+	margin := deadline.DefaultMargin
 	if cfg.calibrate {
-		margin = handler.Calibrate()
+		margin = deadline.Calibrate()
 	}
 	margin.Base = cfg.margin
-	var shed func(int64) bool
-	var delay func() time.Duration
-	if cfg.shedLatency > 0 {
-		shedder := loadshed.Start(loadshed.Config{Target: cfg.shedLatency})
-		shed, delay = shedder.Shed, shedder.SchedLatency
-		stop = append(stop, shedder.Stop)
-		metrics.WatchShedding(shedder.Share, shedder.Limit)
-	}
-	var admit func(time.Time, time.Duration) bool
-	if cfg.admitTarget > 0 {
-		codel := admission.New(admission.Config{Target: cfg.admitTarget, Interval: cfg.admitInterval})
-		admit = codel.Admit
-		metrics.WatchQueue(codel.Sojourn)
-	}
-	var collections handler.Collections
-	if pacer != nil {
-		collections = pacer
-		metrics.WatchCollections(&pacer.Stats, pacer.Lead)
-	}
+	cpu := pressure.New(pressure.Config{Interval: 50 * time.Millisecond, Smoothing: 0.25})
+	planner := deadline.New(deadline.Config{Margin: margin, Pressure: cpu.CPU, MaxDelay: cfg.callerDelay})
+	ctl := overload.New(overload.Config{Busy: cpu.Busy, BusyLimit: cfg.busyLimit,
+		QueueLimit: cfg.queueLimit, MaxInFlight: cfg.maxInFlight})
+	metrics.WatchOverload(cpu.CPU, cpu.Busy, ctl.Share, planner.Delay)
 	runner, hub, stopStore := newJobs(cfg, src, shared)
 	h := handler.New(handler.Config{
-		Source:         src,
-		Budget:         cfg.budget,
-		MaxURLs:        cfg.maxURLs,
-		Margin:         margin,
-		MaxInFlight:    cfg.maxInFlight,
-		Admit:          admit,
-		Shed:           shed,
-		Delay:          delay,
-		AdaptiveMargin: cfg.adaptMargin,
-		Observer:       observer,
-		Jobs:           runner,
-		Hub:            hub,
-		Tracer:         tracer,
-		Collections:    collections,
+		Source:   src,
+		Budget:   cfg.budget,
+		MaxURLs:  cfg.maxURLs,
+		Planner:  planner,
+		Overload: ctl,
+		Observer: observer,
+		Jobs:     runner,
+		Hub:      hub,
+		Tracer:   tracer,
 	})
 	metrics.WatchInFlight(h.InFlight)
-	metrics.WatchMargin(h.MarginExtra)
 	metrics.WatchJobs(runner.Store().Stats, &hub.Stats)
 	stop = append(stop, func() { stopJobs(runner, hub, cfg.writeTimeout) }, stopStore, shared.close)
 
@@ -161,7 +141,7 @@ func newService(cfg config, pacer *gcpace.Pacer) (*service, error) {
 	if cfg.accessLog {
 		handle = accessLog(handle, newLogger(cfg))
 	}
-	return &service{handler: h, metrics: metrics, lateTrace: lateTrace, margin: margin, handle: handle, stop: stop}, nil
+	return &service{handler: h, metrics: metrics, lateTrace: lateTrace, margin: margin, overload: ctl, handle: handle, stop: stop}, nil
 }
 
 // newJobs returns the job runner, over an embedded store or, with -redis,

@@ -80,8 +80,11 @@ func main() {
 	flag.IntVar(&o.serviceCPUs, "service-cpus", 1, "CPUs given to the service and to the baseline in the pinned phase (each pinned there with taskset, GOMAXPROCS set); the generator and simulator get the rest; 0 shares every CPU, and the shared scenarios then run in the same, single phase")
 	flag.StringVar(&o.callerScenarios, "caller-scenarios", "standard", "scenarios run last by the plain caller (net/http, in a process that also serves the upstreams on net/http, nothing pinned) against each -caller-services binary on its defaults and the plain fan-out at each -plain-at: comma-separated ("+strings.Join(callerStandard, ",")+"), standard or none")
 	flag.StringVar(&o.callerServices, "caller-services", "", "service binaries the plain caller measures, comma-separated, each optionally name=path (default: the service measured by the other phases, as numbers)")
-	flag.Func("plain-at", "answer times of the plain fan-out the plain caller measures, comma-separated (default 470ms,485ms)", func(v string) error {
-		o.plainAt = nil
+	flag.Func("plain-at", "answer times of the plain fan-out the plain caller measures, comma-separated, or none (default 470ms,485ms)", func(v string) error {
+		o.plainAt = []time.Duration{}
+		if v == "none" {
+			return nil
+		}
 		for d := range strings.SplitSeq(v, ",") {
 			at, err := time.ParseDuration(d)
 			if err != nil {

@@ -1,0 +1,116 @@
+// Package deadline plans when each answer is written: the one place that
+// turns a request's arrival and budget into its deadline, and its deadline
+// into the time its answer starts being written (the flush time), for plain
+// answers, respond-async answers and jobs alike (docs/contract.md, "The
+// deadline").
+//
+// The flush time is the deadline less three things:
+//
+//   - the margin's base: the timer's wake-up, the headers, the write system
+//     call on a quiet machine;
+//   - the margin's per-number cost: encoding and writing the numbers merged
+//     so far, so that a big result is flushed earlier than a small one;
+//   - the caller's delay: on a machine whose CPUs are shared, the caller
+//     reads its answer late by as long as its own goroutines wait for a
+//     CPU, which the service's clock cannot see. The machine's CPU pressure
+//     (package pressure) predicts it: the planner keeps back MaxDelay times
+//     the pressure, so that a quiet machine answers late in the budget
+//     (complete) and a busy one early (on time).
+package deadline
+
+import (
+	"time"
+)
+
+// Config configures a Planner.
+type Config struct {
+	// Margin is the time kept back to encode and write; zero means
+	// DefaultMargin.
+	Margin Margin
+	// Pressure returns the machine's CPU pressure, between 0 and 1
+	// (pressure.Monitor.CPU); nil means always 0.
+	Pressure func() float64
+	// MaxDelay is what the planner keeps back for the caller's delay at a
+	// pressure of 1, in proportion below it; zero means DefaultMaxDelay,
+	// and a negative value keeps nothing back.
+	MaxDelay time.Duration
+}
+
+// DefaultMaxDelay is Config.MaxDelay's default.
+//
+// Measured with the benchmark's plain caller (bench -caller-scenarios)
+// on 2 shared cores: see docs/performance.md.
+const DefaultMaxDelay = 40 * time.Millisecond
+
+// MinWait is the least time a request must have left for its upstreams,
+// once the margin is kept back, to be worth starting: with less, nothing
+// could arrive in time but what is already cached.
+const MinWait = time.Millisecond
+
+// Planner plans the answers of requests. Create it with New; it is safe
+// for concurrent use.
+type Planner struct {
+	margin   Margin
+	pressure func() float64
+	maxDelay time.Duration
+}
+
+// New returns a Planner for cfg.
+func New(cfg Config) *Planner {
+	p := &Planner{margin: cfg.Margin, pressure: cfg.Pressure, maxDelay: cfg.MaxDelay}
+	if p.margin == (Margin{}) {
+		p.margin = DefaultMargin
+	}
+	if p.maxDelay == 0 {
+		p.maxDelay = DefaultMaxDelay
+	}
+	if p.maxDelay < 0 {
+		p.maxDelay = 0
+	}
+	return p
+}
+
+// Margin returns the margin the planner keeps back.
+func (p *Planner) Margin() Margin { return p.margin }
+
+// Delay returns what the planner keeps back now for the caller's delay.
+func (p *Planner) Delay() time.Duration {
+	if p.pressure == nil || p.maxDelay == 0 {
+		return 0
+	}
+	return time.Duration(p.pressure() * float64(p.maxDelay))
+}
+
+// Plan returns the plan of a request that arrived at start with budget.
+func (p *Planner) Plan(start time.Time, budget time.Duration) Plan {
+	return Plan{
+		Start:    start,
+		Deadline: start.Add(budget),
+		budget:   budget,
+		margin:   Margin{Base: p.margin.Base + p.Delay(), PerNumber: p.margin.PerNumber},
+	}
+}
+
+// Plan is when one request must be answered.
+type Plan struct {
+	// Start is the request's arrival; Deadline, Start plus its budget.
+	Start, Deadline time.Time
+	budget          time.Duration
+	margin          Margin // the planner's, with the caller's delay in its base
+}
+
+// FlushAt returns when an answer of n numbers must start being written to
+// make the deadline. It is never before the request started: when the
+// margin exceeds the budget the answer is due at once.
+func (p Plan) FlushAt(n int) time.Time {
+	return p.Deadline.Add(-min(p.margin.For(n), p.budget))
+}
+
+// Hopeless reports whether, at now, too little is left to fetch anything
+// before the flush time of an empty answer (MinWait).
+func (p Plan) Hopeless(now time.Time) bool {
+	return p.FlushAt(0).Sub(now) < MinWait
+}
+
+// Budget returns the request's budget.
+func (p Plan) Budget() time.Duration { return p.budget }

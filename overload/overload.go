@@ -1,0 +1,218 @@
+// Package overload decides, as each /numbers request arrives and before any
+// work is done for it, whether to serve it or refuse it with 503: the one
+// place that decides, so that the 503's body, the metrics and the logs all
+// carry the one Reason it gives (docs/contract.md, "Overload").
+//
+// It follows the shape of Envoy's overload manager: monitors report a
+// pressure, a trigger turns it into a state, and the action (refusing)
+// reads only that state. The monitors are
+//
+//   - the machine's busy share (package pressure): the share of its CPU time
+//     spent running anything but niced tasks. Past the capacity it reaches
+//     1, whoever is short of CPU: the service, or a caller on the same
+//     machine whose goroutines queue inside its own runtime, where the
+//     kernel's stall count cannot see them;
+//   - the request's queue delay at arrival: how long its bytes waited,
+//     unread, in the kernel's socket buffers (its sojourn);
+//   - the work in flight: the /numbers requests being served.
+//
+// The triggers: while the busy share is over BusyLimit, the share of
+// requests refused grows every Interval by half of what is left up to
+// 0.95, so that an overload of any size is met within a few intervals;
+// under nine tenths of the limit it shrinks by a third every Interval, to
+// zero. (Measured and dropped: a share that fell by a fixed 0.03 an
+// interval, and a trigger at 0.95 busy; both were later under eight times
+// the capacity, see docs/performance.md.) A request that waited longer than QueueLimit is refused, and so is
+// one that would exceed MaxInFlight. Below the capacity none of them moves
+// and nothing is refused; a refusal costs a few microseconds and no
+// upstream request, which is what lets the admitted requests keep their
+// CPUs.
+package overload
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Reason is why a request is refused; Admitted, that it is not.
+type Reason uint8
+
+// The reasons, in the order the Controller checks them.
+const (
+	Admitted Reason = iota
+	// InFlight: MaxInFlight requests are being served.
+	InFlight
+	// Queue: the request waited longer than QueueLimit unread.
+	Queue
+	// CPU: the machine's CPUs are busier than the limit and the request
+	// fell in the share refused.
+	CPU
+	// Deadline: too little of the request's budget is left to fetch
+	// anything (the handler decides it, from its deadline.Plan).
+	Deadline
+	// ReasonCount is the number of Reason values, Admitted included.
+	ReasonCount
+)
+
+// Reasons lists every reason a request is refused, in Reason order.
+var Reasons = []Reason{InFlight, Queue, CPU, Deadline}
+
+var reasonNames = [ReasonCount]string{"", "in_flight", "queue", "cpu", "deadline"}
+
+// String returns the reason's name in metrics and logs: in_flight, queue,
+// cpu or deadline, and "" for Admitted.
+func (r Reason) String() string {
+	if r >= ReasonCount {
+		return "unknown"
+	}
+	return reasonNames[r]
+}
+
+var reasonMessages = [ReasonCount]string{
+	"",
+	"overloaded: too many requests in flight, retry later",
+	"overloaded: requests wait too long to be read, retry later",
+	"overloaded: the machine's CPUs are saturated, retry later",
+	"overloaded: too little of the budget is left to answer in time, retry later",
+}
+
+// Message returns the words of the 503 body for r.
+func (r Reason) Message() string {
+	if r >= ReasonCount {
+		return "overloaded, retry later"
+	}
+	return reasonMessages[r]
+}
+
+// Config configures a Controller. Zero values mean the documented
+// defaults; a negative value turns a trigger off.
+type Config struct {
+	// Busy returns the machine's busy share, between 0 and 1
+	// (pressure.Monitor.Busy); nil turns the CPU trigger off.
+	Busy func() float64
+	// BusyLimit is the busy share above which a growing share of requests
+	// is refused; zero means DefaultBusyLimit.
+	BusyLimit float64
+	// QueueLimit is the longest a request may have waited unread and still
+	// be served; zero means DefaultQueueLimit, negative no limit.
+	QueueLimit time.Duration
+	// MaxInFlight is the most /numbers requests served at once; zero means
+	// DefaultMaxInFlight, negative no limit.
+	MaxInFlight int
+	// Interval is how often the refused share is revised; zero means 50ms.
+	Interval time.Duration
+	// Now is the clock; nil means time.Now. Tests set it.
+	Now func() time.Time
+	// Rand returns a uniform number in [0, 1); nil means math/rand/v2.
+	Rand func() float64
+}
+
+// Defaults of Config.
+const (
+	DefaultBusyLimit   = 0.95
+	DefaultQueueLimit  = 50 * time.Millisecond
+	DefaultMaxInFlight = 8192
+)
+
+// The CPU trigger's steps.
+const (
+	shareRise = 0.5       // of what is left up to maxShare, every Interval over the limit
+	shareDrop = 2.0 / 3.0 // kept every Interval under shareHold of the limit
+	shareHold = 0.9       // between this share of the limit and the limit, the share holds
+	maxShare  = 0.95      // some requests always get through, and show the overload's end
+)
+
+// Controller decides admission. Create it with New; its methods are safe
+// for concurrent use.
+type Controller struct {
+	busy        func() float64
+	limit       float64
+	queueLimit  time.Duration
+	maxInFlight int64
+	interval    time.Duration
+	now         func() time.Time
+	rand        func() float64
+
+	next  atomic.Int64  // when the share is next revised, in Unix nanoseconds
+	share atomic.Uint64 // math.Float64bits of the share refused for CPU
+	mu    sync.Mutex    // one reviser at a time
+}
+
+// New returns a Controller for cfg.
+func New(cfg Config) *Controller {
+	c := &Controller{busy: cfg.Busy, limit: cfg.BusyLimit, queueLimit: cfg.QueueLimit,
+		maxInFlight: int64(cfg.MaxInFlight), interval: cfg.Interval, now: cfg.Now, rand: cfg.Rand}
+	if c.limit <= 0 {
+		c.limit = DefaultBusyLimit
+	}
+	if c.queueLimit == 0 {
+		c.queueLimit = DefaultQueueLimit
+	}
+	if c.maxInFlight == 0 {
+		c.maxInFlight = DefaultMaxInFlight
+	}
+	if c.interval <= 0 {
+		c.interval = 50 * time.Millisecond
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.rand == nil {
+		c.rand = rand.Float64
+	}
+	return c
+}
+
+// Admit decides about a request that waited sojourn unread before it was
+// picked up (zero when unknown), with inFlight requests being served
+// counting it.
+func (c *Controller) Admit(sojourn time.Duration, inFlight int64) Reason {
+	switch {
+	case c.maxInFlight > 0 && inFlight > c.maxInFlight:
+		return InFlight
+	case c.queueLimit > 0 && sojourn > c.queueLimit:
+		return Queue
+	}
+	if c.busy == nil {
+		return Admitted
+	}
+	if c.now().UnixNano() >= c.next.Load() && c.mu.TryLock() {
+		c.revise()
+		c.mu.Unlock()
+	}
+	if share := c.Share(); share > 0 && c.rand() < share {
+		return CPU
+	}
+	return Admitted
+}
+
+// revise moves the refused share by the busy share now. It holds c.mu.
+func (c *Controller) revise() {
+	c.next.Store(c.now().Add(c.interval).UnixNano())
+	p, share := c.busy(), c.Share()
+	switch {
+	case p > c.limit:
+		share += (maxShare - share) * shareRise
+	case p < shareHold*c.limit:
+		if share *= shareDrop; share < 0.01 {
+			share = 0
+		}
+	}
+	c.share.Store(math.Float64bits(share))
+}
+
+// Share returns the share of requests being refused because the CPUs are
+// saturated.
+func (c *Controller) Share() float64 { return math.Float64frombits(c.share.Load()) }
+
+// WantsSojourn reports whether a request's sojourn is worth measuring now
+// (reading the kernel's arrival stamps costs a tenth of a cached answer's
+// work): while the queue trigger is on and the busy share is at least three
+// quarters of its limit. On a machine with CPU to spare, requests are read
+// as they arrive and nothing waits unread.
+func (c *Controller) WantsSojourn() bool {
+	return c.queueLimit > 0 && (c.busy == nil || c.busy() >= 0.75*c.limit)
+}
