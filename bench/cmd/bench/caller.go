@@ -260,3 +260,28 @@ func servePlain(ctx context.Context, addr string, at time.Duration) error {
 	}
 	return nil
 }
+
+// serveBare answers every request on addr with the JSON body in the file
+// path, as it is, until ctx ends: the least a server can do.
+func serveBare(ctx context.Context, addr, path string) error {
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
+		c.SetContentType("application/json")
+		c.SetBody(body)
+	}}
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown() //nolint:errcheck // Serve returns
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}

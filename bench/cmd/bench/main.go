@@ -42,6 +42,7 @@ type options struct {
 	scenarios, shared, out, target, admin, service string
 	serveBaseline, serveSimulator                  string
 	callerScenarios, callerServices, servePlain    string
+	serveBare, bareBody                            string
 	plainAt                                        []time.Duration
 	callerSteps                                    []step
 	rate, rampFrom                                 float64
@@ -99,6 +100,8 @@ func main() {
 		return err
 	})
 	flag.StringVar(&o.servePlain, "serve-plain", "", "internal: serve the plain fan-out on this address, answering at -plain-at")
+	flag.StringVar(&o.serveBare, "serve-bare", "", "internal: serve -bare-body, as it is, to every request on this address (bench/cached-path.sh)")
+	flag.StringVar(&o.bareBody, "bare-body", "", "internal: the file -serve-bare answers with")
 	flag.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve the baseline on this address")
 	flag.StringVar(&o.serveSimulator, "serve-simulator", "", "internal: serve the upstream simulator on this address")
 	flag.Parse()
@@ -114,6 +117,8 @@ func main() {
 	switch {
 	case o.serveBaseline != "":
 		err = serveBaseline(ctx, o)
+	case o.serveBare != "":
+		err = serveBare(ctx, o.serveBare, o.bareBody)
 	case o.servePlain != "":
 		err = servePlain(ctx, o.servePlain, o.plainAt[0])
 	case o.serveSimulator != "":
