@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Target figures from the project's issue.
+// The project's performance targets.
 const (
 	wantRatio      = 5.0
 	wantP99At1000  = 5 * time.Millisecond
@@ -18,7 +18,7 @@ const (
 	// classic-distinct at every rate, past the capacity too, for the answers taken.
 	wantFreshDistinct = 0.78
 	// recoveryWithin: after an overload, no request due later than this into
-	// the recovery step may fail (issue 10's "no errors within 1 s").
+	// the recovery step may fail ("no errors within 1 s").
 	recoveryWithin = time.Second
 	// memoryGrowth bounds the soak's RSS at the end, relative to half-way.
 	memoryGrowth = 1.25

@@ -1,4 +1,4 @@
-// health.go is the scenarios of upstream health and tail-cutting (issue 11):
+// health.go is the scenarios of upstream health and tail-cutting:
 // a dead host, a healing host, stalling upstreams and a flood of distinct
 // hosts, and their targets.
 

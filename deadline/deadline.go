@@ -1,8 +1,9 @@
 // Package deadline plans when each answer is written: the one place that
 // turns a request's arrival and budget into its deadline, and its deadline
 // into the time its answer starts being written (the flush time), for plain
-// answers, respond-async answers and jobs alike (docs/contract.md, "The
-// deadline").
+// and respond-async answers alike (docs/contract.md §1.3 and §1.5). A job
+// has no flush time: nobody waits on a socket for it, and it ends at its
+// own deadline (package jobs).
 //
 // The flush time is the deadline less three things:
 //

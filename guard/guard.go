@@ -1,5 +1,5 @@
 // Package guard keeps the service from being used to reach hosts and networks
-// that operators have ruled out (server-side request forgery, SPEC section 5).
+// that operators have ruled out (server-side request forgery, docs/contract.md §5).
 //
 // A Dialer checks the host name against patterns before any DNS lookup, then
 // resolves it itself, checks every resolved address against the network

@@ -49,7 +49,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// canonicalURL validates raw as SPEC 1.1 says and returns it in canonical form:
+// canonicalURL validates raw as docs/contract.md §1.1 says and returns it in canonical form:
 // lower-case scheme and host, no default port, no fragment, path and query
 // kept verbatim. Two spellings of one URL canonicalise to the same string.
 func canonicalURL(raw []byte) (string, bool) {

@@ -1,7 +1,7 @@
 // Package overload decides, as each /numbers request arrives and before any
 // work is done for it, whether to serve it or refuse it with 503: the one
 // place that decides, so that the 503's body, the metrics and the logs all
-// carry the one Reason it gives (docs/contract.md, "Overload").
+// carry the one Reason it gives (docs/contract.md §1.6).
 //
 // It follows the shape of Envoy's overload manager: monitors report a
 // pressure, a trigger turns it into a state, and the action (refusing)

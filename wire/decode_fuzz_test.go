@@ -9,7 +9,7 @@ import (
 )
 
 // decodeOracle decodes an upstream body the slow, obviously correct way,
-// straight from SPEC 1.2: encoding/json checks the syntax, the last
+// straight from docs/contract.md §1.2: encoding/json checks the syntax, the last
 // top-level key equal to "numbers" under ASCII case folding wins
 // (encoding/json's rule for duplicates), and its value must be an array
 // whose every element is a JSON integer token within int64. It also says how

@@ -6,7 +6,7 @@
 //     compact (no spaces), the numbers in the order given. [EncodedSizeHint]
 //     sizes the buffer for it.
 //   - [Decode] reads an upstream's body, by the rules upstreams are held to
-//     (SPEC 1.2): the key matches ASCII case-insensitively, other keys are
+//     (docs/contract.md §1.2): the key matches ASCII case-insensitively, other keys are
 //     ignored, whitespace is allowed anywhere, and anything but an array of
 //     JSON integers within int64 is an error.
 //
