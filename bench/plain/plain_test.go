@@ -30,7 +30,7 @@ func TestHandler(t *testing.T) {
 	defer close(release) // before Close, which waits for the slow handler
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{Handler: Handler(200 * time.Millisecond)}
-	go srv.Serve(ln) //nolint:errcheck // Shutdown ends it
+	go srv.Serve(ln)     //nolint:errcheck // Shutdown ends it
 	defer srv.Shutdown() //nolint:errcheck // the test is over
 	client := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
 	q := url.Values{"u": {up.URL + "/a", up.URL + "/b", up.URL + "/slow"}}
