@@ -246,19 +246,7 @@ func parseSteps(v string) ([]step, error) {
 
 // servePlain runs the plain fan-out on addr until ctx ends.
 func servePlain(ctx context.Context, addr string, at time.Duration) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &fasthttp.Server{Handler: plain.Handler(at)}
-	go func() {
-		<-ctx.Done()
-		srv.Shutdown() //nolint:errcheck // Serve returns
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
-		return err
-	}
-	return nil
+	return serveUntil(ctx, addr, plain.Handler(at))
 }
 
 // serveBare answers every request on addr with the JSON body in the file
@@ -268,14 +256,19 @@ func serveBare(ctx context.Context, addr, path string) error {
 	if err != nil {
 		return err
 	}
+	return serveUntil(ctx, addr, func(c *fasthttp.RequestCtx) {
+		c.SetContentType("application/json")
+		c.SetBody(body)
+	})
+}
+
+// serveUntil serves h with fasthttp on addr until ctx ends.
+func serveUntil(ctx context.Context, addr string, h fasthttp.RequestHandler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
-		c.SetContentType("application/json")
-		c.SetBody(body)
-	}}
+	srv := &fasthttp.Server{Handler: h}
 	go func() {
 		<-ctx.Done()
 		srv.Shutdown() //nolint:errcheck // Serve returns
