@@ -30,8 +30,8 @@ print(f"{name:36s} {pas:4s} late={late:3d} srv_late={sl} complete={cp:.3f} contr
   done
   kill $svc $sim; wait $svc $sim 2>/dev/null
 }
-run "all off"                "-cache-bytes 0 -coalesce=false -late-budget 0" ""
-run "coalescing only"        "-cache-bytes 0 -late-budget 0" ""
+run "all off"                "-cache-bytes off -coalesce=false" ""
+run "coalescing only"        "-cache-bytes off" ""
 run "defaults (cache+coal+late)" "" ""
 run "defaults, max-age=1"    "" "?cc=max-age%3D1"
 run "cache+late, no coalesce, max-age=1" "-coalesce=false" "?cc=max-age%3D1"

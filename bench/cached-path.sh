@@ -18,7 +18,7 @@ command -v wrk >/dev/null || { echo "cached-path: wrk is needed: apt-get install
 make -s build
 SIM=127.0.0.1:18190; SVC=127.0.0.1:18180; BARE=127.0.0.1:18170
 ./bin/simulator -addr $SIM 2>/dev/null & sim=$!
-"$NUMBERS" -addr $SVC -admin "" 2>/dev/null & svc=$!
+"$NUMBERS" -addr $SVC -admin 127.0.0.1:0 2>/dev/null & svc=$!
 trap 'kill $sim $svc ${bare:-} 2>/dev/null; wait 2>/dev/null' EXIT
 q=""
 [ -n "$CC" ] && q="%26cc=$CC"

@@ -43,7 +43,7 @@ const (
 	floodRate      = 500
 	floodPerReq    = 10
 	floodTime      = 20 * time.Second
-	// floodCap is the service's default -health-max-hosts.
+	// floodCap is the service's default outlier-max-hosts (a tuning setting).
 	floodCap = 10_000
 )
 

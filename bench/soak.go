@@ -22,7 +22,7 @@ const (
 	soakDuration = 60 * time.Second
 )
 
-// settleTime is how long Suite.settle waits: past the service's -late-budget
+// settleTime is how long Suite.settle waits: past the service's background completion
 // (5 s by default), so that the background fetches of the runs before have
 // ended.
 const settleTime = 6 * time.Second

@@ -1,74 +1,32 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"numbers/deadline"
+	"github.com/goccy/go-json"
+
 	"numbers/guard"
-	"numbers/overload"
+	"numbers/service"
 )
 
-// config is the effective configuration of the service, from flags and
-// their environment twins (flag -max-urls, variable NUMBERS_MAX_URLS).
-type config struct {
-	addr        string
-	admin       string
-	budget      time.Duration
-	maxURLs     int
-	maxBody     byteSize
-	maxConns    int
-	calibrate   bool
-	margin      time.Duration
-	callerDelay time.Duration
-
-	maxInFlight   int
-	queueLimit    time.Duration
-	busyLimit     float64
-	kernelArrival string
-	memoryLimit   byteSize
-
-	readTimeout    time.Duration
-	writeTimeout   time.Duration
-	idleTimeout    time.Duration
-	maxHeaderBytes byteSize
-
-	logFormat string
-	logLevel  slog.Level
-	accessLog bool
-
-	allowHosts, denyHosts []string
-	allowNets, denyNets   []netip.Prefix
-
-	cacheBytes byteSize
-	maxStale   time.Duration
-	lateBudget time.Duration
-	maxLate    int
-	coalesce   bool
-
-	lateTrace         bool
-	lateTraceWindow   time.Duration
-	lateTraceBytes    byteSize
-	lateTraceInterval time.Duration
-
-	jobBudget    time.Duration
-	maxJobBudget time.Duration
-	maxJobs      int
-	maxJobBytes  byteSize
-	jobTTL       time.Duration
-	ssePing      time.Duration
-
-	health healthConfig
-	redis  redisConfig
-
-	tracing tracingConfig
+// options is what the command line and the environment say: the service's
+// Config and what the process itself needs.
+type options struct {
+	svc         service.Config
+	logFormat   string
+	logLevel    slog.Level
+	memoryLimit int64
+	tuning      string // the -tuning file, "" for none
 }
 
 // envPrefix prefixes the environment twin of every flag.
@@ -79,153 +37,186 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// group is a heading of numbers -h and the flags under it.
+type group struct {
+	title string
+	fs    *flag.FlagSet
+}
+
+// groups defines every setting on its group's flag set; the last group,
+// the tuning settings, is read from the -tuning file, not the command line.
+// A zero value is the setting's default throughout (package service), so
+// the defaults are said in the usage text and every value starts at zero:
+// a non-zero value is one that was given.
+func groups(o *options) []group {
+	c := &o.svc
+	g := func(title string) group { return group{title, flag.NewFlagSet(title, flag.ContinueOnError)} }
+	listen, answer, upstream, cache, resil, jobs, scale, diag, tuning :=
+		g("Listeners"), g("Answers"), g("Upstreams"), g("Cache"), g("Resilience"), g("Jobs"),
+		g("Scale-out"), g("Logs and diagnostics"), g("Tuning (keys of the -tuning file)")
+
+	fs := listen.fs
+	fs.StringVar(&c.Addr, "addr", "", "public listen address (default :8080)")
+	fs.StringVar(&c.Admin, "admin", "", "admin listen address: /metrics, the status page, /debug/pprof/; off serves none (default 127.0.0.1:6060)")
+	fs.StringVar(&o.tuning, "tuning", "", "a JSON file of tuning settings, {\"name\": value}: see the last group")
+
+	fs = answer.fs
+	fs.DurationVar(&c.Budget, "budget", 0, "hard latency budget of an answer, from the request's arrival; a caller may ask for less with grpc-timeout or x-envoy-expected-rq-timeout-ms (default 500ms)")
+	fs.IntVar(&c.MaxURLs, "max-urls", 0, "most distinct valid u values per request; more is a 400 (default 64)")
+
+	fs = upstream.fs
+	fs.Func("allow-hosts", "comma-separated upstream host patterns allowed (example.com, *.example.com); empty allows any", listFlag(&c.Upstreams.AllowHosts, guard.ParsePatterns))
+	fs.Func("deny-hosts", "comma-separated upstream host patterns refused, even if allowed", listFlag(&c.Upstreams.DenyHosts, guard.ParsePatterns))
+	fs.Func("allow-nets", "comma-separated CIDRs upstream addresses must be in; empty allows any not denied", listFlag(&c.Upstreams.AllowNets, guard.ParsePrefixes))
+	fs.Func("deny-nets", "comma-separated CIDRs upstream addresses must not be in, checked on the address dialled; none denies none (default "+guard.DefaultDenyNetsCSV+")", listFlag(&c.Upstreams.DenyNets, parseDenyNets))
+	fs.Var(size{&c.Upstreams.MaxBody}, "max-body", "largest upstream body accepted, bytes or with KiB/MiB/GiB (default 8MiB)")
+
+	fs = cache.fs
+	fs.Var(size{&c.Cache.Bytes}, "cache-bytes", "size of the upstream cache, bytes or with KiB/MiB/GiB; off caches nothing (default 64MiB)")
+	fs.Var(dur{&c.Cache.MaxStale}, "max-stale", "how long past freshness a cached result may stand in for a failed or late upstream, where its Cache-Control allows; off: only stale-if-error (default 1h)")
+	fs.Var(switchFlag{&c.Cache.Coalesce}, "coalesce", "share one upstream fetch among concurrent requests for the same URL (default true)")
+
+	fs = resil.fs
+	fs.Var(switchFlag{&c.Outliers.Detection}, "outlier-detection", "eject an upstream host that keeps failing: its URLs are answered at once, stale or with outcome ejected; hedging needs it (default true)")
+	fs.Var(switchFlag{&c.Outliers.Hedge}, "hedge", "send one more request for a fetch still pending after its host's p95 latency, paid from the retry budget (default true)")
+	fs.Var(switchFlag{&c.Outliers.Retry}, "retry", "retry an upstream's fast failure (refused, reset, 502, 503, 504) once if time allows, paid from the retry budget (default true)")
+
+	fs = jobs.fs
+	fs.DurationVar(&c.Jobs.Budget, "job-budget", 0, "budget of a job: POST /jobs without budget=, and GET /numbers with Prefer: respond-async (default 30s)")
+	fs.IntVar(&c.Jobs.Max, "max-jobs", 0, "most jobs held, running and finished; when full, POST /jobs is a 503 (default 10000)")
+
+	fs = scale.fs
+	fs.StringVar(&c.Redis.URL, "redis", "", "share the upstream cache and the jobs with other replicas through this Redis, redis://[user:password@]host:port[/db]; empty: this process alone")
+
+	fs = diag.fs
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.BoolVar(&c.AccessLog, "access-log", false, "log one line per request")
+	fs.BoolVar(&c.LateTrace.On, "late-trace", false, "keep the last seconds of the Go execution trace in memory and snapshot them when an answer is late, for GET /debug/late-trace on -admin")
+	fs.StringVar(&c.Tracing.URL, "otlp-endpoint", "", "export traces with OTLP over HTTP to this collector, e.g. http://localhost:4318 (/v1/traces is added to a URL without a path); empty: off unless OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set")
+	fs.Func("trace-sample", "share of new traces sampled, 0 to 1; a request whose caller sent a traceparent follows its sampled flag (default 0.01, or OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG)", sampleFlag(&c.Tracing.Sampler.Ratio))
+	fs.Var(size{&o.memoryLimit}, "memory-limit", "soft memory limit of the Go runtime, as GOMEMLIMIT, bytes or with KiB/MiB/GiB; unset leaves the runtime's own (none, or GOMEMLIMIT)")
+
+	fs = tuning.fs
+	fs.IntVar(&c.Upstreams.MaxConnsPerHost, "max-conns-per-host", 0, "keep-alive connections kept per upstream host (default 4096)")
+	fs.Var(intOff{&c.Overload.MaxInFlight}, "max-in-flight", "requests served at once; more are refused with 503 as they arrive; off: no limit (default 8192)")
+	fs.Var(dur{&c.Overload.QueueLimit}, "queue-limit", "refuse with 503 a request that waited longer than this unread in the kernel's socket buffers; off: no limit (default 50ms)")
+	fs.Float64Var(&c.Overload.BusyLimit, "busy-limit", 0, "while the machine's CPUs are busier than this share of their time, refuse a growing share of requests as they arrive; 1 never refuses for it (default 0.95)")
+	fs.StringVar(&c.Overload.KernelArrival, "kernel-arrival", "", "date a request from the kernel's receive stamps: busy (only while the CPUs are busy), always or never (default busy)")
+	fs.Var(dur{&c.Answer.Margin}, "margin", "the safety margin's base: how long before the deadline an answer with few numbers is flushed (default 15ms)")
+	fs.Var(switchFlag{&c.Answer.Calibrate}, "calibrate", "measure encode and write cost at start to size the per-number margin (default true)")
+	fs.Var(dur{&c.Answer.MaxCallerDelay}, "max-caller-delay", "kept back before the deadline, times the machine's CPU pressure, for a caller on a busy machine; off keeps nothing back (default 40ms)")
+	fs.Var(dur{&c.Cache.Background}, "background", "how long a fetch may go on after its answer was sent, to fill the cache; off ends fetches with their answer (default 5s)")
+	fs.IntVar(&c.Cache.MaxBackground, "max-background", 0, "fetches allowed to go on in the background at once (default 1024)")
+	fs.Var(intOff{&c.Outliers.Failures}, "outlier-failures", "failures in a row (with no success for 200ms) that eject a host; off never ejects on a run (default 5)")
+	fs.Var(floatOff{&c.Outliers.FailureRate}, "outlier-failure-rate", "share of failures among at least 50 results in 10s that ejects a host; off never ejects on the rate (default 0.85)")
+	fs.Var(dur{&c.Outliers.Ejection}, "outlier-ejection", "first ejection time of a host; it doubles with each ejection (default 1s)")
+	fs.Var(dur{&c.Outliers.MaxEjection}, "outlier-max-ejection", "longest ejection time (default 30s)")
+	fs.Var(dur{&c.Outliers.ProbeInterval}, "outlier-probe-interval", "how often an ejected host past its ejection time gets one trial request (default 1s)")
+	fs.IntVar(&c.Outliers.MaxEjectedPercent, "outlier-max-ejected-percent", 0, "most hosts ejected at once, in percent of those tracked once 10 are; 100: no bound (default 50)")
+	fs.IntVar(&c.Outliers.MaxHosts, "outlier-max-hosts", 0, "upstream hosts tracked at most (default 10000)")
+	fs.Float64Var(&c.Outliers.RetryShare, "retry-budget", 0, "hedges and retries allowed, as a share of upstream requests (default 0.1)")
+	fs.Var(floatOff{&c.Outliers.RetryMinPerSecond}, "retry-budget-min", "hedges and retries allowed per second whatever the requests; off: none (default 10)")
+	fs.DurationVar(&c.Jobs.MaxBudget, "max-job-budget", 0, "largest budget= a caller may ask of POST /jobs (default 5m)")
+	fs.Var(size{&c.Jobs.MaxBytes}, "max-job-bytes", "memory bound of the jobs held (default 256MiB)")
+	fs.DurationVar(&c.Jobs.TTL, "job-ttl", 0, "how long a finished job is kept (default 1h)")
+	fs.DurationVar(&c.Jobs.Ping, "sse-ping", 0, "a silent event stream gets a ': ping' comment after this long (default 15s)")
+	fs.DurationVar(&c.Redis.Lookup, "redis-lookup", 0, "with -redis: longest a look-up in the shared cache may take on the request path (default 20ms)")
+	fs.DurationVar(&c.Redis.Timeout, "redis-timeout", 0, "with -redis: longest any other Redis command may take (default 1s)")
+	fs.DurationVar(&c.Redis.JobLease, "job-lease", 0, "with -redis: a running job's lease; a job whose replica stopped renewing it this long is ended by another (default 5s)")
+	fs.DurationVar(&c.Server.ReadTimeout, "read-timeout", 0, "time allowed to read a request (default 5s)")
+	fs.DurationVar(&c.Server.WriteTimeout, "write-timeout", 0, "time allowed to write a response (default 5s)")
+	fs.DurationVar(&c.Server.IdleTimeout, "idle-timeout", 0, "keep-alive connections idle longer are closed (default 60s)")
+	fs.Var(intSize{&c.Server.MaxHeaderBytes}, "max-header-bytes", "largest request line plus headers; larger is a 431 (default 64KiB)")
+	fs.DurationVar(&c.LateTrace.Window, "late-trace-window", 0, "with -late-trace: how far back a trace reaches (default 5s)")
+	fs.Var(size{&c.LateTrace.MaxBytes}, "late-trace-bytes", "with -late-trace: memory bound of the trace window (default 16MiB)")
+	fs.DurationVar(&c.LateTrace.Interval, "late-trace-interval", 0, "with -late-trace: at most one trace per interval (default 1m)")
+
+	return []group{listen, answer, upstream, cache, resil, jobs, scale, diag, tuning}
+}
+
 // parseConfig parses args (without the program name) and the environment.
-// A flag given on the command line wins over its environment twin.
-func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (config, error) {
-	var c config
-	c.maxBody = 8 << 20
-	c.maxHeaderBytes = 64 << 10
-	c.cacheBytes = 64 << 20
-	c.lateTraceBytes = 16 << 20
-	c.maxJobBytes = 256 << 20
-	c.denyNets = guard.DefaultDenyNets()
-	fs := flag.NewFlagSet("numbers", flag.ContinueOnError)
-	// Parse errors are returned, and reported on one line by main; only -h
-	// prints the usage.
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.addr, "addr", ":8080", "public listen address")
-	fs.StringVar(&c.admin, "admin", "127.0.0.1:6060", "admin listen address for /metrics, /debug/late-trace and /debug/pprof/; empty disables")
-	fs.DurationVar(&c.budget, "budget", 500*time.Millisecond, "hard latency budget of an answer, from the request's arrival (see -kernel-arrival); a caller may ask for less with grpc-timeout or x-envoy-expected-rq-timeout-ms")
-	fs.IntVar(&c.maxURLs, "max-urls", 64, "most distinct valid u values per request; more is a 400")
-	fs.Var(&c.maxBody, "max-body", "largest upstream body accepted (bytes, or with KiB/MiB/GiB)")
-	fs.IntVar(&c.maxConns, "max-conns-per-host", 4096, "keep-alive connections kept per upstream host")
-	fs.IntVar(&c.maxInFlight, "max-in-flight", overload.DefaultMaxInFlight, "requests served at once; more are refused with 503 and Retry-After as they arrive; -1 means no limit")
-	fs.DurationVar(&c.queueLimit, "queue-limit", overload.DefaultQueueLimit, "refuse with 503 a request that waited longer than this unread in the kernel's socket buffers (known from receive timestamps, see -kernel-arrival); -1ns means no limit")
-	fs.Float64Var(&c.busyLimit, "busy-limit", overload.DefaultBusyLimit, "while the machine's CPUs are busier than this share of their time (niced tasks not counted), refuse a growing share of requests with 503 as they arrive; 1 never refuses for it")
-	fs.StringVar(&c.kernelArrival, "kernel-arrival", "busy", "on Linux, date a request from when its last bytes reached the host (receive timestamps, SO_TIMESTAMPNS), if before it was read, so that time spent unread in socket buffers counts against the budget and -queue-limit: busy reads the stamps only while the CPUs are busier than three quarters of -busy-limit (reading them costs a tenth of a cached answer), always reads them, never does not")
-	fs.DurationVar(&c.margin, "margin", deadline.DefaultMargin.Base, "the safety margin's base: how long before the deadline an answer with few numbers is flushed, for the timer's wake-up and the write (the per-number cost is added, see -calibrate, and the caller's delay, see -max-caller-delay)")
-	fs.BoolVar(&c.calibrate, "calibrate", true, "measure encode and write cost at start to size the safety margin (false: built-in constants)")
-	fs.DurationVar(&c.callerDelay, "max-caller-delay", deadline.DefaultMaxDelay, "what is kept back before the deadline, beyond the margin, for a caller on a busy machine to read its answer: this times the machine's CPU pressure; -1ns keeps nothing back")
-	fs.Var(&c.memoryLimit, "memory-limit", "soft memory limit of the Go runtime, as GOMEMLIMIT (bytes, or with KiB/MiB/GiB): past it the runtime collects as often as needed to stay under it; 0 leaves the runtime's own setting (none, or GOMEMLIMIT)")
-	fs.DurationVar(&c.readTimeout, "read-timeout", 5*time.Second, "time allowed to read a request, headers included")
-	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Second, "time allowed to write a response")
-	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive connections idle longer than this are closed")
-	fs.Var(&c.maxHeaderBytes, "max-header-bytes", "largest request line plus headers; larger is a 431 (bytes, or with KiB/MiB)")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
-	fs.BoolVar(&c.accessLog, "access-log", false, "log one line per request (at info level)")
-	fs.Func("allow-hosts", "comma-separated upstream host patterns allowed (example.com, *.example.com); empty allows any", listFlag(&c.allowHosts, guard.ParsePatterns))
-	fs.Func("deny-hosts", "comma-separated upstream host patterns refused, even if allowed", listFlag(&c.denyHosts, guard.ParsePatterns))
-	fs.Func("allow-nets", "comma-separated CIDRs upstream addresses must be in; empty allows any not denied", listFlag(&c.allowNets, guard.ParsePrefixes))
-	fs.Func("deny-nets", "comma-separated CIDRs upstream addresses must not be in, checked on the address dialled (default "+guard.DefaultDenyNetsCSV+"; \"none\" denies none)", listFlag(&c.denyNets, parseDenyNets))
-	fs.Var(&c.cacheBytes, "cache-bytes", "size of the upstream response cache (bytes, or with KiB/MiB/GiB); 0 disables caching")
-	fs.DurationVar(&c.maxStale, "max-stale", time.Hour, "how long past freshness a cached result may stand in for a failed or late upstream, where its Cache-Control allows")
-	fs.DurationVar(&c.lateBudget, "late-budget", 5*time.Second, "how long a fetch may go on after its answer was sent, to fill the cache; 0 turns background completion off")
-	fs.IntVar(&c.maxLate, "max-late", 1024, "fetches allowed to go on in the background at once")
-	fs.BoolVar(&c.coalesce, "coalesce", true, "share one upstream fetch among concurrent requests for the same URL; turn off for upstreams that must be fetched per request")
-	fs.BoolVar(&c.lateTrace, "late-trace", false, "keep the last seconds of the Go execution trace in memory (a flight recorder) and snapshot them when an answer is late, for GET /debug/late-trace on -admin; off without -admin")
-	fs.DurationVar(&c.lateTraceWindow, "late-trace-window", 5*time.Second, "how far back a late-answer trace reaches, unless -late-trace-bytes cuts it shorter")
-	fs.Var(&c.lateTraceBytes, "late-trace-bytes", "memory bound of the trace window (bytes, or with KiB/MiB/GiB); a snapshot over twice this is discarded")
-	fs.DurationVar(&c.lateTraceInterval, "late-trace-interval", time.Minute, "at most one late-answer trace per interval; later late answers are only counted")
-	fs.DurationVar(&c.jobBudget, "job-budget", 30*time.Second, "budget of a job (POST /jobs without budget=, and GET /numbers with Prefer: respond-async)")
-	fs.DurationVar(&c.maxJobBudget, "max-job-budget", 5*time.Minute, "largest budget= a caller may ask of POST /jobs; more is a 400")
-	fs.IntVar(&c.maxJobs, "max-jobs", 10000, "most jobs held, running and finished; when full, POST /jobs is a 503")
-	fs.Var(&c.maxJobBytes, "max-job-bytes", "memory bound of the jobs held, numbers and event logs (bytes, or with KiB/MiB/GiB); when over it, POST /jobs is a 503")
-	fs.DurationVar(&c.jobTTL, "job-ttl", time.Hour, "how long a finished job is kept")
-	fs.DurationVar(&c.ssePing, "sse-ping", 15*time.Second, "a silent event stream gets a ': ping' comment after this long, to keep it alive through proxies")
-	addHealthFlags(fs, &c.health)
-	addRedisFlags(fs, &c.redis)
-	addTracingFlags(fs, &c.tracing)
-	fs.Usage = func() {}
-	usage := func() {
-		fs.SetOutput(usageOut)
-		fmt.Fprintf(usageOut, "numbers: merges the integers of many upstream URLs, sorted and unique, within a hard budget.\n\n"+
-			"Usage: numbers [flags]\n\nEvery flag has an environment twin: -max-urls is %s.\n\nFlags:\n", envName("max-urls"))
-		fs.PrintDefaults()
+// A flag given on the command line wins over its environment twin; the
+// tuning settings come from the -tuning file only.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (options, error) {
+	var o options
+	gs := groups(&o)
+	cmd := flag.NewFlagSet("numbers", flag.ContinueOnError)
+	cmd.SetOutput(io.Discard) // errors are returned, and reported on one line by main
+	for _, g := range gs[:len(gs)-1] {
+		g.fs.VisitAll(func(f *flag.Flag) { cmd.Var(f.Value, f.Name, f.Usage) })
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cmd.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			usage()
+			usage(usageOut, gs)
 		}
-		return c, err
+		return o, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if cmd.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", cmd.Arg(0))
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	cmd.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
-	fs.VisitAll(func(f *flag.Flag) {
+	cmd.VisitAll(func(f *flag.Flag) {
 		if v := getenv(envName(f.Name)); v != "" && !set[f.Name] && err == nil {
 			if e := f.Value.Set(v); e != nil {
 				err = fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), e)
 			}
+			set[f.Name] = true
 		}
 	})
 	if err != nil {
-		return c, err
+		return o, err
 	}
-	if err := c.health.validate(); err != nil {
-		return c, err
+	if o.tuning != "" {
+		if err := readTuning(o.tuning, gs[len(gs)-1].fs); err != nil {
+			return o, err
+		}
 	}
-	if err := c.redis.validate(); err != nil {
-		return c, err
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return o, fmt.Errorf("-log-format must be text or json, got %q", o.logFormat)
 	}
-	if err := c.tracing.resolve(getenv); err != nil {
-		return c, err
-	}
-	return c, c.validate()
+	return o, resolveTracing(&o.svc.Tracing, set["trace-sample"], getenv)
 }
 
-// validate rejects values and combinations the service cannot run with.
-func (c config) validate() error {
-	switch {
-	case c.margin <= 0:
-		return fmt.Errorf("-margin must be positive, got %v", c.margin)
-	case c.budget < 2*c.margin:
-		return fmt.Errorf("-budget %v is too small: at least %v, twice the %v safety margin (-margin)", c.budget, 2*c.margin, c.margin)
-	case c.maxURLs < 1:
-		return fmt.Errorf("-max-urls must be at least 1, got %d", c.maxURLs)
-	case c.maxBody < 1:
-		return errors.New("-max-body must be positive")
-	case c.maxConns < 1:
-		return fmt.Errorf("-max-conns-per-host must be at least 1, got %d", c.maxConns)
-	case c.maxInFlight == 0 || c.maxInFlight < -1:
-		return fmt.Errorf("-max-in-flight must be positive, or -1 for no limit, got %d", c.maxInFlight)
-	case c.queueLimit == 0:
-		return errors.New("-queue-limit must be positive, or negative for no limit")
-	case c.kernelArrival != "busy" && c.kernelArrival != "always" && c.kernelArrival != "never":
-		return fmt.Errorf("-kernel-arrival must be busy, always or never, got %q", c.kernelArrival)
-	case c.busyLimit <= 0 || c.busyLimit > 1:
-		return fmt.Errorf("-busy-limit must be in (0, 1], got %g", c.busyLimit)
-	case c.callerDelay == 0:
-		return errors.New("-max-caller-delay must be positive, or negative to keep nothing back")
-	case c.readTimeout <= 0 || c.writeTimeout <= 0 || c.idleTimeout <= 0:
-		return errors.New("-read-timeout, -write-timeout and -idle-timeout must be positive")
-	case c.writeTimeout < c.budget:
-		return fmt.Errorf("-write-timeout %v is shorter than -budget %v", c.writeTimeout, c.budget)
-	case c.maxHeaderBytes < 4<<10:
-		return fmt.Errorf("-max-header-bytes must be at least 4KiB, got %d", c.maxHeaderBytes)
-	case c.logFormat != "text" && c.logFormat != "json":
-		return fmt.Errorf("-log-format must be text or json, got %q", c.logFormat)
-	case c.maxStale < 0 || c.lateBudget < 0:
-		return errors.New("-max-stale and -late-budget must not be negative")
-	case c.maxLate < 1:
-		return fmt.Errorf("-max-late must be at least 1, got %d", c.maxLate)
-	case c.lateTraceWindow <= 0 || c.lateTraceInterval <= 0:
-		return errors.New("-late-trace-window and -late-trace-interval must be positive")
-	case c.lateTraceBytes < 1<<20:
-		return fmt.Errorf("-late-trace-bytes must be at least 1MiB, got %d", c.lateTraceBytes)
-	case c.jobBudget <= 0 || c.maxJobBudget < c.jobBudget:
-		return fmt.Errorf("-job-budget must be positive and at most -max-job-budget (%v), got %v", c.maxJobBudget, c.jobBudget)
-	case c.maxJobs < 1 || c.maxJobBytes < 1:
-		return errors.New("-max-jobs and -max-job-bytes must be positive")
-	case c.jobTTL <= 0 || c.ssePing <= 0:
-		return errors.New("-job-ttl and -sse-ping must be positive")
-	case c.admin != "" && c.admin == c.addr && !strings.HasSuffix(c.addr, ":0"):
-		return fmt.Errorf("-admin and -addr must differ: pprof must never be on the public listener")
+// readTuning sets the tuning settings that the JSON object in file names,
+// with fs's parsers: {"max-in-flight": 4096, "queue-limit": "20ms"}.
+func readTuning(file string, fs *flag.FlagSet) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("-tuning: %w", err)
+	}
+	var settings map[string]json.RawMessage
+	d := json.NewDecoder(bytes.NewReader(b))
+	if err := d.Decode(&settings); err != nil {
+		return fmt.Errorf("-tuning %s: want a JSON object of settings: %w", file, err)
+	}
+	for name, raw := range settings {
+		if fs.Lookup(name) == nil {
+			return fmt.Errorf("-tuning %s: %q is not a tuning setting (numbers -h lists them)", file, name)
+		}
+		v := string(raw)
+		if s, err := strconv.Unquote(v); err == nil {
+			v = s
+		}
+		if err := fs.Set(name, v); err != nil {
+			return fmt.Errorf("-tuning %s: %s: %w", file, name, err)
+		}
 	}
 	return nil
+}
+
+// usage prints numbers -h: a screen per group.
+func usage(w io.Writer, gs []group) {
+	fmt.Fprintf(w, "numbers: merges the integers of many upstream URLs, sorted and unique, within a hard budget.\n\n"+
+		"Usage: numbers [flags]\n\nEvery flag has an environment twin (-max-urls is %s); a value left out, or 0,\n"+
+		"is the default; off turns a setting off where it says so.\n", envName("max-urls"))
+	for _, g := range gs {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		g.fs.SetOutput(w)
+		g.fs.PrintDefaults()
+	}
 }
 
 // listFlag returns a flag.Func setter that parses a comma-separated list.
@@ -248,28 +239,168 @@ func parseDenyNets(s string) ([]netip.Prefix, error) {
 	return guard.ParsePrefixes(s)
 }
 
-// byteSize is a flag value of bytes, written plain or with a binary unit.
-type byteSize int
+// sampleFlag returns the setter of -trace-sample.
+func sampleFlag(ratio *float64) func(string) error {
+	return func(s string) error {
+		r, err := strconv.ParseFloat(s, 64)
+		if err != nil || r < 0 || r > 1 {
+			return errors.New("want a share from 0 to 1, such as 0.01")
+		}
+		*ratio = r
+		return nil
+	}
+}
 
-func (b *byteSize) String() string { return strconv.Itoa(int(*b)) }
+// off is the word that turns a setting off: the library's -1.
+const off = "off"
 
-// Set parses "8388608", "8MiB", "64KiB", "1GiB" (also KB/MB/GB, read as binary).
-func (b *byteSize) Set(s string) error {
+// size is a flag value of bytes, written plain or with a binary unit, or off.
+type size struct{ p *int64 }
+
+func (b size) String() string {
+	if b.p == nil || *b.p == 0 {
+		return ""
+	}
+	return strconv.FormatInt(*b.p, 10)
+}
+
+// Set parses "8388608", "8MiB", "64KiB", "1GiB" (also KB/MB/GB, read as
+// binary) and off.
+func (b size) Set(s string) error {
+	if s == off {
+		*b.p = -1
+		return nil
+	}
 	units := []struct {
 		suffix string
-		mult   int
+		mult   int64
 	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}}
-	mult := 1
+	mult := int64(1)
 	for _, u := range units {
 		if strings.HasSuffix(s, u.suffix) {
 			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
 			break
 		}
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(s))
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 || n > (1<<40)/mult {
 		return errors.New("want bytes like 8388608 or 8MiB")
 	}
-	*b = byteSize(n * mult)
+	*b.p = n * mult
 	return nil
 }
+
+// intSize is a size held in an int.
+type intSize struct{ p *int }
+
+func (b intSize) String() string {
+	if b.p == nil || *b.p == 0 {
+		return ""
+	}
+	return strconv.Itoa(*b.p)
+}
+
+// Set parses what size does, but off.
+func (b intSize) Set(s string) error {
+	var n int64
+	if err := (size{&n}).Set(s); err != nil || n < 0 {
+		return errors.New("want bytes like 65536 or 64KiB")
+	}
+	*b.p = int(n)
+	return nil
+}
+
+// dur is a flag value of a duration, or off.
+type dur struct{ p *time.Duration }
+
+func (d dur) String() string {
+	if d.p == nil || *d.p == 0 {
+		return ""
+	}
+	return d.p.String()
+}
+
+// Set parses a positive duration ("50ms") or off.
+func (d dur) Set(s string) error {
+	if s == off {
+		*d.p = -1
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return errors.New("want a duration like 50ms, or off")
+	}
+	*d.p = v
+	return nil
+}
+
+// intOff is a flag value of a count, or off.
+type intOff struct{ p *int }
+
+func (n intOff) String() string {
+	if n.p == nil || *n.p == 0 {
+		return ""
+	}
+	return strconv.Itoa(*n.p)
+}
+
+// Set parses a count or off.
+func (n intOff) Set(s string) error {
+	if s == off {
+		*n.p = -1
+		return nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		return errors.New("want a count, or off")
+	}
+	*n.p = v
+	return nil
+}
+
+// floatOff is a flag value of a number, or off.
+type floatOff struct{ p *float64 }
+
+func (f floatOff) String() string {
+	if f.p == nil || *f.p == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(*f.p, 'g', -1, 64)
+}
+
+// Set parses a number or off.
+func (f floatOff) Set(s string) error {
+	if s == off {
+		*f.p = -1
+		return nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		return errors.New("want a number, or off")
+	}
+	*f.p = v
+	return nil
+}
+
+// switchFlag is a boolean flag onto a service.Switch.
+type switchFlag struct{ p *service.Switch }
+
+func (s switchFlag) String() string {
+	if s.p == nil || *s.p == service.Default {
+		return ""
+	}
+	return strconv.FormatBool(*s.p == service.On)
+}
+
+// Set parses a boolean.
+func (s switchFlag) Set(v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*s.p = service.SwitchOf(b)
+	return nil
+}
+
+// IsBoolFlag lets -hedge stand for -hedge=true.
+func (switchFlag) IsBoolFlag() bool { return true }

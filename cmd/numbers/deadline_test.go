@@ -6,7 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -50,26 +50,6 @@ func TestCallerDeadline(t *testing.T) {
 	}
 }
 
-// TestOverloadMetrics: the wired service exports the overload metrics.
-func TestOverloadMetrics(t *testing.T) {
-	cfg, err := parseConfig([]string{"-calibrate=false"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := newService(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.close()
-	rec := httptest.NewRecorder()
-	svc.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	for _, want := range []string{"numbers_shed_share 0\n", `numbers_shed_total{reason="queue"} 0`, `numbers_shed_total{reason="deadline"} 0`, `numbers_shed_total{reason="cpu"} 0`, "numbers_cpu_busy "} {
-		if !strings.Contains(rec.Body.String(), want) {
-			t.Errorf("/metrics has no %s", want)
-		}
-	}
-}
-
 // TestKernelArrival pipelines two requests on one connection: the second is
 // sent while the first waits 300ms on a hanging upstream, so it waits unread
 // in the kernel for nearly that long. Dated from the kernel, that wait counts:
@@ -81,7 +61,7 @@ func TestKernelArrival(t *testing.T) {
 	}
 	// No queue limit: the second request's wait behind the first is what
 	// the budget must count, and the limit would refuse it first.
-	p := start(t, "-budget", "2s", "-kernel-arrival", "always", "-queue-limit", "-1ns")
+	p := startWith(t, nil, map[string]any{"kernel-arrival": "always"}, "-budget", "2s")
 	entered := make(chan struct{}, 2)
 	hang := upstream(t, hanging(entered))
 	good := upstream(t, numbersBody(`{"numbers":[7]}`))
@@ -157,4 +137,23 @@ func serverTimingTotal(t *testing.T, v string) time.Duration {
 		t.Fatalf("Server-Timing %q has no total", v)
 	}
 	return time.Duration(f * float64(time.Millisecond))
+}
+
+// TestLateTraceRoute runs the binary with an admin listener and -late-trace:
+// the route answers 404 until an answer is late.
+func TestLateTraceRoute(t *testing.T) {
+	p := start(t, "-admin", "127.0.0.1:0", "-late-trace")
+	m := regexp.MustCompile(`admin=(\S+) .*late_trace="{On:true`).FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("no admin address or late_trace=true in the start line:\n%s", p.log())
+	}
+	resp, err := http.Get("http://" + m[1] + "/debug/late-trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 404 || string(body) != `{"error":"no late answer has been traced yet"}`+"\n" {
+		t.Errorf("got %d %s; want the recorder's 404", resp.StatusCode, body)
+	}
 }

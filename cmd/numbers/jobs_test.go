@@ -15,7 +15,7 @@ import (
 // gets the event so far, a final comment, and is closed; the process exits
 // cleanly.
 func TestJobStreamShutdown(t *testing.T) {
-	p := start(t, "-sse-ping", "1h", "-job-budget", "1m")
+	p := startWith(t, nil, map[string]any{"sse-ping": "1h"}, "-job-budget", "1m")
 	entered := make(chan struct{}, 1)
 	slow := upstream(t, hanging(entered))
 	good := upstream(t, numbersBody(`{"numbers":[7]}`))

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,13 +73,17 @@ var listenRE = regexp.MustCompile(`msg="numbers listening" addr=(\S+)`)
 // not get 503s (package overload tests them, and handler the refusals).
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	return startEnv(t, nil, args...)
+	return startWith(t, nil, nil, args...)
 }
 
-// startEnv is start with the variables env ("NAME=value") set.
-func startEnv(t *testing.T, env []string, args ...string) *proc {
+// startWith is start with the variables env ("NAME=value") set and the
+// tuning settings tune (name to value) in a -tuning file, over the tests'
+// own: busy-limit 1 and queue-limit off.
+func startWith(t *testing.T, env []string, tune map[string]any, args ...string) *proc {
 	t.Helper()
-	args = append([]string{"-addr", "127.0.0.1:0", "-admin", "", "-busy-limit", "1", "-queue-limit", "-1ns"}, args...)
+	all := map[string]any{"busy-limit": 1, "queue-limit": "off"}
+	maps.Copy(all, tune)
+	args = append([]string{"-addr", "127.0.0.1:0", "-admin", "off", "-tuning", tuningFile(t, all)}, args...)
 	p := &proc{cmd: exec.Command(binary, args...), exited: make(chan struct{})}
 	p.cmd.Env = cleanEnv(env...)
 	stderr, err := p.cmd.StderrPipe()
@@ -117,6 +123,20 @@ func startEnv(t *testing.T, env []string, args ...string) *proc {
 		t.Fatalf("numbers did not log its address\n%s", p.log())
 	}
 	return p
+}
+
+// tuningFile writes settings as a -tuning file and returns its path.
+func tuningFile(t *testing.T, settings map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tuning.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func (p *proc) log() string {

@@ -41,7 +41,7 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	// The budget is how long the held request keeps its place: long enough
 	// for the refused requests to arrive meanwhile on a busy machine.
 	const budget = time.Second
-	p := start(t, "-budget", budget.String(), "-max-urls", "2", "-max-in-flight", "1")
+	p := startWith(t, nil, map[string]any{"max-in-flight": 1}, "-budget", budget.String(), "-max-urls", "2")
 	good := upstream(t, numbersBody(`{"numbers":[2,1]}`))
 	other := upstream(t, numbersBody(`{"numbers":[3]}`))
 

@@ -31,10 +31,9 @@ func startRedis(t *testing.T) *redistest.Server {
 }
 
 // pair starts replicas A and B sharing srv.
-func pair(t *testing.T, srv *redistest.Server, args ...string) (a, b *proc) {
+func pair(t *testing.T, srv *redistest.Server, tune map[string]any) (a, b *proc) {
 	t.Helper()
-	args = append([]string{"-redis", srv.URL}, args...)
-	return start(t, args...), start(t, args...)
+	return startWith(t, nil, tune, "-redis", srv.URL), startWith(t, nil, tune, "-redis", srv.URL)
 }
 
 // post starts a job through p and returns its Location.
@@ -159,7 +158,7 @@ func released(release <-chan struct{}, entered chan<- struct{}, body string) fun
 // through B of a job A runs cancels it.
 func TestReplicasShareJobs(t *testing.T) {
 	srv := startRedis(t)
-	a, b := pair(t, srv)
+	a, b := pair(t, srv, nil)
 	release, entered := make(chan struct{}), make(chan struct{}, 1)
 	slow := upstream(t, released(release, entered, `{"numbers":[9]}`))
 	good := upstream(t, numbersBody(`{"numbers":[1,2]}`))
@@ -259,7 +258,7 @@ func outcomes(t *testing.T, p *proc, url string) string {
 // no second upstream request.
 func TestReplicasShareCache(t *testing.T) {
 	srv := startRedis(t)
-	a, b := pair(t, srv)
+	a, b := pair(t, srv, nil)
 	var n atomic.Int64
 	u := upstream(t, counting(&n, `{"numbers":[4,2]}`))
 	if o := outcomes(t, a, u); !strings.HasPrefix(o, "ok=1,") {
@@ -279,7 +278,7 @@ func TestReplicasShareCache(t *testing.T) {
 func TestOwnerKilled(t *testing.T) {
 	srv := startRedis(t)
 	const lease = time.Second
-	a, b := pair(t, srv, "-job-lease", lease.String())
+	a, b := pair(t, srv, map[string]any{"job-lease": lease.String()})
 	entered := make(chan struct{}, 1)
 	hang := upstream(t, hanging(entered))
 	good := upstream(t, numbersBody(`{"numbers":[5]}`))
@@ -313,7 +312,7 @@ func TestOwnerKilled(t *testing.T) {
 // once Redis is back, the shared features are too, with no restart.
 func TestRedisStopped(t *testing.T) {
 	srv := startRedis(t)
-	a, b := pair(t, srv)
+	a, b := pair(t, srv, nil)
 	var n atomic.Int64
 	u := upstream(t, counting(&n, `{"numbers":[3]}`))
 	slow := upstream(t, hanging(nil))

@@ -33,14 +33,14 @@ func TestConfigTracing(t *testing.T) {
 		"traces endpoint from OTEL_":   {nil, []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://c:4318/v1/traces"}, true, "", tracing.Sampler{Ratio: 0.01}},
 		"SDK disabled":                 {[]string{"-otlp-endpoint", "http://c:4318"}, []string{"OTEL_SDK_DISABLED=true"}, false, "", tracing.Sampler{}},
 		"exporter none":                {[]string{"-otlp-endpoint", "http://c:4318"}, []string{"OTEL_TRACES_EXPORTER=none"}, false, "", tracing.Sampler{}},
-		"-trace-sample":                {[]string{"-trace-sample", "0.5"}, nil, false, "", tracing.Sampler{Ratio: 0.5}},
+		"-trace-sample":                {[]string{"-trace-sample", "0.5", "-otlp-endpoint", "http://c:4318"}, nil, true, "http://c:4318/v1/traces", tracing.Sampler{Ratio: 0.5}},
 		"traceidratio":                 {nil, []string{"OTEL_TRACES_SAMPLER=traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.25"}, false, "", tracing.Sampler{Ratio: 0.25, IgnoreParent: true}},
 		"parentbased_traceidratio":     {nil, []string{"OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.1"}, false, "", tracing.Sampler{Ratio: 0.1}},
 		"ratio without its arg":        {nil, []string{"OTEL_TRACES_SAMPLER=parentbased_traceidratio"}, false, "", tracing.Sampler{Ratio: 1}},
 		"always_on":                    {nil, []string{"OTEL_TRACES_SAMPLER=always_on"}, false, "", tracing.Sampler{Ratio: 1, IgnoreParent: true}},
 		"parentbased_always_off":       {nil, []string{"OTEL_TRACES_SAMPLER=parentbased_always_off"}, false, "", tracing.Sampler{}},
-		"the flag wins over OTEL_":     {[]string{"-trace-sample", "0.2"}, []string{"OTEL_TRACES_SAMPLER=always_on"}, false, "", tracing.Sampler{Ratio: 0.2}},
-		"its twin wins over OTEL_ too": {nil, []string{"NUMBERS_TRACE_SAMPLE=0.3", "OTEL_TRACES_SAMPLER=always_on"}, false, "", tracing.Sampler{Ratio: 0.3}},
+		"the flag wins over OTEL_":     {[]string{"-trace-sample", "0.2"}, []string{"OTEL_TRACES_SAMPLER=always_on", "OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318"}, true, "", tracing.Sampler{Ratio: 0.2}},
+		"its twin wins over OTEL_ too": {nil, []string{"NUMBERS_TRACE_SAMPLE=0.3", "OTEL_TRACES_SAMPLER=always_on", "OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318"}, true, "", tracing.Sampler{Ratio: 0.3}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -48,11 +48,11 @@ func TestConfigTracing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := c.tracing; got.on != tc.on || got.traceURL != tc.url || got.on && got.sampler != tc.sampler {
-				t.Errorf("on %v, URL %q, sampler %+v; want %v, %q, %+v", got.on, got.traceURL, got.sampler, tc.on, tc.url, tc.sampler)
+			if got := c.svc.Tracing; got.On != tc.on || got.URL != tc.url || got.On && got.Sampler != tc.sampler {
+				t.Errorf("on %v, URL %q, sampler %+v; want %v, %q, %+v", got.On, got.URL, got.Sampler, tc.on, tc.url, tc.sampler)
 			}
-			if tc.sampler.Ratio != 0 && !tc.on && c.tracing.sampler != tc.sampler {
-				t.Errorf("sampler %+v; want %+v", c.tracing.sampler, tc.sampler)
+			if tc.sampler.Ratio != 0 && !tc.on && c.svc.Tracing.Sampler != tc.sampler {
+				t.Errorf("sampler %+v; want %+v", c.svc.Tracing.Sampler, tc.sampler)
 			}
 		})
 	}
@@ -166,8 +166,8 @@ func TestTracesExported(t *testing.T) {
 		sent <- r.Header.Get("traceparent")
 		fmt.Fprint(w, `{"numbers":[2,1]}`)
 	})
-	p := startEnv(t, []string{"OTEL_SERVICE_NAME=numbers-e2e", "OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=test"},
-		"-otlp-endpoint", col.url, "-trace-sample", "0")
+	p := startWith(t, []string{"OTEL_SERVICE_NAME=numbers-e2e", "OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=test"},
+		nil, "-otlp-endpoint", col.url, "-trace-sample", "0")
 	const trace, caller = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	resp, body, _ := p.get(t, "GET", query(up), "traceparent", "00-"+trace+"-"+caller+"-01")
 	if resp.StatusCode != 200 || body != `{"numbers":[1,2]}` {

@@ -83,7 +83,7 @@ func runCaller(ctx context.Context, o options, dir string, services []string, na
 			name, bin = k, v
 		}
 		targets = append(targets, callerTarget{name: name, path: bin, args: func(addr string) []string {
-			return []string{"-addr", addr, "-admin", ""}
+			return []string{"-addr", addr, "-admin", "127.0.0.1:0"}
 		}})
 	}
 	for _, at := range o.plainAt {

@@ -65,7 +65,7 @@ func main() {
 	flag.BoolVar(&o.json, "json", false, "print the summary as JSON instead of the table")
 	flag.BoolVar(&o.profile, "profile", false, "capture CPU profiles from the service's admin pprof endpoint during the runs")
 	flag.BoolVar(&o.withBaseline, "baseline", true, "also run every scenario against the baseline implementation, for ratios")
-	flag.BoolVar(&o.off, "off", false, "also run every scenario against the service with -health=false -hedge=false -retry=false (target service-off): the figures before passive health, hedging and retries, from the same binary in the same run")
+	flag.BoolVar(&o.off, "off", false, "also run every scenario against the service with -outlier-detection=false -hedge=false -retry=false (target service-off): the figures without outlier detection, hedging and retries, from the same binary in the same run")
 	flag.BoolVar(&o.quick, "quick", false, "very short runs, a smoke test for CI")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed")
 	flag.DurationVar(&o.budget, "budget", bench.DefaultBudget, "the service's budget: responses slower than this are late")
@@ -364,7 +364,7 @@ type upstreams struct {
 // runs the scenarios names against them, stops them and adds the runs,
 // capacities, checks and notes to sum. The targets are named service and
 // baseline, with "-shared" when split pins nothing; with -off a second
-// service, service-off, runs with passive health, hedging and retries off.
+// service, service-off, runs with outlier detection, hedging and retries off.
 func runPhase(ctx context.Context, o options, dir, bin string, hosts upstreams, split cpuSplit, names []string, sum *bench.Summary) error {
 	suffix := ""
 	if split.n == 0 {
@@ -414,7 +414,7 @@ func runPhase(ctx context.Context, o options, dir, bin string, hosts upstreams, 
 	}
 	if o.off {
 		offName := "service-off" + suffix
-		off, target, err := startService(ctx, o, dir, offName, split, bin, "-health=false", "-hedge=false", "-retry=false")
+		off, target, err := startService(ctx, o, dir, offName, split, bin, "-outlier-detection=false", "-hedge=false", "-retry=false")
 		if err != nil {
 			return err
 		}

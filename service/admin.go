@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -48,6 +48,15 @@ func adminMux(routes map[string]http.Handler) *http.ServeMux {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// adminRoutes returns the service's handlers on the admin listener, by path.
+func (s *Service) adminRoutes() map[string]http.Handler {
+	routes := map[string]http.Handler{"/metrics": s.metrics.Handler()}
+	if s.lateTrace != nil {
+		routes["/debug/late-trace"] = s.lateTrace
+	}
+	return routes
 }
 
 // close stops the admin listener, giving open scrapes a moment to finish.
