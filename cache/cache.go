@@ -8,8 +8,10 @@
 // request flow is the caller's:
 //
 //  1. Fresh(url) hit: answer from the cache without fetching.
-//  2. Otherwise fetch live; on success, Store the result.
-//  3. If the live fetch failed or was late, Stale(url) may still provide an
+//  2. Otherwise, with a second level shared with other replicas (tiered.go),
+//     Shared(ctx, url) may find it there, fresh.
+//  3. Otherwise fetch live; on success, Store the result, in both levels.
+//  4. If the live fetch failed or was late, Stale(url) may still provide an
 //     entry the response's directives allow to serve stale.
 //
 // The cache is bounded by bytes (8 per number of capacity plus a fixed
@@ -50,6 +52,13 @@ type Config struct {
 	// DefaultMaxStale (1h); negative means no allowance beyond
 	// stale-if-error.
 	MaxStale time.Duration
+	// Shared is the second level, shared with other replicas (tiered.go);
+	// nil means none.
+	Shared Level
+	// SharedWait is the longest a look-up in Shared may take, and it takes
+	// at most a tenth of the time left before the request's deadline; zero
+	// means DefaultSharedWait.
+	SharedWait time.Duration
 	// Now returns the current time; nil means time.Now. It is the tests'
 	// seam.
 	Now func() time.Time
@@ -66,6 +75,9 @@ type Stats struct {
 	Rejected  uint64 // Store calls that did not (forbidden, useless, too large, older)
 	Evictions uint64 // entries evicted to stay within MaxBytes
 	Expired   uint64 // entries dropped on lookup because no longer usable at all
+	// SharedHits are Shared calls answered by a fresh entry of the second
+	// level.
+	SharedHits uint64
 }
 
 // Cache is a size-bounded LRU store of upstream results. Create one with New.
@@ -73,6 +85,9 @@ type Cache struct {
 	maxBytes int64
 	maxStale time.Duration
 	now      func() time.Time
+
+	shared     Level
+	sharedWait time.Duration
 
 	mu    sync.Mutex
 	lru   *simplelru.LRU[string, *entry] // guarded by mu
@@ -82,6 +97,7 @@ type Cache struct {
 
 	hits, misses, staleHits, staleMiss   atomic.Uint64
 	stores, rejected, evictions, expired atomic.Uint64
+	sharedHits                           atomic.Uint64
 }
 
 // entry is one stored result. It is immutable once in the LRU.
@@ -95,7 +111,11 @@ type entry struct {
 
 // New returns an empty Cache configured by cfg.
 func New(cfg Config) *Cache {
-	c := &Cache{maxBytes: cfg.MaxBytes, maxStale: cfg.MaxStale, now: cfg.Now, door: &doorkeeper{seed: maphash.MakeSeed()}}
+	c := &Cache{maxBytes: cfg.MaxBytes, maxStale: cfg.MaxStale, now: cfg.Now, door: &doorkeeper{seed: maphash.MakeSeed()},
+		shared: cfg.Shared, sharedWait: cfg.SharedWait}
+	if c.sharedWait <= 0 {
+		c.sharedWait = DefaultSharedWait
+	}
 	if c.maxBytes == 0 {
 		c.maxBytes = DefaultMaxBytes
 	}
@@ -128,10 +148,15 @@ func (c *Cache) onRemove(_ string, e *entry) { c.bytes -= e.size }
 // than a response seen since; the exception is a response older (by
 // responseTime) than the stored one, which is ignored. An entry larger than
 // MaxBytes is not stored. numbers is retained: the caller must not modify it
-// afterwards.
+// afterwards. What it stores, or drops, it also stores or drops in the
+// second level (Config.Shared).
 func (c *Cache) Store(url string, numbers []int64, h Header, requestTime, responseTime time.Time) bool {
 	e, storable := c.Prepare(numbers, h, requestTime, responseTime)
-	return c.Put(url, e, storable)
+	ok := c.Put(url, e, storable)
+	if c.shared != nil && (ok || !storable) {
+		c.shared.Put(url, e, ok)
+	}
+	return ok
 }
 
 // Entry is one result as the cache keeps it: the numbers and the absolute
@@ -162,11 +187,6 @@ func (c *Cache) Prepare(numbers []int64, h Header, requestTime, responseTime tim
 // the second time its URL is offered (see doorkeeper). It returns whether
 // it stored. e.Numbers is retained.
 func (c *Cache) Put(url string, e Entry, storable bool) bool { return c.put(url, e, storable, true) }
-
-// PutShared stores e, which a second level shared with other processes
-// held, as Put does, but at once: the process that stored it there had
-// already offered its URL twice.
-func (c *Cache) PutShared(url string, e Entry) bool { return c.put(url, e, true, false) }
 
 // put is Put, through the doorkeeper if door.
 func (c *Cache) put(url string, e Entry, storable, door bool) bool {
@@ -304,5 +324,7 @@ func (c *Cache) Stats() Stats {
 		Rejected:  c.rejected.Load(),
 		Evictions: c.evictions.Load(),
 		Expired:   c.expired.Load(),
+
+		SharedHits: c.sharedHits.Load(),
 	}
 }

@@ -36,5 +36,5 @@ func Example() {
 	// fresh: false
 	// stale: [2 3 5 7] true
 	// stored: false
-	// {Hits:1 Misses:1 StaleHits:1 StaleMiss:0 Stores:1 Rejected:1 Evictions:0 Expired:0}
+	// {Hits:1 Misses:1 StaleHits:1 StaleMiss:0 Stores:1 Rejected:1 Evictions:0 Expired:0 SharedHits:0}
 }

@@ -21,6 +21,7 @@ import (
 	"numbers/fetcher"
 	"numbers/outcome"
 	"numbers/overload"
+	"numbers/resilience"
 	"numbers/source"
 	"numbers/telemetry"
 	"numbers/tracing"
@@ -227,7 +228,7 @@ func benchEndToEnd(b *testing.B, tr *tracing.Tracer) {
 			return ln.Dial()
 		},
 	})
-	h := New(Config{Source: source.New(source.Config{Fetcher: client, Tracer: tr.Tracer()}), Budget: 10 * time.Second, Tracer: tr})
+	h := New(Config{Source: source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: client}), Tracer: tr.Tracer()}), Budget: 10 * time.Second, Tracer: tr})
 	ln := serve(b, h)
 	c, err := ln.Dial()
 	if err != nil {

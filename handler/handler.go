@@ -36,19 +36,6 @@ import (
 	"numbers/tracing"
 )
 
-// Source is what the handler needs from the layer below (package source).
-// Fetch starts obtaining the numbers of one upstream for a request whose
-// context is ctx (its deadline bounds the fetch, its cancellation ends it)
-// and calls deliver once, from any goroutine, with them (sorted ascending and
-// unique) and how the upstream fared; deliver never blocks. Abandon returns
-// what stands in for an upstream whose fetch is still running when the
-// handler stops waiting: a stale entry, or a timeout. The handler never
-// modifies nor retains the numbers it is given.
-type Source interface {
-	Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome))
-	Abandon(url string) ([]int64, outcome.Outcome)
-}
-
 // Observer is told what happened to each request; metrics implement it. Its
 // methods are called on the request path and must be cheap and safe for
 // concurrent use.
@@ -67,7 +54,7 @@ type Observer interface {
 // Config configures a Handler.
 type Config struct {
 	// Source obtains the upstreams' numbers; required.
-	Source Source
+	Source jobs.Source
 	// Budget is the whole time allowed for an answer; zero means 500ms. A
 	// caller may ask for less with grpc-timeout or
 	// x-envoy-expected-rq-timeout-ms, never for more (see budgetFor).
@@ -104,7 +91,7 @@ type Admitter interface {
 
 // Handler serves the public endpoints. Create it with New.
 type Handler struct {
-	source   Source
+	source   jobs.Source
 	budget   time.Duration
 	maxURLs  int
 	planner  *deadline.Planner

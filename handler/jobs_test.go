@@ -20,6 +20,7 @@ import (
 	"numbers/fetcher"
 	"numbers/jobs"
 	"numbers/outcome"
+	"numbers/resilience"
 	"numbers/source"
 )
 
@@ -425,7 +426,7 @@ func (f *gatedFetcher) Fetch(ctx context.Context, _ string) (fetcher.Response, e
 // the cache.
 func TestJobsShareTheSource(t *testing.T) {
 	f := &gatedFetcher{release: make(chan struct{}), entered: make(chan struct{}, 4)}
-	src := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: true})
+	src := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: f}), Cache: cache.New(cache.Config{}), Coalesce: true})
 	runner := jobs.NewRunner(jobs.RunnerConfig{Source: src})
 	hub := jobs.NewHub(jobs.HubConfig{Store: runner.Store()})
 	defer hub.Shutdown(context.Background()) //nolint:errcheck // no deadline

@@ -11,6 +11,7 @@ import (
 	"numbers/fetcher"
 	"numbers/redisstore"
 	"numbers/redisstore/redistest"
+	"numbers/resilience"
 	"numbers/source"
 )
 
@@ -31,9 +32,9 @@ func (n instantFetcher) Fetch(context.Context, string) (fetcher.Response, error)
 // that is down (look-ups skipped after a failure). It measures what the
 // look-up adds to a request that misses.
 func BenchmarkHandleShared(b *testing.B) {
-	run := func(b *testing.B, remote source.Remote) {
-		src := source.New(source.Config{Fetcher: instantFetcher(twenty(7)), Cache: cache.New(cache.Config{}),
-			Coalesce: true, Remote: remote})
+	run := func(b *testing.B, remote cache.Level) {
+		src := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: instantFetcher(twenty(7))}),
+			Cache: cache.New(cache.Config{Shared: remote}), Coalesce: true})
 		h := New(Config{Source: src, Budget: time.Hour})
 		benchHandle(b, h.Handle, fasthttp.StatusOK)
 	}

@@ -14,10 +14,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"numbers/budget"
 	"numbers/fetcher"
-	"numbers/health"
 	"numbers/jobs"
+	"numbers/resilience"
 	"numbers/source"
 	"numbers/tracing"
 )
@@ -30,7 +29,7 @@ const (
 	upShared = "http://shared.test/" // [5] once released: two requests share it
 )
 
-// scripted is a source.Fetcher playing the upstreams above. It keeps the
+// scripted is a resilience.Fetcher playing the upstreams above. It keeps the
 // span context each request was made in (what the fetcher sends upstream).
 type scripted struct {
 	release chan struct{}
@@ -195,13 +194,14 @@ const (
 // context of its own client span, which the fetcher sends upstream.
 func TestTraceSpanTree(t *testing.T) {
 	tr, exp := traced(t, 1)
-	reg := health.New(health.Config{})
+	reg := resilience.NewDetector(resilience.OutlierConfig{})
 	for range 50 {
-		reg.Success(health.Key(upHedge), time.Millisecond) // a latency estimate, for the hedge
+		reg.Success(resilience.Key(upHedge), time.Millisecond) // a latency estimate, for the hedge
 	}
 	up := newScripted()
-	src := source.New(source.Config{Fetcher: up, Coalesce: true, Health: reg, Budget: budget.New(budget.Config{}),
+	link := resilience.New(resilience.Config{Fetcher: up, Detector: reg, Budget: resilience.NewRetryBudget(resilience.RetryBudgetConfig{}),
 		Hedge: true, Retry: true, Tracer: tr.Tracer()})
+	src := source.New(source.Config{Upstream: link, Coalesce: true, Tracer: tr.Tracer()})
 	ln := serve(t, New(Config{Source: src, Budget: 10 * time.Second, Tracer: tr}))
 
 	type answer struct {
@@ -333,7 +333,7 @@ func TestTraceContextPassedOn(t *testing.T) {
 				tr = nil
 			}
 			up := newScripted()
-			src := source.New(source.Config{Fetcher: up, Coalesce: true, Tracer: tr.Tracer()})
+			src := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: up, Tracer: tr.Tracer()}), Coalesce: true, Tracer: tr.Tracer()})
 			ln := serve(t, New(Config{Source: src, Budget: 10 * time.Second, Tracer: tr}))
 			if resp, err := get(ln, numbersURI(upOK), tc.traceparent); err != nil || resp.StatusCode() != 200 {
 				t.Fatalf("%v %v", err, resp)
@@ -353,7 +353,7 @@ func TestTraceContextPassedOn(t *testing.T) {
 // job's fetches are children of the request that started it.
 func TestTraceJobs(t *testing.T) {
 	tr, exp := traced(t, 1)
-	src := source.New(source.Config{Fetcher: newScripted(), Coalesce: true, Tracer: tr.Tracer()})
+	src := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: newScripted(), Tracer: tr.Tracer()}), Coalesce: true, Tracer: tr.Tracer()})
 	runner := jobs.NewRunner(jobs.RunnerConfig{Source: src})
 	hub := jobs.NewHub(jobs.HubConfig{Store: runner.Store()})
 	ln := serve(t, New(Config{Source: src, Budget: 10 * time.Second, Jobs: runner, Hub: hub, Tracer: tr}))

@@ -297,13 +297,17 @@ func TestHubShutdown(t *testing.T) {
 	f := newHubFixture(t, 2, HubConfig{})
 	f.settle(t, 0)
 	done := make(chan []sseEvent, 3)
+	first := make(chan sseEvent, 6) // every event of the three streams: the first of each, then the final comment
 	for range 3 {
 		c := f.watch(0)
 		go func() {
 			defer c.Close()
-			evs, _ := readStream(c, nil)
+			evs, _ := readStream(c, first)
 			done <- evs
 		}()
+	}
+	for range 3 { // each stream has had its replay before the shutdown begins
+		<-first
 	}
 	stalled := f.watch(0)
 	defer stalled.Close()

@@ -141,11 +141,15 @@ type Ender interface {
 	End(id string, state State, reason string) (*Snapshot, error)
 }
 
-// Source is what a job needs from the layer below (package source), the
-// same as the /numbers handler: Fetch delivers one upstream's numbers once,
-// from any goroutine, without blocking; Abandon says what stands in for an
-// upstream still pending at the job's deadline (a stale entry, or a
-// timeout).
+// Source is what the /numbers handler and the jobs need from the layer
+// below (package source, the head of the upstream chain). Fetch starts
+// obtaining the numbers of one upstream for a request whose context is ctx
+// (its deadline bounds the fetch, its cancellation ends it) and calls
+// deliver once, from any goroutine, with them (sorted ascending and unique)
+// and how the upstream fared; deliver never blocks, and the numbers are
+// neither modified nor retained. Abandon returns what stands in for an
+// upstream whose fetch is still running when its caller stops waiting: a
+// stale entry, or a timeout.
 type Source interface {
 	Fetch(ctx context.Context, url string, deliver func([]int64, outcome.Outcome))
 	Abandon(url string) ([]int64, outcome.Outcome)

@@ -33,7 +33,7 @@ type CacheStats struct {
 }
 
 // Cache is the second level of the upstream cache, in Redis (a
-// source.Remote). It is safe for concurrent use.
+// cache.Level). It is safe for concurrent use.
 type Cache struct {
 	c     *Client
 	sem   chan struct{} // a slot per write in flight

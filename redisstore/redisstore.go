@@ -1,5 +1,5 @@
 // Package redisstore keeps in Redis what the replicas of the service share:
-// the second level of the upstream cache ([Cache], a source.Remote) and the
+// the second level of the upstream cache ([Cache], a cache.Level) and the
 // jobs ([JobStore], a jobs.Store: a hash per job for its document, a Stream
 // per job for its event log, a sorted set of the running jobs' leases).
 //

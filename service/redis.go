@@ -4,8 +4,8 @@ import (
 	"net/url"
 	"time"
 
+	"numbers/cache"
 	"numbers/redisstore"
-	"numbers/source"
 	"numbers/telemetry"
 )
 
@@ -24,10 +24,10 @@ type shared struct {
 	cache  *redisstore.Cache
 }
 
-// openShared opens the Redis that c names, if any, sets it as the second
-// level of srcCfg's cache, and exports its metrics. Redis being down at
-// start is no error: it is connected to in the background.
-func openShared(c Redis, srcCfg *source.Config, metrics *telemetry.Metrics) (shared, error) {
+// openShared opens the Redis that c names, if any, and exports its
+// metrics. Redis being down at start is no error: it is connected to in
+// the background.
+func openShared(c Redis, metrics *telemetry.Metrics) (shared, error) {
 	if c.URL == "" {
 		return shared{}, nil
 	}
@@ -39,9 +39,6 @@ func openShared(c Redis, srcCfg *source.Config, metrics *telemetry.Metrics) (sha
 	}
 	s := shared{client: client, cache: client.Cache()}
 	observe = metrics.WatchRedis(client.Up, &s.cache.Stats).Observe
-	if srcCfg.Cache != nil {
-		srcCfg.Remote, srcCfg.RemoteWait = s.cache, c.Lookup
-	}
 	return s, nil
 }
 
@@ -52,6 +49,14 @@ func (s shared) jobStore(cfg Config, lost func(id string)) *redisstore.JobStore 
 		return nil
 	}
 	return s.client.Jobs(redisstore.JobConfig{Lease: cfg.Redis.JobLease, TTL: cfg.Jobs.TTL, MaxJobs: cfg.Jobs.Max, Lost: lost})
+}
+
+// level returns the second level of the cache: nil without Redis.
+func (s shared) level() cache.Level {
+	if s.cache == nil {
+		return nil
+	}
+	return s.cache
 }
 
 // close waits for the cache writes in flight and closes the client.

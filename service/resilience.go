@@ -1,30 +1,36 @@
 package service
 
 import (
-	"numbers/budget"
-	"numbers/health"
-	"numbers/source"
+	"numbers/fetcher"
+	"numbers/resilience"
+	"numbers/telemetry"
+	"numbers/tracing"
 )
 
-// wireOutliers sets up what c asks for in cfg: the registry (whose
-// sweeper's stop is returned, nil when detection is off) and the budget.
-func wireOutliers(c Outliers, cfg *source.Config) (reg *health.Registry, stop func()) {
+// newUpstream returns the resilience link over client as c says: outlier
+// detection (whose sweeper's stop is returned, nil when detection is off),
+// hedges, retries and the retry budget that pays for them.
+func newUpstream(c Outliers, client *fetcher.Client, tracer *tracing.Tracer, metrics *telemetry.Metrics) (*resilience.Link, func()) {
+	cfg := resilience.Config{Fetcher: client, Tracer: tracer.Tracer()}
 	if hedge, retry := c.Hedge.on(true), c.Retry.on(true); hedge || retry {
-		cfg.Budget = budget.New(budget.Config{Percent: c.RetryShare, MinPerSecond: c.RetryMinPerSecond})
+		cfg.Budget = resilience.NewRetryBudget(resilience.RetryBudgetConfig{Percent: c.RetryShare, MinPerSecond: c.RetryMinPerSecond})
 		cfg.Hedge, cfg.Retry = hedge, retry
 	}
-	if !c.Detection.on(true) {
-		return nil, nil
+	var stop func()
+	if c.Detection.on(true) {
+		cfg.Detector = resilience.NewDetector(resilience.OutlierConfig{
+			Failures:          c.Failures,
+			FailureRate:       c.FailureRate,
+			BaseEjection:      c.Ejection,
+			MaxEjection:       c.MaxEjection,
+			ProbeInterval:     c.ProbeInterval,
+			MaxEjectedPercent: c.MaxEjectedPercent,
+			MaxHosts:          c.MaxHosts,
+		})
+		stop = cfg.Detector.Start()
+		metrics.WatchOutliers(cfg.Detector)
 	}
-	reg = health.New(health.Config{
-		Failures:          c.Failures,
-		FailureRate:       c.FailureRate,
-		BaseEjection:      c.Ejection,
-		MaxEjection:       c.MaxEjection,
-		ProbeInterval:     c.ProbeInterval,
-		MaxEjectedPercent: c.MaxEjectedPercent,
-		MaxHosts:          c.MaxHosts,
-	})
-	cfg.Health = reg
-	return reg, reg.Start()
+	link := resilience.New(cfg)
+	metrics.WatchTailCutting(&link.Stats, cfg.Budget)
+	return link, stop
 }

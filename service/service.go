@@ -101,31 +101,31 @@ func (s *Service) wire() error {
 		return err
 	}
 
-	var store *cache.Cache
-	if cfg.Cache.Bytes > 0 {
-		store = cache.New(cache.Config{MaxBytes: cfg.Cache.Bytes, MaxStale: cfg.Cache.MaxStale})
-		s.metrics.WatchCache(store)
-	}
-	srcCfg := source.Config{
-		Fetcher:    client,
-		Cache:      store,
-		Coalesce:   cfg.Cache.Coalesce.on(true),
-		LateBudget: max(cfg.Cache.Background, 0),
-		MaxLate:    int64(cfg.Cache.MaxBackground),
-		Fetched:    s.metrics.Fetched,
-		Tracer:     tracer.Tracer(),
-	}
-	shared, err := openShared(cfg.Redis, &srcCfg, s.metrics)
+	shared, err := openShared(cfg.Redis, s.metrics)
 	if err != nil {
 		return err
 	}
-	if reg, stopSweeper := wireOutliers(cfg.Outliers, &srcCfg); reg != nil {
+	var store *cache.Cache
+	if cfg.Cache.Bytes > 0 {
+		store = cache.New(cache.Config{MaxBytes: cfg.Cache.Bytes, MaxStale: cfg.Cache.MaxStale,
+			Shared: shared.level(), SharedWait: cfg.Redis.Lookup})
+		s.metrics.WatchCache(store)
+	}
+	upstream, stopSweeper := newUpstream(cfg.Outliers, client, tracer, s.metrics)
+	if stopSweeper != nil {
 		s.stops = append(s.stops, stopSweeper)
-		s.metrics.WatchHealth(reg)
+	}
+	srcCfg := source.Config{
+		Upstream:      upstream,
+		Cache:         store,
+		Coalesce:      cfg.Cache.Coalesce.on(true),
+		Background:    max(cfg.Cache.Background, 0),
+		MaxBackground: int64(cfg.Cache.MaxBackground),
+		Fetched:       s.metrics.Fetched,
+		Tracer:        tracer.Tracer(),
 	}
 	src := source.New(srcCfg)
 	s.metrics.WatchSource(&src.Stats)
-	s.metrics.WatchTailCutting(&src.Stats, srcCfg.Budget)
 
 	s.margin = deadline.DefaultMargin
 	if cfg.Answer.Calibrate.on(true) {

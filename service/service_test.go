@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-
-	"numbers/source"
 )
 
 // TestMain fails the package if a goroutine that New or Run started
@@ -150,33 +148,17 @@ func TestConfigRefused(t *testing.T) {
 	}
 }
 
-// TestWireOutliers: detection, hedges, retries and their budget are wired
-// as the Switches say.
-func TestWireOutliers(t *testing.T) {
-	cases := []struct {
-		name                        string
-		c                           Outliers
-		detection, hedge, retry, rb bool
-	}{
-		{"defaults", Outliers{}, true, true, true, true},
-		{"all off", Outliers{Detection: Off, Hedge: Off, Retry: Off}, false, false, false, false},
-		{"detection off keeps retries", Outliers{Detection: Off, Hedge: Off}, false, false, true, true},
-		{"hedges only", Outliers{Retry: Off}, true, true, false, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var sc source.Config
-			reg, stop := wireOutliers(tc.c, &sc)
-			if stop != nil {
-				defer stop()
-			}
-			if (reg != nil) != tc.detection || (sc.Health != nil) != tc.detection {
-				t.Errorf("registry %v; want %v", reg != nil, tc.detection)
-			}
-			if sc.Hedge != tc.hedge || sc.Retry != tc.retry || (sc.Budget != nil) != tc.rb {
-				t.Errorf("hedge %v, retry %v, budget %v; want %v, %v, %v", sc.Hedge, sc.Retry, sc.Budget != nil, tc.hedge, tc.retry, tc.rb)
-			}
-		})
+// TestUpstreamOutliers: outlier detection runs, with its sweeper and its
+// metrics, unless it is switched off.
+func TestUpstreamOutliers(t *testing.T) {
+	for _, detection := range []Switch{Default, On, Off} {
+		c := quiet()
+		c.Outliers = Outliers{Detection: detection, Hedge: Off}
+		s := started(t, c)
+		_, body := get(t, s, "/metrics")
+		if got, want := strings.Contains(string(body), "numbers_health_hosts{"), detection != Off; got != want {
+			t.Errorf("detection %v: host states exported %v; want %v", detection, got, want)
+		}
 	}
 }
 

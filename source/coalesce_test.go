@@ -21,7 +21,7 @@ func TestCoalescing(t *testing.T) {
 			f := newFake(respond("max-age=60", 1, 2, 3))
 			f.release = make(chan struct{})
 			f.started = make(chan call, callers)
-			s := source.New(source.Config{Fetcher: f, Coalesce: coalesce, LateBudget: time.Second})
+			s := source.New(source.Config{Upstream: plain(f), Coalesce: coalesce, Background: time.Second})
 			ctx, _ := deadline(t, 10*time.Second)
 
 			var wg sync.WaitGroup
@@ -67,7 +67,7 @@ func TestCoalescedCallerKeepsItsDeadline(t *testing.T) {
 	f := newFake(respond("max-age=60", 8))
 	f.release = make(chan struct{})
 	f.started = make(chan call, 1)
-	s := source.New(source.Config{Fetcher: f, Coalesce: true})
+	s := source.New(source.Config{Upstream: plain(f), Coalesce: true})
 	leaderCtx, _ := deadline(t, 10*time.Second)
 	leader := start(s, leaderCtx, "http://a/x")
 	<-f.started
@@ -104,7 +104,7 @@ func TestCoalescedCallerKeepsItsDeadline(t *testing.T) {
 // up, the next Fetch of the URL starts a new one: no entry is left behind.
 func TestFlightsEnd(t *testing.T) {
 	f := newFake(respond("max-age=60", 1))
-	s := source.New(source.Config{Fetcher: f, Coalesce: true, LateBudget: time.Second}) // no cache
+	s := source.New(source.Config{Upstream: plain(f), Coalesce: true, Background: time.Second}) // no cache
 	ctx, _ := deadline(t, 5*time.Second)
 	for i := range 3 {
 		if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.OK {
@@ -145,7 +145,7 @@ func TestJoinersParkNoGoroutine(t *testing.T) {
 	f := newFake(respond("max-age=60", 4))
 	f.release = make(chan struct{})
 	f.started = make(chan call, 1)
-	s := source.New(source.Config{Fetcher: f, Coalesce: true, LateBudget: time.Second})
+	s := source.New(source.Config{Upstream: plain(f), Coalesce: true, Background: time.Second})
 	ctx, _ := deadline(t, 10*time.Second)
 	before := runtime.NumGoroutine()
 
@@ -188,7 +188,7 @@ func TestFollowerOutlivesTheFlight(t *testing.T) {
 			f := newFake(respond("max-age=60", 9))
 			f.release = make(chan struct{})
 			f.started = make(chan call, 2)
-			s := source.New(source.Config{Fetcher: f, Coalesce: true}) // no late budget: fetches end with their leader
+			s := source.New(source.Config{Upstream: plain(f), Coalesce: true}) // no background completion: fetches end with their leader
 			leaderCtx, _ := deadline(t, 100*time.Millisecond)
 			var cancel context.CancelFunc = func() {}
 			if leaderEnds == "cancel" {

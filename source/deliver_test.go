@@ -28,7 +28,7 @@ func TestDeliverOnce(t *testing.T) {
 		ttl   time.Duration // the requests' deadline; zero means none
 		sync  bool          // delivered before Fetch returns
 		want  outcome.Outcome
-		late  bool // with a late budget, the fetch outlives the deadline and delivers ok [1]
+		late  bool // with background completion, the fetch outlives the deadline and delivers ok [1]
 		nums  []int64
 	}{
 		{name: "fresh hit", entry: "max-age=60", reply: respond("max-age=60", 1), ttl: 5 * time.Second, sync: true, want: outcome.Cached, nums: []int64{9}},
@@ -51,7 +51,7 @@ func TestDeliverOnce(t *testing.T) {
 				if tc.entry != "" {
 					hold(c, "http://a/x", []int64{9}, tc.entry)
 				}
-				s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
+				s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: p.coalesce, Background: p.late})
 				ctx := context.Background()
 				if tc.ttl > 0 {
 					ctx, _ = deadline(t, tc.ttl)
@@ -70,7 +70,7 @@ func TestDeliverOnce(t *testing.T) {
 				if tc.ttl > 0 && tc.ttl < time.Second {
 					<-ctx.Done()
 				}
-				// Without a late budget, a fetch past its deadline must end
+				// Without background completion, a fetch past its deadline must end
 				// by itself: releasing it at the deadline would race its end.
 				endsAlone := tc.late && p.late == 0
 				if tc.block && !endsAlone {
@@ -123,7 +123,7 @@ func TestAbandon(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := source.Config{Fetcher: newFake(respond("max-age=60", 1)), Coalesce: true}
+			cfg := source.Config{Upstream: plain(newFake(respond("max-age=60", 1))), Coalesce: true}
 			if tc.cache {
 				cfg.Cache = cache.New(cache.Config{})
 				if tc.entry != "" {

@@ -33,7 +33,7 @@ func TestDeadlineWhileFetchBlocks(t *testing.T) {
 				if withEntry {
 					hold(c, "http://a/x", []int64{9}, "max-age=0")
 				}
-				s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
+				s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: p.coalesce, Background: p.late})
 				ctx, dl := deadline(t, 50*time.Millisecond)
 				nums, o := fetchSync(t, s, ctx, "http://a/x")
 				if late := time.Since(dl); late > slack {
@@ -60,7 +60,7 @@ func TestCancelEndsFetch(t *testing.T) {
 			f.release = make(chan struct{})
 			f.started = make(chan call, 1)
 			c := cache.New(cache.Config{})
-			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
+			s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: p.coalesce, Background: p.late})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			r := start(s, ctx, "http://a/x")
 			<-f.started
@@ -94,12 +94,12 @@ func TestLateCompletion(t *testing.T) {
 			f.release = make(chan struct{})
 			f.started = make(chan call, 1)
 			c := cache.New(cache.Config{})
-			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: coalesce, LateBudget: 10 * time.Second})
+			s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: coalesce, Background: 10 * time.Second})
 			ctx, dl := deadline(t, 50*time.Millisecond)
 			r := start(s, ctx, "http://a/x")
 			got := <-f.started
 			if want := dl.Add(10 * time.Second); !got.deadline.Equal(want) {
-				t.Fatalf("fetch deadline %v, want caller's plus the late budget %v", got.deadline, want)
+				t.Fatalf("fetch deadline %v, want caller's plus the background window %v", got.deadline, want)
 			}
 			<-ctx.Done()
 			if _, o := s.Abandon("http://a/x"); o != outcome.Timeout {
@@ -136,7 +136,7 @@ func TestLateNoStore(t *testing.T) {
 	f := newFake(respond("no-store", 1))
 	f.release = make(chan struct{})
 	c := cache.New(cache.Config{})
-	s := source.New(source.Config{Fetcher: f, Cache: c, LateBudget: 10 * time.Second})
+	s := source.New(source.Config{Upstream: plain(f), Cache: c, Background: 10 * time.Second})
 	ctx, _ := deadline(t, 20*time.Millisecond)
 	fetchSync(t, s, ctx, "http://a/x")
 	close(f.release)
@@ -147,14 +147,14 @@ func TestLateNoStore(t *testing.T) {
 	}
 }
 
-// TestLateBudgetZero: no fetch outlives its caller's deadline.
-func TestLateBudgetZero(t *testing.T) {
+// TestNoBackground: no fetch outlives its caller's deadline.
+func TestNoBackground(t *testing.T) {
 	for _, coalesce := range []bool{false, true} {
 		t.Run(map[bool]string{false: "alone", true: "coalesce"}[coalesce], func(t *testing.T) {
 			f := newFake(respond("max-age=60", 1))
 			f.release = make(chan struct{}) // never closed: only the deadline ends the fetch
 			f.started = make(chan call, 1)
-			s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: coalesce})
+			s := source.New(source.Config{Upstream: plain(f), Cache: cache.New(cache.Config{}), Coalesce: coalesce})
 			ctx, dl := deadline(t, 50*time.Millisecond)
 			if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.Timeout {
 				t.Fatalf("got %v, want timeout", o)
@@ -179,7 +179,7 @@ func TestMaxLate(t *testing.T) {
 	f.release = make(chan struct{})
 	f.started = make(chan call, 2)
 	c := cache.New(cache.Config{})
-	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: 10 * time.Second, MaxLate: 1})
+	s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: true, Background: 10 * time.Second, MaxBackground: 1})
 
 	ctxA, dlA := deadline(t, 50*time.Millisecond)
 	if _, o := fetchSync(t, s, ctxA, "http://a/slow1"); o != outcome.Timeout {
@@ -222,7 +222,7 @@ func TestLatePlaceWhenCallerStops(t *testing.T) {
 	f.release = make(chan struct{})
 	f.started = make(chan call, 2)
 	c := cache.New(cache.Config{})
-	s := source.New(source.Config{Fetcher: f, Cache: c, LateBudget: 10 * time.Second, MaxLate: 1})
+	s := source.New(source.Config{Upstream: plain(f), Cache: c, Background: 10 * time.Second, MaxBackground: 1})
 
 	ctxA, _ := deadline(t, time.Hour)
 	a := start(s, ctxA, "http://a/patient")

@@ -13,6 +13,7 @@ import (
 	"numbers/cache"
 	"numbers/fetcher"
 	"numbers/outcome"
+	"numbers/resilience"
 	"numbers/source"
 )
 
@@ -22,6 +23,12 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// plain is the upstream link over f with no outlier detection, hedges or
+// retries.
+func plain(f resilience.Fetcher) *resilience.Link {
+	return resilience.New(resilience.Config{Fetcher: f})
+}
+
 // call is what the fake saw of one Fetch.
 type call struct {
 	url         string
@@ -29,7 +36,7 @@ type call struct {
 	hasDeadline bool
 }
 
-// fake is an in-memory source.Fetcher. It counts its calls, reports each on
+// fake is an in-memory resilience.Fetcher. It counts its calls, reports each on
 // started (when not nil; it must be buffered enough), blocks until release is
 // closed (when not nil) or its context ends (then it fails with
 // fetcher.ErrTimeout, as the real client does), and answers with reply.

@@ -1,28 +1,3 @@
-// Package source obtains the numbers of one upstream URL for the handler. It
-// puts these in front of the live fetcher:
-//
-//   - a cache (RFC 9111, package cache): a fresh entry answers at once, and a
-//     stale one stands in when the live fetch fails or is late;
-//   - coalescing: concurrent requests for one URL share one upstream fetch,
-//     each request still waiting only until its own deadline;
-//   - background completion: a fetch still running when its request gave up
-//     may go on for LateBudget more, so that its result lands in the cache
-//     for the next request. A semaphore bounds how many may do so;
-//   - a second level of the cache, shared with other replicas (remote.go,
-//     package redisstore behind the Remote interface): a flight that misses
-//     the first looks there, briefly, before it fetches live;
-//   - passive health, hedges and retries (policy.go): a URL whose host is
-//     ejected is answered at once, a fetch still pending after its host's
-//     95th-percentile latency is hedged with a second request, and a fast
-//     failure is retried once, hedges and retries paid from one budget.
-//
-// Results are delivered by callback rather than returned: a request never
-// parks a goroutine per upstream, and a fetch shared by hundreds of requests
-// hands each its result directly. (A first version used singleflight's
-// DoChan, which needs a goroutine per waiting caller; under coalesced load on
-// one CPU the profile of scheduling delays was 99% the wake-ups of those
-// goroutines, which starved the network poller and delayed answers by up
-// to 20ms.)
 package source
 
 import (
@@ -34,56 +9,40 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
 
-	"numbers/budget"
 	"numbers/cache"
 	"numbers/fetcher"
-	"numbers/health"
 	"numbers/outcome"
 )
 
-// Fetcher fetches one URL live; *fetcher.Client implements it.
-type Fetcher interface {
-	Fetch(ctx context.Context, url string) (fetcher.Response, error)
+// Upstream is the next link of the chain: it fetches one URL live, with
+// outlier detection, hedges and retries; *resilience.Link implements it.
+type Upstream interface {
+	// Admit reports whether url's host may be fetched now; a trial fetch it
+	// sends meanwhile hands a success to stored.
+	Admit(ctx context.Context, url string, stored func(url string, r fetcher.Response)) bool
+	// Fetch fetches url within ctx, which is detached from caller when the
+	// fetch goes on in the background; deadline is the request's.
+	Fetch(ctx, caller context.Context, url string, deadline time.Time) (fetcher.Response, error)
 }
 
 // Config configures a Source.
 type Config struct {
-	// Fetcher fetches live; required.
-	Fetcher Fetcher
+	// Upstream fetches live; required.
+	Upstream Upstream
 	// Cache stores results; nil means no caching.
 	Cache *cache.Cache
 	// Coalesce shares one upstream fetch among concurrent requests for a URL.
 	Coalesce bool
-	// LateBudget is how long past its first request's deadline a fetch may run
-	// to finish in the background; zero means fetches end at that deadline.
-	LateBudget time.Duration
-	// MaxLate bounds the fetches that may run past their request's deadline at
-	// once; zero means 1024. A fetch takes its place when its request stops
+	// Background is how long past its first request's deadline a fetch may
+	// run to finish in the background; zero (the default) means none: fetches
+	// end at that deadline.
+	Background time.Duration
+	// MaxBackground bounds the fetches that may run past their request's
+	// deadline at once; zero means 1024. A fetch takes its place when its request stops
 	// waiting for it: one that finds none free ends then.
-	MaxLate int64
+	MaxBackground int64
 	// Fetched is told the duration of every live fetch; nil means nobody.
 	Fetched func(time.Duration)
-	// Health, when set, is asked before every live fetch and told how each
-	// ended: a URL whose host it has ejected is answered at once, by a stale
-	// entry or with outcome Ejected, and its latency estimates time the
-	// hedges. Nil tracks nothing and hedges nothing.
-	Health *health.Registry
-	// Budget pays for hedges and retries; nil sends neither.
-	Budget *budget.Budget
-	// Hedge sends one more request for a fetch still pending after its
-	// host's 95th-percentile latency (or twice its median, if longer), while
-	// time is left and Budget allows.
-	Hedge bool
-	// Retry repeats a fast failure (fetcher.Retryable) once, while time is
-	// left and Budget allows.
-	Retry bool
-	// Remote is the second level of the cache, shared with other replicas
-	// (remote.go); nil means none. It needs Cache.
-	Remote Remote
-	// RemoteWait is the longest a look-up in Remote may take, and it takes
-	// at most a tenth of the time left before the request's deadline; zero
-	// means DefaultRemoteWait.
-	RemoteWait time.Duration
 	// Tracer makes the spans of the fetches of traced requests (whose
 	// context holds a recording span, see trace.go); nil makes none.
 	Tracer trace.Tracer
@@ -95,29 +54,18 @@ type Stats struct {
 	Coalesced     atomic.Uint64 // requests that joined another request's fetch
 	LateStored    atomic.Uint64 // fetches finished after their request's deadline and stored
 	LateCancelled atomic.Uint64 // fetches cut when their request stopped waiting, no late place being free
-	Hedges        atomic.Uint64 // hedge requests sent
-	HedgesWon     atomic.Uint64 // fetches whose hedge answered first
-	Retries       atomic.Uint64 // fast failures retried
-	Probes        atomic.Uint64 // trial requests sent to half-open hosts
-	SharedHits    atomic.Uint64 // flights answered by a fresh entry of the second level (Remote)
 }
 
 // Source obtains upstream numbers. It is safe for concurrent use.
 type Source struct {
-	fetch    Fetcher
+	up       Upstream
+	stored   func(string, fetcher.Response) // store, made once
 	cache    *cache.Cache
 	coalesce bool
 	late     time.Duration
 	lateSem  *semaphore.Weighted
 	fetched  func(time.Duration)
-	health   *health.Registry
-	budget   *budget.Budget
-	hedge    bool
-	retry    bool
-	remote   Remote
-	// remoteWait bounds a look-up in remote (Config.RemoteWait).
-	remoteWait time.Duration
-	tracer     trace.Tracer
+	tracer   trace.Tracer
 
 	mu      sync.Mutex
 	flights map[string]*flight // guarded by mu: fetches under way, by URL, when coalescing
@@ -140,34 +88,25 @@ type waiter struct {
 
 // New returns a Source for cfg.
 func New(cfg Config) *Source {
-	if cfg.Fetcher == nil {
-		panic("source: Config.Fetcher is required")
+	if cfg.Upstream == nil {
+		panic("source: Config.Upstream is required")
 	}
-	maxLate := cfg.MaxLate
+	maxLate := cfg.MaxBackground
 	if maxLate <= 0 {
 		maxLate = 1024
 	}
-	remoteWait := cfg.RemoteWait
-	if remoteWait <= 0 {
-		remoteWait = DefaultRemoteWait
-	}
-	return &Source{
-		fetch:    cfg.Fetcher,
+	s := &Source{
+		up:       cfg.Upstream,
 		cache:    cfg.Cache,
 		coalesce: cfg.Coalesce,
-		late:     cfg.LateBudget,
+		late:     cfg.Background,
 		lateSem:  semaphore.NewWeighted(maxLate),
 		fetched:  cfg.Fetched,
-		health:   cfg.Health,
-		budget:   cfg.Budget,
-		hedge:    cfg.Hedge,
-		retry:    cfg.Retry,
 		tracer:   cfg.Tracer,
 		flights:  map[string]*flight{},
-
-		remote:     cfg.Remote,
-		remoteWait: remoteWait,
 	}
+	s.stored = func(url string, r fetcher.Response) { s.store(url, r) }
+	return s
 }
 
 // liveResult is what a live fetch produced.
@@ -182,7 +121,7 @@ type liveResult struct {
 // the URL's host is ejected, otherwise when the live fetch (its own or one it
 // joined) ends. The fetch
 // ends by the deadline of ctx or when ctx is cancelled, unless it gets a late
-// place (see Config.LateBudget). deliver is called from any goroutine,
+// place (see Config.Background). deliver is called from any goroutine,
 // possibly after the deadline, and must not block; the numbers may be shared
 // with other requests and the cache and must not be modified. A request that
 // stops waiting asks Abandon what stands in.
@@ -198,7 +137,7 @@ func (s *Source) Fetch(ctx context.Context, url string, deliver func([]int64, ou
 		deliver(s.Abandon(url))
 		return
 	}
-	if s.health != nil && s.admit(ctx, url) != health.Allow {
+	if !s.up.Admit(ctx, url, s.stored) {
 		deliver(s.staleOr(url, outcome.Ejected))
 		return
 	}
@@ -255,7 +194,10 @@ func (s *Source) fly(url string, f *flight, ctx context.Context) {
 // sharedOrLive answers a flight from a fresh entry of the second level of
 // the cache (hit), or fetches live.
 func (s *Source) sharedOrLive(ctx context.Context, url string) (liveResult, bool) {
-	if nums, ok := s.shared(ctx, url); ok {
+	if s.cache == nil {
+		return s.fetchLive(ctx, url), false
+	}
+	if nums, ok := s.cache.Shared(ctx, url); ok {
 		return liveResult{numbers: nums}, true
 	}
 	return s.fetchLive(ctx, url), false
@@ -279,7 +221,7 @@ func (s *Source) Abandon(url string) ([]int64, outcome.Outcome) {
 	return s.staleOr(url, outcome.Timeout)
 }
 
-// fetchLive fetches url until ctx ends or, with a late budget, detached from
+// fetchLive fetches url until ctx ends or, with background completion, detached from
 // ctx until its deadline plus that budget: if ctx ends with the fetch still
 // under way (its request stopped waiting), the fetch takes a late place and
 // goes on in the background, or, with none free, ends then (lateCut). A
@@ -296,7 +238,7 @@ func (s *Source) fetchLive(ctx context.Context, url string) liveResult {
 		defer cancel()
 		place = s.placeWhenDone(caller, cancel)
 	}
-	r, err := s.live(ctx, caller, url, deadline)
+	r, err := s.up.Fetch(ctx, caller, url, deadline)
 	lateCut := place != nil && place.end()
 	if s.fetched != nil {
 		s.fetched(time.Since(start))
@@ -387,4 +329,15 @@ func (s *Source) staleOr(url string, failure outcome.Outcome) ([]int64, outcome.
 		}
 	}
 	return nil, failure
+}
+
+// store puts a fetched result in the cache (both its levels), and reports
+// whether it stored it in the first.
+func (s *Source) store(url string, r fetcher.Response) bool {
+	if s.cache == nil {
+		return false
+	}
+	return s.cache.Store(url, r.Numbers, cache.Header{
+		CacheControl: r.CacheControl, Expires: r.Expires, Date: r.Date, Age: r.Age,
+	}, r.Sent, r.Received)
 }

@@ -15,7 +15,7 @@ import (
 
 // paths are the configurations that take distinct code paths in Fetch: a
 // goroutine per fetch or a flight shared by a URL's requests, each with and
-// without a late budget.
+// without background completion.
 var paths = []struct {
 	name     string
 	coalesce bool
@@ -32,7 +32,7 @@ func TestFreshHitDoesNotFetch(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			f := newFake(respond("max-age=60", 3, 1, 2))
 			c := cache.New(cache.Config{})
-			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: p.coalesce, LateBudget: p.late})
+			s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: p.coalesce, Background: p.late})
 			ctx, _ := deadline(t, 5*time.Second)
 
 			nums, o := fetchSync(t, s, ctx, "http://a/x")
@@ -90,7 +90,7 @@ func TestDirectives(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(respond(tc.cc, 7))
 			c := cache.New(cache.Config{MaxStale: tc.maxStale})
-			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
+			s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: true, Background: time.Second})
 			ctx, _ := deadline(t, 5*time.Second)
 			// Twice: a response without freshness is stored the second
 			// time its URL is fetched; a fresh one, the first, and the
@@ -135,7 +135,7 @@ func TestFailureOutcomes(t *testing.T) {
 			t.Run(p.name+"/"+tc.name, func(t *testing.T) {
 				ctx, _ := deadline(t, 5*time.Second)
 				f := newFake(failWith(tc.kind))
-				s := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Coalesce: p.coalesce, LateBudget: p.late})
+				s := source.New(source.Config{Upstream: plain(f), Cache: cache.New(cache.Config{}), Coalesce: p.coalesce, Background: p.late})
 				if nums, o := fetchSync(t, s, ctx, "http://a/x"); o != tc.without || nums != nil {
 					t.Fatalf("without entry: %v %v, want %v", nums, o, tc.without)
 				}
@@ -164,7 +164,7 @@ func TestNoCache(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			ctx, _ := deadline(t, 5*time.Second)
 			f := newFake(respond("max-age=60", 1))
-			s := source.New(source.Config{Fetcher: f, Coalesce: p.coalesce, LateBudget: p.late})
+			s := source.New(source.Config{Upstream: plain(f), Coalesce: p.coalesce, Background: p.late})
 			for range 3 {
 				if _, o := fetchSync(t, s, ctx, "http://a/x"); o != outcome.OK {
 					t.Fatalf("got %v, want ok", o)
@@ -184,7 +184,7 @@ func TestNoCache(t *testing.T) {
 func TestNoDeadlineNeverFetches(t *testing.T) {
 	f := newFake(respond("max-age=0", 1))
 	c := cache.New(cache.Config{})
-	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
+	s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: true, Background: time.Second})
 	if _, o := fetchSync(t, s, context.Background(), "http://a/x"); o != outcome.Timeout {
 		t.Fatalf("no deadline, no entry: %v, want timeout", o)
 	}
@@ -203,8 +203,8 @@ func TestFetchedIsToldEveryLiveFetch(t *testing.T) {
 			ctx, _ := deadline(t, 5*time.Second)
 			var told atomicCount
 			s := source.New(source.Config{
-				Fetcher: newFake(respond("max-age=60", 1)), Cache: cache.New(cache.Config{}),
-				Coalesce: p.coalesce, LateBudget: p.late,
+				Upstream: plain(newFake(respond("max-age=60", 1))), Cache: cache.New(cache.Config{}),
+				Coalesce: p.coalesce, Background: p.late,
 				Fetched: func(d time.Duration) {
 					if d < 0 {
 						t.Errorf("negative duration %v", d)
@@ -229,7 +229,7 @@ func TestEviction(t *testing.T) {
 	ctx, _ := deadline(t, 5*time.Second)
 	f := newFake(respond("max-age=60", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10))
 	c := cache.New(cache.Config{MaxBytes: maxBytes})
-	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, LateBudget: time.Second})
+	s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: true, Background: time.Second})
 	url := func(i int) string { return "http://a/" + string(rune('a'+i%26)) + string(rune('a'+i/26)) }
 	const n = 100
 	for i := range n {
@@ -255,7 +255,7 @@ func TestEviction(t *testing.T) {
 	}
 }
 
-// mapRemote is a source.Remote in memory: the second level of two replicas'
+// mapRemote is a cache.Level in memory: the second level of two replicas'
 // caches, shared. hang makes Get wait for its context instead.
 type mapRemote struct {
 	mu      sync.Mutex
@@ -290,9 +290,9 @@ func (m *mapRemote) Put(url string, e cache.Entry, storable bool) {
 }
 
 // replica is one replica's source over the shared remote.
-func replica(f *fake, r source.Remote, coalesce bool) (*source.Source, *cache.Cache) {
-	c := cache.New(cache.Config{})
-	return source.New(source.Config{Fetcher: f, Cache: c, Coalesce: coalesce, Remote: r}), c
+func replica(f *fake, r cache.Level, coalesce bool) (*source.Source, *cache.Cache) {
+	c := cache.New(cache.Config{Shared: r})
+	return source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: coalesce}), c
 }
 
 // TestSharedAcrossReplicas: a result fetched by one replica is cached on
@@ -318,8 +318,8 @@ func TestSharedAcrossReplicas(t *testing.T) {
 			if n := f.calls.Load(); n != 1 {
 				t.Fatalf("upstream asked %d times, want 1", n)
 			}
-			if bc.Len() != 1 || b.Stats.SharedHits.Load() != 1 {
-				t.Fatalf("B: %d local entries, %d shared hits; want 1, 1", bc.Len(), b.Stats.SharedHits.Load())
+			if bc.Len() != 1 || bc.Stats().SharedHits != 1 {
+				t.Fatalf("B: %d local entries, %d shared hits; want 1, 1", bc.Len(), bc.Stats().SharedHits)
 			}
 			// Now B's first level answers: no second look-up.
 			gets := remote.gets
@@ -353,13 +353,13 @@ func TestSharedAcrossReplicas(t *testing.T) {
 }
 
 // TestSlowRemoteIsAMiss: a second level that never answers costs a flight
-// at most RemoteWait, then it fetches live; the answer is never late.
+// at most SharedWait, then it fetches live; the answer is never late.
 func TestSlowRemoteIsAMiss(t *testing.T) {
 	remote := newMapRemote()
 	remote.hang = true
 	f := newFake(respond("max-age=60", 5))
-	c := cache.New(cache.Config{})
-	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, Remote: remote, RemoteWait: 5 * time.Millisecond})
+	c := cache.New(cache.Config{Shared: remote, SharedWait: 5 * time.Millisecond})
+	s := source.New(source.Config{Upstream: plain(f), Cache: c, Coalesce: true})
 	ctx, _ := deadline(t, 5*time.Second)
 	nums, o := fetchSync(t, s, ctx, "http://u/x")
 	if o != outcome.OK || !slices.Equal(nums, []int64{5}) {
@@ -368,7 +368,7 @@ func TestSlowRemoteIsAMiss(t *testing.T) {
 	// A request with 40ms left may spend only a tenth of it there: the
 	// live fetch still answers.
 	ctx2, _ := deadline(t, 40*time.Millisecond)
-	s2 := source.New(source.Config{Fetcher: f, Cache: cache.New(cache.Config{}), Remote: remote, RemoteWait: time.Second})
+	s2 := source.New(source.Config{Upstream: plain(f), Cache: cache.New(cache.Config{Shared: remote, SharedWait: time.Second})})
 	if _, o := fetchSync(t, s2, ctx2, "http://u/y"); o != outcome.OK {
 		t.Fatalf("short budget: outcome %v, want ok", o)
 	}

@@ -17,12 +17,11 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v2"
 
-	"numbers/budget"
 	"numbers/cache"
 	"numbers/forensics"
-	"numbers/health"
 	"numbers/jobs"
 	"numbers/redisstore"
+	"numbers/resilience"
 	"numbers/source"
 )
 
@@ -153,8 +152,8 @@ func exported(t *testing.T) map[string][]string {
 	m := New(500 * time.Millisecond)
 	m.WatchCache(cache.New(cache.Config{}))
 	m.WatchSource(&source.Stats{})
-	m.WatchHealth(health.New(health.Config{}))
-	m.WatchTailCutting(&source.Stats{}, budget.New(budget.Config{}))
+	m.WatchOutliers(resilience.NewDetector(resilience.OutlierConfig{}))
+	m.WatchTailCutting(&resilience.Stats{}, resilience.NewRetryBudget(resilience.RetryBudgetConfig{}))
 	m.WatchJobs(jobs.NewMemStore(jobs.MemConfig{}).Stats, &jobs.HubStats{})
 	m.WatchLateTraces(&forensics.Stats{})
 	m.WatchOverload(func() float64 { return 0 }, func() float64 { return 0 }, func() float64 { return 0 }, func() time.Duration { return 0 })

@@ -167,7 +167,7 @@ func (m *Metrics) WatchSource(st *source.Stats) {
 		func() float64 { return float64(st.Coalesced.Load()) })
 	m.counter("numbers_late_stored_total", "Fetches finished in the background after their answer was sent, and cached.",
 		func() float64 { return float64(st.LateStored.Load()) })
-	m.counter("numbers_late_cancelled_total", "Fetches cut when their caller stopped waiting because -max-late places were all taken.",
+	m.counter("numbers_late_cancelled_total", "Fetches cut when their caller stopped waiting because max-background places were all taken.",
 		func() float64 { return float64(st.LateCancelled.Load()) })
 }
 

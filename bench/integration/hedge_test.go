@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"numbers/budget"
 	"numbers/fetcher"
-	"numbers/health"
 	"numbers/outcome"
+	"numbers/resilience"
 	"numbers/source"
 )
 
@@ -44,14 +43,15 @@ func TestHedgeOnALoopbackUpstream(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	reg := health.New(health.Config{})
+	reg := resilience.NewDetector(resilience.OutlierConfig{})
 	for range 50 {
 		reg.Success(srv.URL, time.Millisecond) // the host answers in about 1ms
 	}
-	s := source.New(source.Config{
-		Fetcher: fetcher.New(fetcher.Config{}), Health: reg, Budget: budget.New(budget.Config{}),
-		Hedge: true, Coalesce: true,
+	link := resilience.New(resilience.Config{
+		Fetcher: fetcher.New(fetcher.Config{}), Detector: reg, Budget: resilience.NewRetryBudget(resilience.RetryBudgetConfig{}),
+		Hedge: true,
 	})
+	s := source.New(source.Config{Upstream: link, Coalesce: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	got := make(chan struct{}, 1)
@@ -78,7 +78,7 @@ func TestHedgeOnALoopbackUpstream(t *testing.T) {
 	// upstream, and on a busy machine the hedge can arrive first: then the
 	// first request wins, so HedgesWon is not asserted here (the source's
 	// tests assert it with a fake fetcher that knows which is which).
-	if s.Stats.Hedges.Load() != 1 {
-		t.Errorf("Hedges = %d; want 1", s.Stats.Hedges.Load())
+	if link.Stats.Hedges.Load() != 1 {
+		t.Errorf("Hedges = %d; want 1", link.Stats.Hedges.Load())
 	}
 }

@@ -96,7 +96,11 @@ func startService(t *testing.T, args ...string) string {
 	// on, as in cmd/numbers' tests: these tests are not about overload, and
 	// a test machine that is merely busy must not get 503s (a loaded run of
 	// the suite once did).
-	args = append([]string{"-addr", addr, "-admin", "", "-busy-limit", "1", "-queue-limit", "-1ns"}, args...)
+	tuning := filepath.Join(dir, "tuning.json")
+	if err := os.WriteFile(tuning, []byte(`{"busy-limit": 1, "queue-limit": "off"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args = append([]string{"-addr", addr, "-admin", "off", "-tuning", tuning}, args...)
 	p, err := bench.StartProcess(context.Background(), binary, args, env, log, addr, 20*time.Second)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logOf(dir))

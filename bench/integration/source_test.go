@@ -12,6 +12,7 @@ import (
 	"numbers/cache"
 	"numbers/fetcher"
 	"numbers/outcome"
+	"numbers/resilience"
 	"numbers/source"
 )
 
@@ -58,7 +59,7 @@ func TestSimulatorDirectives(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := source.New(source.Config{Fetcher: client, Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: time.Second})
+			s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: client}), Cache: cache.New(cache.Config{}), Coalesce: true, Background: time.Second})
 			// A distinct seed per case keeps the URLs apart; the cache is per case anyway.
 			u := numbersURL(base, append([]string{"seed", strconv.Itoa(i + 1)}, tc.params...)...)
 			before := served(t, base, "/numbers")
@@ -106,7 +107,7 @@ func TestSimulatorStaleIfError(t *testing.T) {
 				t.Fatal(err)
 			}
 			// MaxStale negative: only stale-if-error allows serving stale.
-			s := source.New(source.Config{Fetcher: client, Cache: cache.New(cache.Config{MaxStale: -1}), Coalesce: true, LateBudget: time.Second})
+			s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: client}), Cache: cache.New(cache.Config{MaxStale: -1}), Coalesce: true, Background: time.Second})
 			u := numbersURL(base, "cc", tc.cc)
 			dl := time.Now().Add(5 * time.Second)
 			first, o := fetchSync(t, s, dl, u)
@@ -136,7 +137,7 @@ func TestSimulatorStaleIfError(t *testing.T) {
 // and serves the next request.
 func TestSimulatorLate(t *testing.T) {
 	base := startSimulator(t)
-	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 5 * time.Second})
+	s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: fetcher.New(fetcher.Config{})}), Cache: cache.New(cache.Config{}), Coalesce: true, Background: 5 * time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
 	dl := time.Now().Add(50 * time.Millisecond)
 	if _, o := fetchSync(t, s, dl, u); o != outcome.Timeout {
@@ -160,7 +161,7 @@ func TestSimulatorLate(t *testing.T) {
 // budget (goleak checks that nothing is left).
 func TestSimulatorHang(t *testing.T) {
 	base := startSimulator(t)
-	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: 100 * time.Millisecond})
+	s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: fetcher.New(fetcher.Config{})}), Cache: cache.New(cache.Config{}), Coalesce: true, Background: 100 * time.Millisecond})
 	dl := time.Now().Add(50 * time.Millisecond)
 	if _, o := fetchSync(t, s, dl, numbersURL(base, "mode", "hang")); o != outcome.Timeout {
 		t.Fatalf("got %v, want timeout", o)
@@ -175,7 +176,7 @@ func TestSimulatorHang(t *testing.T) {
 func TestSimulatorCoalescing(t *testing.T) {
 	const callers = 100
 	base := startSimulator(t)
-	s := source.New(source.Config{Fetcher: fetcher.New(fetcher.Config{}), Cache: cache.New(cache.Config{}), Coalesce: true, LateBudget: time.Second})
+	s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: fetcher.New(fetcher.Config{})}), Cache: cache.New(cache.Config{}), Coalesce: true, Background: time.Second})
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
 	dl := time.Now().Add(5 * time.Second)
 	var wg sync.WaitGroup

@@ -1,4 +1,4 @@
-package health
+package resilience
 
 import (
 	"fmt"
@@ -19,30 +19,30 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
-// newRegistry returns a Registry on a fake clock, with cfg's other fields.
-func newRegistry(cfg Config) (*Registry, *clock) {
+// newDetector returns a Detector on a fake clock, with cfg's other fields.
+func newDetector(cfg OutlierConfig) (*Detector, *clock) {
 	c := &clock{t: time.Unix(1_000_000, 0)}
 	cfg.Now = c.now
-	return New(cfg), c
+	return NewDetector(cfg), c
 }
 
 const upstream = "http://a.test:8080"
 
 // fail records n failures of key.
-func fail(r *Registry, key string, n int) {
+func fail(r *Detector, key string, n int) {
 	for range n {
 		r.Failure(key)
 	}
 }
 
-func wantState(t *testing.T, r *Registry, key string, want State) {
+func wantState(t *testing.T, r *Detector, key string, want State) {
 	t.Helper()
 	if got := r.State(key); got != want {
 		t.Fatalf("State(%s) = %v; want %v", key, got, want)
 	}
 }
 
-func wantAdmit(t *testing.T, r *Registry, key string, want Verdict) {
+func wantAdmit(t *testing.T, r *Detector, key string, want Verdict) {
 	t.Helper()
 	if got := r.Admit(key); got != want {
 		t.Fatalf("Admit(%s) = %d; want %d", key, got, want)
@@ -66,7 +66,7 @@ func TestKey(t *testing.T) {
 }
 
 func TestUnknownHostIsHealthyAndNotTracked(t *testing.T) {
-	r, _ := newRegistry(Config{})
+	r, _ := newDetector(OutlierConfig{})
 	wantAdmit(t, r, upstream, Allow)
 	wantState(t, r, upstream, Healthy)
 	if _, _, ok := r.Latency(upstream); ok {
@@ -78,7 +78,7 @@ func TestUnknownHostIsHealthyAndNotTracked(t *testing.T) {
 }
 
 func TestFailuresInARowEject(t *testing.T) {
-	r, _ := newRegistry(Config{})
+	r, _ := newDetector(OutlierConfig{})
 	fail(r, upstream, 4)
 	wantState(t, r, upstream, Healthy)
 	r.Success(upstream, 0) // a beat ends the run...
@@ -90,7 +90,7 @@ func TestFailuresInARowEject(t *testing.T) {
 }
 
 func TestEjectAfterQuiet(t *testing.T) {
-	r, c := newRegistry(Config{})
+	r, c := newDetector(OutlierConfig{})
 	r.Success(upstream, 0)
 	fail(r, upstream, 5) // five in a row, but the upstream answered just now
 	wantState(t, r, upstream, Healthy)
@@ -110,7 +110,7 @@ func TestEjectAfterQuiet(t *testing.T) {
 }
 
 func TestFailureRateEjects(t *testing.T) {
-	r, _ := newRegistry(Config{Failures: -1, MinRequests: 20, FailureRate: 0.5})
+	r, _ := newDetector(OutlierConfig{Failures: -1, MinRequests: 20, FailureRate: 0.5})
 	for range 9 {
 		r.Success(upstream, 0)
 		r.Failure(upstream)
@@ -122,7 +122,7 @@ func TestFailureRateEjects(t *testing.T) {
 }
 
 func TestFailureRateForgetsOldWindows(t *testing.T) {
-	r, c := newRegistry(Config{Failures: -1, MinRequests: 10, FailureRate: 0.5, Window: 10 * time.Second})
+	r, c := newDetector(OutlierConfig{Failures: -1, MinRequests: 10, FailureRate: 0.5, Window: 10 * time.Second})
 	fail(r, upstream, 9)
 	for range 2 { // two half-windows: the nine failures are forgotten
 		c.advance(5 * time.Second)
@@ -134,21 +134,21 @@ func TestFailureRateForgetsOldWindows(t *testing.T) {
 }
 
 func TestRateAndRunCanBeTurnedOff(t *testing.T) {
-	r, c := newRegistry(Config{Failures: -1, FailureRate: -1, MinRequests: 1})
+	r, c := newDetector(OutlierConfig{Failures: -1, FailureRate: -1, MinRequests: 1})
 	c.advance(time.Hour)
 	fail(r, upstream, 1000)
 	wantState(t, r, upstream, Healthy)
 }
 
 // eject ejects key with five failures, the upstream having never answered.
-func eject(t *testing.T, r *Registry, key string) {
+func eject(t *testing.T, r *Detector, key string) {
 	t.Helper()
 	fail(r, key, 5)
 	wantState(t, r, key, Ejected)
 }
 
 func TestHalfOpenTrials(t *testing.T) {
-	r, c := newRegistry(Config{})
+	r, c := newDetector(OutlierConfig{})
 	eject(t, r, upstream)
 	c.advance(999 * time.Millisecond)
 	wantAdmit(t, r, upstream, Reject)
@@ -171,14 +171,14 @@ func TestHalfOpenTrials(t *testing.T) {
 }
 
 func TestSuccessWhileEjectedRestores(t *testing.T) {
-	r, _ := newRegistry(Config{})
+	r, _ := newDetector(OutlierConfig{})
 	eject(t, r, upstream)
 	r.Success(upstream, 0) // a fetch started before the ejection answered
 	wantState(t, r, upstream, Healthy)
 }
 
 func TestEjectionTimeDoublesToCapAndDecays(t *testing.T) {
-	r, c := newRegistry(Config{BaseEjection: time.Second, MaxEjection: 5 * time.Second, Window: 10 * time.Second})
+	r, c := newDetector(OutlierConfig{BaseEjection: time.Second, MaxEjection: 5 * time.Second, Window: 10 * time.Second})
 	for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second} {
 		eject(t, r, upstream)
 		c.advance(want - time.Millisecond)
@@ -201,7 +201,7 @@ func TestEjectionTimeDoublesToCapAndDecays(t *testing.T) {
 }
 
 func TestMaxEjectedPercent(t *testing.T) {
-	r, c := newRegistry(Config{MaxEjectedPercent: 30})
+	r, c := newDetector(OutlierConfig{MaxEjectedPercent: 30})
 	var hosts []string
 	for i := range 10 {
 		hosts = append(hosts, fmt.Sprintf("http://h%d", i))
@@ -222,19 +222,19 @@ func TestMaxEjectedPercent(t *testing.T) {
 }
 
 func TestFewHostsAreNotCapped(t *testing.T) {
-	r, _ := newRegistry(Config{MaxEjectedPercent: 50})
+	r, _ := newDetector(OutlierConfig{MaxEjectedPercent: 50})
 	for _, h := range []string{"http://a", "http://b", "http://c"} {
 		eject(t, r, h) // 3 of 3: fewer than capMinHosts tracked
 	}
 }
 
 func TestOneHostMayAlwaysBeEjected(t *testing.T) {
-	r, _ := newRegistry(Config{MaxEjectedPercent: 1})
+	r, _ := newDetector(OutlierConfig{MaxEjectedPercent: 1})
 	eject(t, r, upstream)
 }
 
 func TestLRUBound(t *testing.T) {
-	r, _ := newRegistry(Config{MaxHosts: 3, MaxEjectedPercent: 100})
+	r, _ := newDetector(OutlierConfig{MaxHosts: 3, MaxEjectedPercent: 100})
 	eject(t, r, "http://old")
 	for i := range 10 {
 		r.Failure(fmt.Sprintf("http://h%d", i))
@@ -255,7 +255,7 @@ func TestLRUBound(t *testing.T) {
 }
 
 func TestHostsByState(t *testing.T) {
-	r, c := newRegistry(Config{MaxEjectedPercent: 100})
+	r, c := newDetector(OutlierConfig{MaxEjectedPercent: 100})
 	r.Success("http://ok", 0)
 	eject(t, r, "http://out")
 	eject(t, r, "http://probing")
@@ -268,7 +268,7 @@ func TestHostsByState(t *testing.T) {
 }
 
 func TestLatencyEstimate(t *testing.T) {
-	r, c := newRegistry(Config{})
+	r, c := newDetector(OutlierConfig{})
 	for range minSamples - 1 {
 		r.Success(upstream, 4*time.Millisecond)
 	}
@@ -304,7 +304,7 @@ func TestLatencyEstimate(t *testing.T) {
 }
 
 func TestSweeperStops(t *testing.T) {
-	r := New(Config{SweepInterval: time.Millisecond})
+	r := NewDetector(OutlierConfig{SweepInterval: time.Millisecond})
 	r.Success(upstream, time.Millisecond)
 	stop := r.Start()
 	stop()
@@ -333,7 +333,7 @@ func TestFloodMemoryBounded(t *testing.T) {
 		return m.HeapAlloc
 	}
 	before := heap()
-	r := New(Config{})
+	r := NewDetector(OutlierConfig{})
 	for i := range 100_000 {
 		key := fmt.Sprintf("http://127.%d.%d.%d:8090", 1+i>>16, i>>8&0xff, i&0xff)
 		r.Success(key, time.Duration(1+i%7)*time.Millisecond)

@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"numbers/budget"
 	"numbers/cache"
 	"numbers/fetcher"
-	"numbers/health"
 	"numbers/outcome"
+	"numbers/resilience"
 	"numbers/source"
 )
 
@@ -104,13 +103,13 @@ func (c *fakeClock) advance(d time.Duration) { c.t.Add(int64(d)) }
 const upstream = "http://up.test:8080"
 
 // ejected returns a registry on clock c in which upstream's host is ejected.
-func ejected(t *testing.T, c *fakeClock) *health.Registry {
+func ejected(t *testing.T, c *fakeClock) *resilience.Detector {
 	t.Helper()
-	reg := health.New(health.Config{Now: c.now})
+	reg := resilience.NewDetector(resilience.OutlierConfig{Now: c.now})
 	for range 5 {
 		reg.Failure(upstream)
 	}
-	if st := reg.State(upstream); st != health.Ejected {
+	if st := reg.State(upstream); st != resilience.Ejected {
 		t.Fatalf("state %v after five failures; want ejected", st)
 	}
 	return reg
@@ -127,7 +126,7 @@ func TestEjectedHostAnsweredAtOnce(t *testing.T) {
 				want = outcome.Stale
 			}
 			f := newScript(ok(1))
-			s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, Health: reg})
+			s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: f, Detector: reg}), Cache: c, Coalesce: true})
 			ctx, _ := deadline(t, time.Minute)
 			began := time.Now()
 			nums, o := fetchSync(t, s, ctx, upstream+"/x")
@@ -151,7 +150,8 @@ func TestTrialRunsInTheBackground(t *testing.T) {
 	release := make(chan struct{})
 	f := newScript(block(release, nil, fresh(4)), ok(5))
 	c := cache.New(cache.Config{})
-	s := source.New(source.Config{Fetcher: f, Cache: c, Coalesce: true, Health: reg})
+	link := resilience.New(resilience.Config{Fetcher: f, Detector: reg})
+	s := source.New(source.Config{Upstream: link, Cache: c, Coalesce: true})
 	ctx, _ := deadline(t, time.Minute)
 
 	if _, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.Ejected {
@@ -162,14 +162,14 @@ func TestTrialRunsInTheBackground(t *testing.T) {
 		t.Fatalf("a request during the trial got %v; want ejected", o)
 	}
 	close(release)
-	eventually(t, "the trial's success to restore the host", func() bool { return reg.State(upstream) == health.Healthy })
+	eventually(t, "the trial's success to restore the host", func() bool { return reg.State(upstream) == resilience.Healthy })
 	if nums, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.Cached || !slices.Equal(nums, []int64{4}) {
 		t.Errorf("after the trial got %v %v; want its result, cached", nums, o)
 	}
 	if nums, o := fetchSync(t, s, ctx, upstream+"/z"); o != outcome.OK || !slices.Equal(nums, []int64{5}) {
 		t.Errorf("after the trial got %v %v; want a live fetch", nums, o)
 	}
-	if got := s.Stats.Probes.Load(); got != 1 {
+	if got := link.Stats.Probes.Load(); got != 1 {
 		t.Errorf("Probes = %d; want 1", got)
 	}
 }
@@ -179,10 +179,10 @@ func TestFailedTrialKeepsTheHostOut(t *testing.T) {
 	reg := ejected(t, clock)
 	clock.advance(time.Second)
 	f := newScript(status(503))
-	s := source.New(source.Config{Fetcher: f, Coalesce: true, Health: reg})
+	s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: f, Detector: reg}), Coalesce: true})
 	ctx, _ := deadline(t, time.Minute)
 	fetchSync(t, s, ctx, upstream+"/x")
-	eventually(t, "the trial to end", func() bool { return reg.Hosts()[health.HalfOpen] == 1 && f.calls.Load() == 1 })
+	eventually(t, "the trial to end", func() bool { return reg.Hosts()[resilience.HalfOpen] == 1 && f.calls.Load() == 1 })
 	fetchSync(t, s, ctx, upstream+"/x")
 	if n := f.calls.Load(); n != 1 {
 		t.Errorf("%d requests within one probe interval; want 1", n)
@@ -196,20 +196,20 @@ func TestFetchesTellHealth(t *testing.T) {
 	cases := []struct {
 		name    string
 		reply   step
-		want    health.State
+		want    resilience.State
 		tracked bool
 	}{
-		{"503", status(503), health.Ejected, true},
-		{"refused", refused, health.Ejected, true},
-		{"timeout", block(nil, nil, ok()), health.Ejected, true},
-		{"404 is the URL's fault", status(404), health.Healthy, true},
-		{"bad body is the URL's fault", failKind(fetcher.ErrBody, fetcher.ErrBody), health.Healthy, true},
-		{"denied never reached the host", failKind(fetcher.ErrDenied, fetcher.ErrDenied), health.Healthy, false},
+		{"503", status(503), resilience.Ejected, true},
+		{"refused", refused, resilience.Ejected, true},
+		{"timeout", block(nil, nil, ok()), resilience.Ejected, true},
+		{"404 is the URL's fault", status(404), resilience.Healthy, true},
+		{"bad body is the URL's fault", failKind(fetcher.ErrBody, fetcher.ErrBody), resilience.Healthy, true},
+		{"denied never reached the host", failKind(fetcher.ErrDenied, fetcher.ErrDenied), resilience.Healthy, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := health.New(health.Config{})
-			s := source.New(source.Config{Fetcher: newScript(tc.reply), Health: reg})
+			reg := resilience.NewDetector(resilience.OutlierConfig{})
+			s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: newScript(tc.reply), Detector: reg})})
 			for i := range 5 {
 				ctx, _ := deadline(t, 20*time.Millisecond)
 				fetchSync(t, s, ctx, fmt.Sprintf("%s/%d", upstream, i))
@@ -225,19 +225,19 @@ func TestFetchesTellHealth(t *testing.T) {
 // TestLateFetchTimesOutForHealth: fetches that go on in the background after
 // their requests stopped waiting count as timeouts when the requests stop,
 // so that a host that never answers is ejected within one budget, not one
-// late budget.
+// background window.
 func TestLateFetchTimesOutForHealth(t *testing.T) {
-	reg := health.New(health.Config{})
+	reg := resilience.NewDetector(resilience.OutlierConfig{})
 	release := make(chan struct{})
 	f := newScript(block(release, nil, ok(1)))
-	s := source.New(source.Config{Fetcher: f, Coalesce: true, LateBudget: time.Minute, Health: reg})
+	s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: f, Detector: reg}), Coalesce: true, Background: time.Minute})
 	for i := range 5 {
 		ctx, _ := deadline(t, 10*time.Millisecond)
 		if _, o := fetchSync(t, s, ctx, fmt.Sprintf("%s/%d", upstream, i)); o != outcome.Timeout {
 			t.Fatalf("got %v; want timeout", o)
 		}
 	}
-	eventually(t, "the ejection", func() bool { return reg.State(upstream) == health.Ejected })
+	eventually(t, "the ejection", func() bool { return reg.State(upstream) == resilience.Ejected })
 	close(release) // the late answers come; they were already counted as timeouts
 	waitCalls := f.calls.Load()
 	ctx, _ := deadline(t, time.Minute)
@@ -247,14 +247,14 @@ func TestLateFetchTimesOutForHealth(t *testing.T) {
 	if f.calls.Load() != waitCalls {
 		t.Error("the ejected host was asked")
 	}
-	eventually(t, "the late fetches to end", func() bool { return s.Stats.LateStored.Load() == 0 && reg.State(upstream) == health.Ejected })
+	eventually(t, "the late fetches to end", func() bool { return s.Stats.LateStored.Load() == 0 && reg.State(upstream) == resilience.Ejected })
 }
 
 func TestRetries(t *testing.T) {
 	cases := []struct {
 		name     string
 		steps    []step
-		cfg      func(*source.Config)
+		cfg      func(*resilience.Config)
 		want     outcome.Outcome
 		calls    int64
 		retries  uint64
@@ -266,24 +266,27 @@ func TestRetries(t *testing.T) {
 		{"502 twice: once only", []step{status(502)}, nil, outcome.Failed, 2, 1, 0, time.Minute},
 		{"never a 4xx", []step{status(404), ok(1)}, nil, outcome.Failed, 1, 0, 0, time.Minute},
 		{"never a 500", []step{status(500), ok(1)}, nil, outcome.Failed, 1, 0, 0, time.Minute},
-		{"off", []step{status(503), ok(1)}, func(c *source.Config) { c.Retry = false }, outcome.Failed, 1, 0, 0, time.Minute},
-		{"no budget", []step{status(503), ok(1)}, func(c *source.Config) { c.Budget = nil }, outcome.Failed, 1, 0, 0, time.Minute},
-		{"budget spent", []step{status(503), ok(1)}, func(c *source.Config) { c.Budget = budget.New(budget.Config{MinPerSecond: -1}) }, outcome.Failed, 1, 0, 0, time.Minute},
+		{"off", []step{status(503), ok(1)}, func(c *resilience.Config) { c.Retry = false }, outcome.Failed, 1, 0, 0, time.Minute},
+		{"no budget", []step{status(503), ok(1)}, func(c *resilience.Config) { c.Budget = nil }, outcome.Failed, 1, 0, 0, time.Minute},
+		{"budget spent", []step{status(503), ok(1)}, func(c *resilience.Config) {
+			c.Budget = resilience.NewRetryBudget(resilience.RetryBudgetConfig{MinPerSecond: -1})
+		}, outcome.Failed, 1, 0, 0, time.Minute},
 		{"no time left for the host's median", []step{status(503), ok(1)}, nil, outcome.Failed, 1, 0, time.Second, 500 * time.Millisecond},
 		{"time left for the host's median", []step{status(503), ok(1)}, nil, outcome.OK, 2, 1, 10 * time.Millisecond, time.Minute},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := health.New(health.Config{})
+			reg := resilience.NewDetector(resilience.OutlierConfig{})
 			for range 50 * min(tc.latency, 1) {
 				reg.Success(upstream, tc.latency)
 			}
 			f := newScript(tc.steps...)
-			cfg := source.Config{Fetcher: f, Health: reg, Budget: budget.New(budget.Config{}), Retry: true}
+			lc := resilience.Config{Fetcher: f, Detector: reg, Budget: resilience.NewRetryBudget(resilience.RetryBudgetConfig{}), Retry: true}
 			if tc.cfg != nil {
-				tc.cfg(&cfg)
+				tc.cfg(&lc)
 			}
-			s := source.New(cfg)
+			link := resilience.New(lc)
+			s := source.New(source.Config{Upstream: link})
 			ctx, _ := deadline(t, tc.deadline)
 			if _, o := fetchSync(t, s, ctx, upstream+"/x"); o != tc.want {
 				t.Errorf("outcome %v; want %v", o, tc.want)
@@ -291,7 +294,7 @@ func TestRetries(t *testing.T) {
 			if n := f.calls.Load(); n != tc.calls {
 				t.Errorf("%d requests; want %d", n, tc.calls)
 			}
-			if n := s.Stats.Retries.Load(); n != tc.retries {
+			if n := link.Stats.Retries.Load(); n != tc.retries {
 				t.Errorf("Retries = %d; want %d", n, tc.retries)
 			}
 		})
@@ -299,42 +302,43 @@ func TestRetries(t *testing.T) {
 }
 
 // hedging returns a Source over f that hedges, its host's latency known to
-// be p95 (every answer took that long).
-func hedging(f source.Fetcher, p95 time.Duration, b *budget.Budget, coalesce bool) (*source.Source, *health.Registry) {
-	reg := health.New(health.Config{})
+// be p95 (every answer took that long), and its upstream link.
+func hedging(f resilience.Fetcher, p95 time.Duration, b *resilience.RetryBudget, coalesce bool) (*source.Source, *resilience.Link) {
+	reg := resilience.NewDetector(resilience.OutlierConfig{})
 	for range 50 {
 		reg.Success(upstream, p95)
 	}
-	return source.New(source.Config{Fetcher: f, Health: reg, Budget: b, Hedge: true, Retry: true, Coalesce: coalesce}), reg
+	link := resilience.New(resilience.Config{Fetcher: f, Detector: reg, Budget: b, Hedge: true, Retry: true})
+	return source.New(source.Config{Upstream: link, Coalesce: coalesce}), link
 }
 
 func TestHedgeWinsAndTheFirstIsCancelled(t *testing.T) {
 	cancelled := make(chan struct{}, 1)
 	f := newScript(block(nil, cancelled, ok(1)), ok(7))
-	s, _ := hedging(f, time.Millisecond, budget.New(budget.Config{}), true)
+	s, link := hedging(f, time.Millisecond, resilience.NewRetryBudget(resilience.RetryBudgetConfig{}), true)
 	ctx, _ := deadline(t, time.Minute)
 	if nums, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.OK || !slices.Equal(nums, []int64{7}) {
 		t.Fatalf("got %v %v; want the hedge's answer", nums, o)
 	}
 	<-cancelled // the first request ended with its context, not the request's
-	if h, w := s.Stats.Hedges.Load(), s.Stats.HedgesWon.Load(); h != 1 || w != 1 {
+	if h, w := link.Stats.Hedges.Load(), link.Stats.HedgesWon.Load(); h != 1 || w != 1 {
 		t.Errorf("Hedges, HedgesWon = %d, %d; want 1, 1", h, w)
 	}
 }
 
 func TestNoHedgeForAFastAnswer(t *testing.T) {
 	f := newScript(ok(1))
-	s, _ := hedging(f, time.Second, budget.New(budget.Config{}), true)
+	s, link := hedging(f, time.Second, resilience.NewRetryBudget(resilience.RetryBudgetConfig{}), true)
 	ctx, _ := deadline(t, time.Minute)
 	fetchSync(t, s, ctx, upstream+"/x")
-	if n := f.calls.Load(); n != 1 || s.Stats.Hedges.Load() != 0 {
-		t.Errorf("%d requests, %d hedges for an answer well within the p95; want 1, 0", n, s.Stats.Hedges.Load())
+	if n := f.calls.Load(); n != 1 || link.Stats.Hedges.Load() != 0 {
+		t.Errorf("%d requests, %d hedges for an answer well within the p95; want 1, 0", n, link.Stats.Hedges.Load())
 	}
 }
 
 func TestNoHedgeWithoutBudget(t *testing.T) {
 	f := newScript(block(nil, nil, ok()), ok(7))
-	b := budget.New(budget.Config{MinPerSecond: -1})
+	b := resilience.NewRetryBudget(resilience.RetryBudgetConfig{MinPerSecond: -1})
 	s, _ := hedging(f, time.Millisecond, b, true)
 	ctx, _ := deadline(t, 50*time.Millisecond)
 	if _, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.Timeout {
@@ -349,7 +353,7 @@ func TestNoHedgeWithoutBudget(t *testing.T) {
 func TestHedgeFailsThenFirstAnswers(t *testing.T) {
 	release := make(chan struct{})
 	f := newScript(block(release, nil, ok(1)), status(503))
-	s, _ := hedging(f, time.Millisecond, budget.New(budget.Config{}), true)
+	s, _ := hedging(f, time.Millisecond, resilience.NewRetryBudget(resilience.RetryBudgetConfig{}), true)
 	ctx, _ := deadline(t, time.Minute)
 	r := start(s, ctx, upstream+"/x")
 	<-f.started
@@ -368,7 +372,7 @@ func TestHedgeFailsThenFirstAnswers(t *testing.T) {
 func TestHedgeBelongsToTheFlight(t *testing.T) {
 	release := make(chan struct{})
 	f := newScript(block(release, nil, ok(1)), block(release, nil, ok(2)), ok(3))
-	s, _ := hedging(f, 5*time.Millisecond, budget.New(budget.Config{}), true)
+	s, link := hedging(f, 5*time.Millisecond, resilience.NewRetryBudget(resilience.RetryBudgetConfig{}), true)
 	ctx, _ := deadline(t, time.Minute)
 	var recs []*recorder
 	for range 10 {
@@ -382,7 +386,7 @@ func TestHedgeBelongsToTheFlight(t *testing.T) {
 			t.Errorf("got %v; want ok", d)
 		}
 	}
-	if n := f.calls.Load(); n != 2 || s.Stats.Hedges.Load() != 1 {
-		t.Errorf("%d requests, %d hedges for one shared fetch; want 2, 1", n, s.Stats.Hedges.Load())
+	if n := f.calls.Load(); n != 2 || link.Stats.Hedges.Load() != 1 {
+		t.Errorf("%d requests, %d hedges for one shared fetch; want 2, 1", n, link.Stats.Hedges.Load())
 	}
 }

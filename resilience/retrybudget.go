@@ -12,7 +12,8 @@
 // whose limiter refills with time alone: this bucket fills with the requests
 // actually made, which rate.Limiter cannot express without changing its rate
 // on every request.
-package budget
+
+package resilience
 
 import (
 	"math"
@@ -21,8 +22,8 @@ import (
 	"time"
 )
 
-// Config configures a Budget. The zero Config is usable.
-type Config struct {
+// RetryBudgetConfig configures a RetryBudget. The zero RetryBudgetConfig is usable.
+type RetryBudgetConfig struct {
 	// Percent is the share of a token each request deposits; zero means
 	// 0.1 (a hedge or retry for every ten requests).
 	Percent float64
@@ -36,15 +37,15 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Stats are the Budget's counters since it was created.
-type Stats struct {
+// RetryBudgetStats are the RetryBudget's counters since it was created.
+type RetryBudgetStats struct {
 	Deposits  atomic.Uint64 // requests that paid in
 	Withdrawn atomic.Uint64 // hedges and retries allowed
 	Exhausted atomic.Uint64 // hedges and retries refused for want of a token
 }
 
-// Budget is a retry budget. It is safe for concurrent use. Create it with New.
-type Budget struct {
+// RetryBudget is a retry budget. It is safe for concurrent use. Create it with New.
+type RetryBudget struct {
 	percent, perSecond float64
 	ttl                float64 // seconds
 	now                func() time.Time
@@ -54,12 +55,12 @@ type Budget struct {
 	reserve float64   // guarded by mu: reserve tokens, at most perSecond
 	last    time.Time // guarded by mu: when balance and reserve were brought up to date
 
-	// Stats counts what the Budget did; read it, never write it.
-	Stats Stats
+	// Stats counts what the RetryBudget did; read it, never write it.
+	Stats RetryBudgetStats
 }
 
-// New returns a Budget for cfg, its reserve full.
-func New(cfg Config) *Budget {
+// New returns a RetryBudget for cfg, its reserve full.
+func NewRetryBudget(cfg RetryBudgetConfig) *RetryBudget {
 	if cfg.Percent <= 0 {
 		cfg.Percent = 0.1
 	}
@@ -75,14 +76,14 @@ func New(cfg Config) *Budget {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Budget{
+	return &RetryBudget{
 		percent: cfg.Percent, perSecond: cfg.MinPerSecond, ttl: cfg.TTL.Seconds(), now: cfg.Now,
 		reserve: cfg.MinPerSecond, last: cfg.Now(),
 	}
 }
 
 // Deposit records one upstream request.
-func (b *Budget) Deposit() {
+func (b *RetryBudget) Deposit() {
 	b.Stats.Deposits.Add(1)
 	b.mu.Lock()
 	b.age()
@@ -92,7 +93,7 @@ func (b *Budget) Deposit() {
 
 // Withdraw takes a token for one hedge or retry, and reports whether there
 // was one; without one the hedge or retry must not be sent.
-func (b *Budget) Withdraw() bool {
+func (b *RetryBudget) Withdraw() bool {
 	b.mu.Lock()
 	b.age()
 	ok := true
@@ -117,7 +118,7 @@ func (b *Budget) Withdraw() bool {
 const epsilon = 1e-9
 
 // age brings balance and reserve up to now; b.mu is held.
-func (b *Budget) age() {
+func (b *RetryBudget) age() {
 	now := b.now()
 	dt := now.Sub(b.last).Seconds()
 	if dt <= 0 {

@@ -4,26 +4,24 @@ import (
 	"testing"
 	"time"
 
-	"numbers/budget"
-	"numbers/health"
 	"numbers/outcome"
-	"numbers/source"
+	"numbers/resilience"
 )
 
-func TestHealthAndTailCuttingMetrics(t *testing.T) {
+func TestOutlierAndTailCuttingMetrics(t *testing.T) {
 	m := New(500 * time.Millisecond)
-	reg := health.New(health.Config{})
+	reg := resilience.NewDetector(resilience.OutlierConfig{})
 	reg.Success("http://ok.test", time.Millisecond)
 	for range 5 {
 		reg.Failure("http://down.test")
 	}
 	reg.Admit("http://down.test")
-	m.WatchHealth(reg)
-	var st source.Stats
+	m.WatchOutliers(reg)
+	var st resilience.Stats
 	st.Hedges.Add(3)
 	st.HedgesWon.Add(2)
 	st.Retries.Add(4)
-	b := budget.New(budget.Config{MinPerSecond: -1})
+	b := resilience.NewRetryBudget(resilience.RetryBudgetConfig{MinPerSecond: -1})
 	b.Withdraw()
 	m.WatchTailCutting(&st, b)
 	m.Upstream(outcome.Ejected)
@@ -53,7 +51,7 @@ func TestHealthAndTailCuttingMetrics(t *testing.T) {
 
 func TestTailCuttingWithoutBudget(t *testing.T) {
 	m := New(500 * time.Millisecond)
-	m.WatchTailCutting(&source.Stats{}, nil)
+	m.WatchTailCutting(&resilience.Stats{}, nil)
 	if v := scrape(t, m)["numbers_retry_budget_exhausted_total"]; v != 0 {
 		t.Errorf("exhausted = %v without a budget; want 0", v)
 	}

@@ -1,20 +1,14 @@
-package budget
+package resilience
 
 import (
 	"testing"
 	"time"
 )
 
-// clock is a fake clock that tests move by hand.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
 func newClock() *clock { return &clock{t: time.Unix(1_000_000, 0)} }
 
 // withdrawAll withdraws until refused and returns how many were allowed.
-func withdrawAll(b *Budget) int {
+func withdrawAll(b *RetryBudget) int {
 	n := 0
 	for b.Withdraw() {
 		n++
@@ -24,7 +18,7 @@ func withdrawAll(b *Budget) int {
 
 func TestReserveOnly(t *testing.T) {
 	c := newClock()
-	b := New(Config{MinPerSecond: 3, Now: c.now})
+	b := NewRetryBudget(RetryBudgetConfig{MinPerSecond: 3, Now: c.now})
 	if n := withdrawAll(b); n != 3 {
 		t.Fatalf("a new budget allowed %d; want its reserve, 3", n)
 	}
@@ -54,7 +48,7 @@ func TestDeposits(t *testing.T) {
 		{"a minute later, nothing", time.Minute, 0},
 	} {
 		c := newClock()
-		b := New(Config{MinPerSecond: -1, TTL: time.Second, Now: c.now})
+		b := NewRetryBudget(RetryBudgetConfig{MinPerSecond: -1, TTL: time.Second, Now: c.now})
 		if b.Withdraw() {
 			t.Fatal("no reserve and no deposit, yet a withdrawal was allowed")
 		}
@@ -73,7 +67,7 @@ func TestDeposits(t *testing.T) {
 // the reserve.
 func TestSteadyShare(t *testing.T) {
 	c := newClock()
-	b := New(Config{Now: c.now})
+	b := NewRetryBudget(RetryBudgetConfig{Now: c.now})
 	allowed := 0
 	for range 60_000 {
 		c.advance(time.Millisecond)
@@ -89,8 +83,8 @@ func TestSteadyShare(t *testing.T) {
 }
 
 func TestZeroConfig(t *testing.T) {
-	b := New(Config{})
+	b := NewRetryBudget(RetryBudgetConfig{})
 	if n := withdrawAll(b); n != 10 {
-		t.Errorf("the zero Config allowed %d at start; want the default reserve, 10", n)
+		t.Errorf("the zero RetryBudgetConfig allowed %d at start; want the default reserve, 10", n)
 	}
 }

@@ -1,12 +1,12 @@
-// Package health tracks the health of upstream hosts passively, from the
-// fetches the service makes anyway: every success is a beat, and a host that
-// keeps failing is ejected, answered at once without being asked, for a time
-// that doubles with each ejection, then probed with one trial request per
-// interval until one succeeds. It also keeps each host's latency estimate,
-// which hedging reads.
+// outlier.go is outlier detection: it tracks the health of upstream hosts
+// passively, from the fetches the service makes anyway: every success is a
+// beat, and a host that keeps failing is ejected, answered at once without
+// being asked, for a time that doubles with each ejection, then probed with
+// one trial request per interval until one succeeds. It also keeps each
+// host's latency estimate, which hedging reads.
 //
 // A host is a (scheme, host, port) triple, the prefix of a canonical URL (see
-// Key). The Registry holds at most MaxHosts of them, least recently used
+// Key). The Detector holds at most MaxHosts of them, least recently used
 // first out, so that callers naming a million hosts cannot grow it, and one
 // sweeper goroutine with one ticker serves them all: no goroutine or timer
 // per host. Every decision that depends on time is taken when it is asked
@@ -40,7 +40,8 @@
 // ejection time that doubles per ejection and decays, trials sent in the
 // background rather than by a caller who would wait for them, and a clock the
 // tests can drive (gobreaker reads time.Now itself).
-package health
+
+package resilience
 
 import (
 	"strings"
@@ -81,8 +82,8 @@ const (
 	Trial                 // the host is ejected, but this fetch is its trial: send it, and answer without waiting for it
 )
 
-// Config configures a Registry. The zero Config is usable.
-type Config struct {
+// OutlierConfig configures a Detector. The zero OutlierConfig is usable.
+type OutlierConfig struct {
 	// Failures is how many failures in a row eject a host; zero means 5,
 	// negative never ejects on a run of failures.
 	Failures int
@@ -122,8 +123,8 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Stats are the Registry's counters since it was created.
-type Stats struct {
+// OutlierStats are the Detector's counters since it was created.
+type OutlierStats struct {
 	Ejections atomic.Uint64 // hosts ejected
 	Skipped   atomic.Uint64 // ejections skipped because MaxEjectedPercent were ejected already
 	Restored  atomic.Uint64 // ejected hosts back to healthy after a success
@@ -132,10 +133,10 @@ type Stats struct {
 	Forgotten atomic.Uint64 // hosts dropped to stay within MaxHosts
 }
 
-// Registry tracks the health of upstream hosts. It is safe for concurrent
+// Detector tracks the health of upstream hosts. It is safe for concurrent
 // use. Create it with New; Start runs its sweeper.
-type Registry struct {
-	cfg Config
+type Detector struct {
+	cfg OutlierConfig
 	now func() time.Time
 
 	mu      sync.Mutex
@@ -143,8 +144,8 @@ type Registry struct {
 	ejected int                           // guarded by mu: hosts in Ejected or HalfOpen
 	rotated time.Time                     // guarded by mu: when the windows last moved on
 
-	// Stats counts what the Registry did; read it, never write it.
-	Stats Stats
+	// Stats counts what the Detector did; read it, never write it.
+	Stats OutlierStats
 }
 
 // host is one upstream host's record.
@@ -160,8 +161,8 @@ type host struct {
 	lat       latency
 }
 
-// New returns a Registry for cfg.
-func New(cfg Config) *Registry {
+// New returns a Detector for cfg.
+func NewDetector(cfg OutlierConfig) *Detector {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -191,7 +192,7 @@ func New(cfg Config) *Registry {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	r := &Registry{cfg: cfg, now: cfg.Now}
+	r := &Detector{cfg: cfg, now: cfg.Now}
 	r.hosts, _ = simplelru.NewLRU[string, *host](cfg.MaxHosts, r.evicted) // only fails on a size <= 0
 	r.rotated = r.now()
 	return r
@@ -201,7 +202,7 @@ func New(cfg Config) *Registry {
 const capMinHosts = 10
 
 // evicted is called, under mu, for a host dropped to stay within MaxHosts.
-func (r *Registry) evicted(_ string, h *host) {
+func (r *Detector) evicted(_ string, h *host) {
 	if h.ejected {
 		r.ejected--
 	}
@@ -227,7 +228,7 @@ func Key(url string) string {
 // Admit says whether a fetch from key may go: Allow for a host that is
 // healthy or unknown, Reject for an ejected one, and Trial for the first
 // fetch of a half-open host in each ProbeInterval.
-func (r *Registry) Admit(key string) Verdict {
+func (r *Detector) Admit(key string) Verdict {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -248,7 +249,7 @@ func (r *Registry) Admit(key string) Verdict {
 // numbers, or with an answer that is the URL's fault rather than the
 // host's). took, when positive, is how long the answer took, for the latency
 // estimate. An ejected host is healthy again.
-func (r *Registry) Success(key string, took time.Duration) {
+func (r *Detector) Success(key string, took time.Duration) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -270,7 +271,7 @@ func (r *Registry) Success(key string, took time.Duration) {
 
 // Failure records a failure of key that says the host is unwell (see
 // fetcher.HostFault), and ejects the host if it has failed enough.
-func (r *Registry) Failure(key string) {
+func (r *Detector) Failure(key string) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -303,7 +304,7 @@ func (r *Registry) Failure(key string) {
 }
 
 // failing says whether healthy host h has failed enough to be ejected.
-func (r *Registry) failing(h *host, now time.Time) bool {
+func (r *Detector) failing(h *host, now time.Time) bool {
 	if r.cfg.Failures > 0 && h.failures >= r.cfg.Failures && now.Sub(h.lastOK) >= r.cfg.Quiet {
 		return true
 	}
@@ -314,7 +315,7 @@ func (r *Registry) failing(h *host, now time.Time) bool {
 
 // get returns the record of key, creating it. Only results create records:
 // Admit of an unknown host allocates nothing.
-func (r *Registry) get(key string, now time.Time) *host {
+func (r *Detector) get(key string, now time.Time) *host {
 	if h, ok := r.hosts.Get(key); ok {
 		return h
 	}
@@ -325,7 +326,7 @@ func (r *Registry) get(key string, now time.Time) *host {
 }
 
 // State returns the state of key; an unknown host is healthy.
-func (r *Registry) State(key string) State {
+func (r *Detector) State(key string) State {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -349,7 +350,7 @@ func (h *host) state(now time.Time) State {
 // Latency returns the latency estimate of key: the median and the 95th
 // percentile of its recent answers. ok is false while there are too few of
 // them to tell (see latency).
-func (r *Registry) Latency(key string) (p50, p95 time.Duration, ok bool) {
+func (r *Detector) Latency(key string) (p50, p95 time.Duration, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h, found := r.hosts.Peek(key)
@@ -360,7 +361,7 @@ func (r *Registry) Latency(key string) (p50, p95 time.Duration, ok bool) {
 }
 
 // Hosts counts the tracked hosts by state, indexed by State.
-func (r *Registry) Hosts() [len(stateNames)]int {
+func (r *Detector) Hosts() [len(stateNames)]int {
 	now := r.now()
 	var n [len(stateNames)]int
 	r.mu.Lock()
@@ -372,7 +373,7 @@ func (r *Registry) Hosts() [len(stateNames)]int {
 }
 
 // Len returns how many hosts are tracked.
-func (r *Registry) Len() int {
+func (r *Detector) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.hosts.Len()
@@ -380,7 +381,7 @@ func (r *Registry) Len() int {
 
 // Start runs the sweeper, one goroutine with one ticker for every host,
 // until the returned stop is called; stop waits for it to end.
-func (r *Registry) Start() (stop func()) {
+func (r *Detector) Start() (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -411,7 +412,7 @@ const sweepBatch = 256
 // sweep ages every host: each half-window the failure counts move on (the
 // previous half is dropped), the latency estimate decays, and the ejection
 // count of a host healthy for a whole Window falls by one.
-func (r *Registry) sweep() {
+func (r *Detector) sweep() {
 	now := r.now()
 	r.mu.Lock()
 	rotate := now.Sub(r.rotated) >= r.cfg.Window/2
