@@ -113,5 +113,3 @@ func (p Plan) Hopeless(now time.Time) bool {
 	return p.FlushAt(0).Sub(now) < MinWait
 }
 
-// Budget returns the request's budget.
-func (p Plan) Budget() time.Duration { return p.budget }

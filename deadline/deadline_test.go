@@ -51,8 +51,8 @@ func TestFlushAt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := New(tt.cfg).Plan(start, budget)
-			if !plan.Deadline.Equal(deadline) || plan.Budget() != budget {
-				t.Fatalf("deadline %v, budget %v; want %v, %v", plan.Deadline.Sub(start), plan.Budget(), budget, budget)
+			if !plan.Deadline.Equal(deadline) || !plan.Start.Equal(start) {
+				t.Fatalf("start %v, deadline %v; want %v, %v", plan.Start, plan.Deadline.Sub(start), start, budget)
 			}
 			if got := plan.FlushAt(tt.n); !got.Equal(tt.want) {
 				t.Fatalf("FlushAt(%d) = %v; want %v", tt.n, got.Sub(start), tt.want.Sub(start))

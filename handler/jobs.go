@@ -94,7 +94,7 @@ func (h *Handler) createJob(ctx *fasthttp.RequestCtx, parent context.Context) {
 		}
 		budget = d
 	}
-	snap, err := h.jobs.StartContext(parent, urls, invalid, budget)
+	snap, err := h.jobs.Start(parent, urls, invalid, budget)
 	if err != nil {
 		h.refuseJob(ctx, err)
 		return
@@ -263,7 +263,7 @@ func preferAsync(ctx *fasthttp.RequestCtx) bool {
 // it is discarded and the answer is a plain one.
 func (h *Handler) gatherAsync(ctx *fasthttp.RequestCtx, parent context.Context, urls []string, invalid int, plan deadline.Plan,
 	set *aggregate.Set, counts *[outcome.Count]int) bool {
-	p := h.jobs.PrepareContext(parent, urls, invalid, plan.Start)
+	p := h.jobs.Prepare(parent, urls, invalid, plan.Start)
 	if p == nil {
 		return false // shutting down: a plain answer
 	}

@@ -90,7 +90,7 @@ func (x *jobsBench) job(b *testing.B, n int) (string, []string) {
 	for i := range urls {
 		urls[i] = "http://u" + strconv.Itoa(i) + ".test/"
 	}
-	snap, err := x.runner.Start(urls, 0, 0)
+	snap, err := x.runner.Start(context.Background(), urls, 0, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func newHubFixture(t *testing.T, n int, cfg HubConfig) *hubFixture {
 	for i := range n {
 		f.urls = append(f.urls, fmt.Sprintf("http://u%d.test/", i))
 	}
-	snap, err := f.r.Start(f.urls, 0, 0)
+	snap, err := f.r.Start(context.Background(), f.urls, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,15 +70,11 @@ func (r *Runner) MaxBudget() time.Duration { return r.maxBudget }
 
 // Start creates a job over urls (distinct, valid) with invalid more that
 // were refused, stores it and starts its fetches; budget zero means the
-// default. It returns the job's first document, or ErrFull, or ErrClosed.
-func (r *Runner) Start(urls []string, invalid int, budget time.Duration) (*Snapshot, error) {
-	return r.StartContext(context.Background(), urls, invalid, budget)
-}
-
-// StartContext is Start for a job whose fetches carry the values of ctx
-// (the trace span of the request that started it), but neither its
-// deadline nor its cancellation: the job has its own.
-func (r *Runner) StartContext(ctx context.Context, urls []string, invalid int, budget time.Duration) (*Snapshot, error) {
+// default. The fetches carry the values of ctx (the trace span of the
+// request that started it), but neither its deadline nor its cancellation:
+// the job has its own. It returns the job's first document, or ErrFull, or
+// ErrClosed.
+func (r *Runner) Start(ctx context.Context, urls []string, invalid int, budget time.Duration) (*Snapshot, error) {
 	if budget <= 0 {
 		budget = r.budget
 	}
@@ -102,13 +98,7 @@ func (r *Runner) StartContext(ctx context.Context, urls []string, invalid int, b
 // events, until Commit stores it or Discard ends it. It is how GET /numbers
 // with Prefer: respond-async becomes a job only when its answer is partial.
 // It returns nil when the runner is closed.
-func (r *Runner) Prepare(urls []string, invalid int, start time.Time) *Pending {
-	return r.PrepareContext(context.Background(), urls, invalid, start)
-}
-
-// PrepareContext is Prepare for a job whose fetches carry the values of ctx,
-// as StartContext's do.
-func (r *Runner) PrepareContext(ctx context.Context, urls []string, invalid int, start time.Time) *Pending {
+func (r *Runner) Prepare(ctx context.Context, urls []string, invalid int, start time.Time) *Pending {
 	j := r.newJob(ctx, urls, invalid, start, r.budget)
 	if r.launch(j) != nil {
 		return nil

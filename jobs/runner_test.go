@@ -70,7 +70,7 @@ func TestRunnerJob(t *testing.T) {
 	})
 	r := NewRunner(RunnerConfig{Source: src})
 	defer r.Close()
-	snap, err := r.Start([]string{"http://a/", "http://b/", "http://c/"}, 2, 0)
+	snap, err := r.Start(context.Background(), []string{"http://a/", "http://b/", "http://c/"}, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestRunnerDeadline(t *testing.T) {
 	src.stale = map[string][]int64{"http://s/": {7}}
 	r := NewRunner(RunnerConfig{Source: src})
 	defer r.Close()
-	snap, err := r.Start([]string{"http://a/", "http://s/", "http://t/"}, 0, 10*time.Millisecond)
+	snap, err := r.Start(context.Background(), []string{"http://a/", "http://s/", "http://t/"}, 0, 10*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestRunnerCancel(t *testing.T) {
 	src := newSource(map[string]answer{"http://a/": {numbers: []int64{1}}})
 	r := NewRunner(RunnerConfig{Source: src})
 	defer r.Close()
-	snap, err := r.Start([]string{"http://a/", "http://b/"}, 0, time.Hour)
+	snap, err := r.Start(context.Background(), []string{"http://a/", "http://b/"}, 0, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,11 +155,11 @@ func TestRunnerFull(t *testing.T) {
 	src := newSource(nil)
 	r := NewRunner(RunnerConfig{Source: src, Store: NewMemStore(MemConfig{MaxJobs: 1})})
 	defer r.Close()
-	if _, err := r.Start([]string{"http://a/"}, 0, time.Hour); err != nil {
+	if _, err := r.Start(context.Background(), []string{"http://a/"}, 0, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	src.fetch = make(chan string, 1)
-	if _, err := r.Start([]string{"http://b/"}, 0, time.Hour); !errors.Is(err, ErrFull) {
+	if _, err := r.Start(context.Background(), []string{"http://b/"}, 0, time.Hour); !errors.Is(err, ErrFull) {
 		t.Fatalf("Start on a full store: %v; want ErrFull", err)
 	}
 	select {
@@ -172,7 +172,7 @@ func TestRunnerFull(t *testing.T) {
 func TestRunnerClose(t *testing.T) {
 	src := newSource(nil)
 	r := NewRunner(RunnerConfig{Source: src})
-	snap, err := r.Start([]string{"http://a/"}, 0, time.Hour)
+	snap, err := r.Start(context.Background(), []string{"http://a/"}, 0, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,10 +180,10 @@ func TestRunnerClose(t *testing.T) {
 	if got, _ := r.Store().Get(snap.ID); got.State != Cancelled {
 		t.Fatalf("after Close the job is %v; want cancelled", got.State)
 	}
-	if _, err := r.Start([]string{"http://a/"}, 0, 0); !errors.Is(err, ErrClosed) {
+	if _, err := r.Start(context.Background(), []string{"http://a/"}, 0, 0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Start after Close: %v; want ErrClosed", err)
 	}
-	if p := r.Prepare([]string{"http://a/"}, 0, time.Now()); p != nil {
+	if p := r.Prepare(context.Background(), []string{"http://a/"}, 0, time.Now()); p != nil {
 		t.Fatal("Prepare after Close returned a job")
 	}
 }
@@ -193,7 +193,7 @@ func TestPending(t *testing.T) {
 	r := NewRunner(RunnerConfig{Source: src, Budget: time.Hour})
 	defer r.Close()
 
-	p := r.Prepare([]string{"http://a/", "http://b/"}, 1, time.Now())
+	p := r.Prepare(context.Background(), []string{"http://a/", "http://b/"}, 1, time.Now())
 	pr := p.Progress()
 	for len(pr.Pending) == 2 { // until the instant one is merged
 		<-pr.Changed
@@ -223,7 +223,7 @@ func TestPending(t *testing.T) {
 		t.Fatalf("final %+v", final)
 	}
 
-	d := r.Prepare([]string{"http://c/"}, 0, time.Now())
+	d := r.Prepare(context.Background(), []string{"http://c/"}, 0, time.Now())
 	d.Discard()
 	if src.ctxOf("http://c/").Err() == nil {
 		t.Fatal("Discard left the fetch running")

@@ -72,8 +72,8 @@ type Monitor struct {
 }
 
 // New returns a Monitor for cfg. A file that cannot be read makes its
-// figure 0 (Available is false for the stall share): it is then unknown,
-// and callers fall back to their other signals.
+// figure 0: it is then unknown, and callers fall back to their other
+// signals.
 func New(cfg Config) *Monitor {
 	m := &Monitor{path: cfg.Path, statPath: cfg.StatPath, interval: cfg.Interval, alpha: cfg.Smoothing, now: cfg.Now}
 	if m.path == "" {
@@ -96,13 +96,6 @@ func New(cfg Config) *Monitor {
 	m.lastCPU, _ = m.readStat()
 	m.next.Store(m.lastRead.Add(m.interval).UnixNano())
 	return m
-}
-
-// Available reports whether the kernel exposes the stall share.
-func (m *Monitor) Available() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.known
 }
 
 // CPU returns the machine's CPU stall share, between 0 and 1: the moving

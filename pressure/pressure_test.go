@@ -52,8 +52,8 @@ func TestMonitor(t *testing.T) {
 	f := newFiles(t)
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	m := New(Config{Path: f.psi, StatPath: f.stat, Interval: 100 * time.Millisecond, Smoothing: 1, Now: clock.now})
-	if !m.Available() || m.CPU() != 0 || m.Busy() != 0 {
-		t.Fatalf("at the start: available %v, CPU %g, busy %g; want true, 0, 0", m.Available(), m.CPU(), m.Busy())
+	if m.CPU() != 0 || m.Busy() != 0 {
+		t.Fatalf("at the start: CPU %g, busy %g; want 0, 0", m.CPU(), m.Busy())
 	}
 	// 40ms of stall in a 100ms interval, 30 busy ticks of 100 (the
 	// niced ones, which do not change, would count as idle).
@@ -92,8 +92,8 @@ func TestMissingFiles(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	m := New(Config{Path: filepath.Join(dir, "none"), StatPath: filepath.Join(dir, "none"), Now: clock.now})
 	clock.t = clock.t.Add(time.Second)
-	if m.Available() || m.CPU() != 0 || m.Busy() != 0 {
-		t.Errorf("no files: available %v, CPU %g, busy %g; want false, 0, 0", m.Available(), m.CPU(), m.Busy())
+	if m.CPU() != 0 || m.Busy() != 0 {
+		t.Errorf("no files: CPU %g, busy %g; want 0, 0", m.CPU(), m.Busy())
 	}
 }
 
@@ -122,7 +122,10 @@ func TestThisMachine(t *testing.T) {
 		t.Skip("no PSI on this kernel")
 	}
 	m := New(Config{})
-	if !m.Available() {
+	m.mu.Lock()
+	known := m.known
+	m.mu.Unlock()
+	if !known {
 		t.Fatal("PSI file present but not read")
 	}
 	if c, b := m.CPU(), m.Busy(); c < 0 || c > 1 || b < 0 || b > 1 {

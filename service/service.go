@@ -263,10 +263,6 @@ func (s *Service) stop() {
 	s.stops = nil
 }
 
-// Handle serves one public request as the listener would: for tests and
-// for embedding the service in another fasthttp server.
-func (s *Service) Handle(ctx *fasthttp.RequestCtx) { s.handle(ctx) }
-
 // SetMemoryLimit applies a soft memory limit to the Go runtime (GOMEMLIMIT)
 // when limit is positive; zero leaves the runtime's own setting.
 func SetMemoryLimit(limit int64) {
