@@ -112,4 +112,3 @@ func (p Plan) FlushAt(n int) time.Time {
 func (p Plan) Hopeless(now time.Time) bool {
 	return p.FlushAt(0).Sub(now) < MinWait
 }
-
