@@ -69,11 +69,11 @@ func groups(o *options) []group {
 	fs.Func("deny-hosts", "comma-separated upstream host patterns refused, even if allowed", listFlag(&c.Upstreams.DenyHosts, guard.ParsePatterns))
 	fs.Func("allow-nets", "comma-separated CIDRs upstream addresses must be in; empty allows any not denied", listFlag(&c.Upstreams.AllowNets, guard.ParsePrefixes))
 	fs.Func("deny-nets", "comma-separated CIDRs upstream addresses must not be in, checked on the address dialled; none denies none (default "+guard.DefaultDenyNetsCSV+")", listFlag(&c.Upstreams.DenyNets, parseDenyNets))
-	fs.Var(size{&c.Upstreams.MaxBody}, "max-body", "largest upstream body accepted, bytes or with KiB/MiB/GiB (default 8MiB)")
+	fs.Var(size(&c.Upstreams.MaxBody), "max-body", "largest upstream body accepted, bytes or with KiB/MiB/GiB (default 8MiB)")
 
 	fs = cache.fs
-	fs.Var(size{&c.Cache.Bytes}, "cache-bytes", "size of the upstream cache, bytes or with KiB/MiB/GiB; off caches nothing (default 64MiB)")
-	fs.Var(dur{&c.Cache.MaxStale}, "max-stale", "how long past freshness a cached result may stand in for a failed or late upstream, where its Cache-Control allows; off: only stale-if-error (default 1h)")
+	fs.Var(size(&c.Cache.Bytes), "cache-bytes", "size of the upstream cache, bytes or with KiB/MiB/GiB; off caches nothing (default 64MiB)")
+	fs.Var(dur(&c.Cache.MaxStale), "max-stale", "how long past freshness a cached result may stand in for a failed or late upstream, where its Cache-Control allows; off: only stale-if-error (default 1h)")
 	fs.Var(switchFlag{&c.Cache.Coalesce}, "coalesce", "share one upstream fetch among concurrent requests for the same URL (default true)")
 
 	fs = resil.fs
@@ -95,30 +95,30 @@ func groups(o *options) []group {
 	fs.BoolVar(&c.LateTrace.On, "late-trace", false, "keep the last seconds of the Go execution trace in memory and snapshot them when an answer is late, for GET /debug/late-trace on -admin")
 	fs.StringVar(&c.Tracing.URL, "otlp-endpoint", "", "export traces with OTLP over HTTP to this collector, e.g. http://localhost:4318 (/v1/traces is added to a URL without a path); empty: off unless OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set")
 	fs.Func("trace-sample", "share of new traces sampled, 0 to 1; a request whose caller sent a traceparent follows its sampled flag (default 0.01, or OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG)", sampleFlag(&c.Tracing.Sampler.Ratio))
-	fs.Var(size{&o.memoryLimit}, "memory-limit", "soft memory limit of the Go runtime, as GOMEMLIMIT, bytes or with KiB/MiB/GiB; unset leaves the runtime's own (none, or GOMEMLIMIT)")
+	fs.Var(size(&o.memoryLimit), "memory-limit", "soft memory limit of the Go runtime, as GOMEMLIMIT, bytes or with KiB/MiB/GiB; unset leaves the runtime's own (none, or GOMEMLIMIT)")
 
 	fs = tuning.fs
 	fs.IntVar(&c.Upstreams.MaxConnsPerHost, "max-conns-per-host", 0, "keep-alive connections kept per upstream host (default 4096)")
-	fs.Var(intOff{&c.Overload.MaxInFlight}, "max-in-flight", "requests served at once; more are refused with 503 as they arrive; off: no limit (default 8192)")
-	fs.Var(dur{&c.Overload.QueueLimit}, "queue-limit", "refuse with 503 a request that waited longer than this unread in the kernel's socket buffers; off: no limit (default 50ms)")
+	fs.Var(count(&c.Overload.MaxInFlight), "max-in-flight", "requests served at once; more are refused with 503 as they arrive; off: no limit (default 8192)")
+	fs.Var(dur(&c.Overload.QueueLimit), "queue-limit", "refuse with 503 a request that waited longer than this unread in the kernel's socket buffers; off: no limit (default 50ms)")
 	fs.Float64Var(&c.Overload.BusyLimit, "busy-limit", 0, "while the machine's CPUs are busier than this share of their time, refuse a growing share of requests as they arrive; 1 never refuses for it (default 0.95)")
 	fs.StringVar(&c.Overload.KernelArrival, "kernel-arrival", "", "date a request from the kernel's receive stamps: busy (only while the CPUs are busy), always or never (default busy)")
-	fs.Var(dur{&c.Answer.Margin}, "margin", "the safety margin's base: how long before the deadline an answer with few numbers is flushed (default 15ms)")
+	fs.Var(dur(&c.Answer.Margin), "margin", "the safety margin's base: how long before the deadline an answer with few numbers is flushed (default 15ms)")
 	fs.Var(switchFlag{&c.Answer.Calibrate}, "calibrate", "measure encode and write cost at start to size the per-number margin (default true)")
-	fs.Var(dur{&c.Answer.MaxCallerDelay}, "max-caller-delay", "kept back before the deadline, times the machine's CPU pressure, for a caller on a busy machine; off keeps nothing back (default 40ms)")
-	fs.Var(dur{&c.Cache.Background}, "background", "how long a fetch may go on after its answer was sent, to fill the cache; off ends fetches with their answer (default 5s)")
+	fs.Var(dur(&c.Answer.MaxCallerDelay), "max-caller-delay", "kept back before the deadline, times the machine's CPU pressure, for a caller on a busy machine; off keeps nothing back (default 40ms)")
+	fs.Var(dur(&c.Cache.Background), "background", "how long a fetch may go on after its answer was sent, to fill the cache; off ends fetches with their answer (default 5s)")
 	fs.IntVar(&c.Cache.MaxBackground, "max-background", 0, "fetches allowed to go on in the background at once (default 1024)")
-	fs.Var(intOff{&c.Outliers.Failures}, "outlier-failures", "failures in a row (with no success for 200ms) that eject a host; off never ejects on a run (default 5)")
-	fs.Var(floatOff{&c.Outliers.FailureRate}, "outlier-failure-rate", "share of failures among at least 50 results in 10s that ejects a host; off never ejects on the rate (default 0.85)")
-	fs.Var(dur{&c.Outliers.Ejection}, "outlier-ejection", "first ejection time of a host; it doubles with each ejection (default 1s)")
-	fs.Var(dur{&c.Outliers.MaxEjection}, "outlier-max-ejection", "longest ejection time (default 30s)")
-	fs.Var(dur{&c.Outliers.ProbeInterval}, "outlier-probe-interval", "how often an ejected host past its ejection time gets one trial request (default 1s)")
+	fs.Var(count(&c.Outliers.Failures), "outlier-failures", "failures in a row (with no success for 200ms) that eject a host; off never ejects on a run (default 5)")
+	fs.Var(number(&c.Outliers.FailureRate), "outlier-failure-rate", "share of failures among at least 50 results in 10s that ejects a host; off never ejects on the rate (default 0.85)")
+	fs.Var(dur(&c.Outliers.Ejection), "outlier-ejection", "first ejection time of a host; it doubles with each ejection (default 1s)")
+	fs.Var(dur(&c.Outliers.MaxEjection), "outlier-max-ejection", "longest ejection time (default 30s)")
+	fs.Var(dur(&c.Outliers.ProbeInterval), "outlier-probe-interval", "how often an ejected host past its ejection time gets one trial request (default 1s)")
 	fs.IntVar(&c.Outliers.MaxEjectedPercent, "outlier-max-ejected-percent", 0, "most hosts ejected at once, in percent of those tracked once 10 are; 100: no bound (default 50)")
 	fs.IntVar(&c.Outliers.MaxHosts, "outlier-max-hosts", 0, "upstream hosts tracked at most (default 10000)")
 	fs.Float64Var(&c.Outliers.RetryShare, "retry-budget", 0, "hedges and retries allowed, as a share of upstream requests (default 0.1)")
-	fs.Var(floatOff{&c.Outliers.RetryMinPerSecond}, "retry-budget-min", "hedges and retries allowed per second whatever the requests; off: none (default 10)")
+	fs.Var(number(&c.Outliers.RetryMinPerSecond), "retry-budget-min", "hedges and retries allowed per second whatever the requests; off: none (default 10)")
 	fs.DurationVar(&c.Jobs.MaxBudget, "max-job-budget", 0, "largest budget= a caller may ask of POST /jobs (default 5m)")
-	fs.Var(size{&c.Jobs.MaxBytes}, "max-job-bytes", "memory bound of the jobs held (default 256MiB)")
+	fs.Var(size(&c.Jobs.MaxBytes), "max-job-bytes", "memory bound of the jobs held (default 256MiB)")
 	fs.DurationVar(&c.Jobs.TTL, "job-ttl", 0, "how long a finished job is kept (default 1h)")
 	fs.DurationVar(&c.Jobs.Ping, "sse-ping", 0, "a silent event stream gets a ': ping' comment after this long (default 15s)")
 	fs.DurationVar(&c.Redis.Lookup, "redis-lookup", 0, "with -redis: longest a look-up in the shared cache may take on the request path (default 20ms)")
@@ -127,9 +127,9 @@ func groups(o *options) []group {
 	fs.DurationVar(&c.Server.ReadTimeout, "read-timeout", 0, "time allowed to read a request (default 5s)")
 	fs.DurationVar(&c.Server.WriteTimeout, "write-timeout", 0, "time allowed to write a response (default 5s)")
 	fs.DurationVar(&c.Server.IdleTimeout, "idle-timeout", 0, "keep-alive connections idle longer are closed (default 60s)")
-	fs.Var(intSize{&c.Server.MaxHeaderBytes}, "max-header-bytes", "largest request line plus headers; larger is a 431 (default 64KiB)")
+	fs.Var(intSize(&c.Server.MaxHeaderBytes), "max-header-bytes", "largest request line plus headers; larger is a 431 (default 64KiB)")
 	fs.DurationVar(&c.LateTrace.Window, "late-trace-window", 0, "with -late-trace: how far back a trace reaches (default 5s)")
-	fs.Var(size{&c.LateTrace.MaxBytes}, "late-trace-bytes", "with -late-trace: memory bound of the trace window (default 16MiB)")
+	fs.Var(size(&c.LateTrace.MaxBytes), "late-trace-bytes", "with -late-trace: memory bound of the trace window (default 16MiB)")
 	fs.DurationVar(&c.LateTrace.Interval, "late-trace-interval", 0, "with -late-trace: at most one trace per interval (default 1m)")
 
 	return []group{listen, answer, upstream, cache, resil, jobs, scale, diag, tuning}
@@ -254,23 +254,71 @@ func sampleFlag(ratio *float64) func(string) error {
 // off is the word that turns a setting off: the library's -1.
 const off = "off"
 
-// size is a flag value of bytes, written plain or with a binary unit, or off.
-type size struct{ p *int64 }
-
-func (b size) String() string {
-	if b.p == nil || *b.p == 0 {
-		return ""
-	}
-	return strconv.FormatInt(*b.p, 10)
+// setting is a flag value of a number, a size or a duration, or off (-1).
+// Its zero value prints as nothing, so that -h shows the default that its
+// usage text names, not 0.
+type setting[T int | int64 | float64 | time.Duration] struct {
+	p     *T
+	parse func(string) (T, error)
 }
 
-// Set parses "8388608", "8MiB", "64KiB", "1GiB" (also KB/MB/GB, read as
-// binary) and off.
-func (b size) Set(s string) error {
+func (v setting[T]) String() string {
+	if v.p == nil || *v.p == 0 {
+		return ""
+	}
+	return fmt.Sprint(*v.p)
+}
+
+// Set parses s, or off.
+func (v setting[T]) Set(s string) error {
 	if s == off {
-		*b.p = -1
+		*v.p = -1
 		return nil
 	}
+	x, err := v.parse(s)
+	if err != nil {
+		return err
+	}
+	*v.p = x
+	return nil
+}
+
+// size is a setting of bytes: "8388608", "8MiB", "64KiB", "1GiB" (also
+// KB/MB/GB, read as binary), or off.
+func size(p *int64) setting[int64] { return setting[int64]{p, parseSize} }
+
+// intSize is a size held in an int.
+func intSize(p *int) setting[int] {
+	return setting[int]{p, func(s string) (int, error) { n, err := parseSize(s); return int(n), err }}
+}
+
+// dur is a setting of a duration ("50ms"), or off.
+func dur(p *time.Duration) setting[time.Duration] {
+	return nonNegative(p, time.ParseDuration, "want a duration like 50ms, or off")
+}
+
+// count is a setting of a count, or off.
+func count(p *int) setting[int] { return nonNegative(p, strconv.Atoi, "want a count, or off") }
+
+// number is a setting of a number, or off.
+func number(p *float64) setting[float64] {
+	return nonNegative(p, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }, "want a number, or off")
+}
+
+// nonNegative is a setting that parse reads, refusing a negative value
+// with want.
+func nonNegative[T int | float64 | time.Duration](p *T, parse func(string) (T, error), want string) setting[T] {
+	return setting[T]{p, func(s string) (T, error) {
+		v, err := parse(s)
+		if err != nil || v < 0 {
+			return 0, errors.New(want)
+		}
+		return v, nil
+	}}
+}
+
+// parseSize parses bytes, written plain or with a binary unit.
+func parseSize(s string) (int64, error) {
 	units := []struct {
 		suffix string
 		mult   int64
@@ -284,102 +332,9 @@ func (b size) Set(s string) error {
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 || n > (1<<40)/mult {
-		return errors.New("want bytes like 8388608 or 8MiB")
+		return 0, errors.New("want bytes like 8388608 or 8MiB")
 	}
-	*b.p = n * mult
-	return nil
-}
-
-// intSize is a size held in an int.
-type intSize struct{ p *int }
-
-func (b intSize) String() string {
-	if b.p == nil || *b.p == 0 {
-		return ""
-	}
-	return strconv.Itoa(*b.p)
-}
-
-// Set parses what size does, but off.
-func (b intSize) Set(s string) error {
-	var n int64
-	if err := (size{&n}).Set(s); err != nil || n < 0 {
-		return errors.New("want bytes like 65536 or 64KiB")
-	}
-	*b.p = int(n)
-	return nil
-}
-
-// dur is a flag value of a duration, or off.
-type dur struct{ p *time.Duration }
-
-func (d dur) String() string {
-	if d.p == nil || *d.p == 0 {
-		return ""
-	}
-	return d.p.String()
-}
-
-// Set parses a positive duration ("50ms") or off.
-func (d dur) Set(s string) error {
-	if s == off {
-		*d.p = -1
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return errors.New("want a duration like 50ms, or off")
-	}
-	*d.p = v
-	return nil
-}
-
-// intOff is a flag value of a count, or off.
-type intOff struct{ p *int }
-
-func (n intOff) String() string {
-	if n.p == nil || *n.p == 0 {
-		return ""
-	}
-	return strconv.Itoa(*n.p)
-}
-
-// Set parses a count or off.
-func (n intOff) Set(s string) error {
-	if s == off {
-		*n.p = -1
-		return nil
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 {
-		return errors.New("want a count, or off")
-	}
-	*n.p = v
-	return nil
-}
-
-// floatOff is a flag value of a number, or off.
-type floatOff struct{ p *float64 }
-
-func (f floatOff) String() string {
-	if f.p == nil || *f.p == 0 {
-		return ""
-	}
-	return strconv.FormatFloat(*f.p, 'g', -1, 64)
-}
-
-// Set parses a number or off.
-func (f floatOff) Set(s string) error {
-	if s == off {
-		*f.p = -1
-		return nil
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 {
-		return errors.New("want a number, or off")
-	}
-	*f.p = v
-	return nil
+	return n * mult, nil
 }
 
 // switchFlag is a boolean flag onto a service.Switch.
