@@ -52,36 +52,6 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// State is the health of one host.
-type State uint8
-
-// The states of a host.
-const (
-	Healthy  State = iota // asked as usual
-	Ejected               // answered without being asked, within its ejection time
-	HalfOpen              // ejected, past its ejection time: one trial request per ProbeInterval
-)
-
-var stateNames = [...]string{"healthy", "ejected", "half-open"}
-
-// String returns the state's lower-case label.
-func (s State) String() string {
-	if int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "unknown"
-}
-
-// Verdict is what Admit decides for one fetch.
-type Verdict uint8
-
-// The verdicts.
-const (
-	Allow  Verdict = iota // fetch as usual
-	Reject                // the host is ejected: answer without asking it
-	Trial                 // the host is ejected, but this fetch is its trial: send it, and answer without waiting for it
-)
-
 // OutlierConfig configures a Detector. The zero OutlierConfig is usable.
 type OutlierConfig struct {
 	// Failures is how many failures in a row eject a host; zero means 5,
@@ -207,22 +177,6 @@ func (r *Detector) evicted(_ string, h *host) {
 		r.ejected--
 	}
 	r.Stats.Forgotten.Add(1)
-}
-
-// Key returns the host of a canonical URL (as the handler makes them: scheme
-// and host lower case, no user-info, no default port): its scheme, host and
-// port, "http://example.com:8080". It allocates nothing: the key is a prefix
-// of url. A URL without "://" is its own key.
-func Key(url string) string {
-	i := strings.Index(url, "://")
-	if i < 0 {
-		return url
-	}
-	end := i + 3
-	for end < len(url) && url[end] != '/' && url[end] != '?' && url[end] != '#' {
-		end++
-	}
-	return url[:end]
 }
 
 // Admit says whether a fetch from key may go: Allow for a host that is
@@ -377,69 +331,4 @@ func (r *Detector) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.hosts.Len()
-}
-
-// Start runs the sweeper, one goroutine with one ticker for every host,
-// until the returned stop is called; stop waits for it to end.
-func (r *Detector) Start() (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(r.cfg.SweepInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				r.sweep()
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done) })
-		wg.Wait()
-	}
-}
-
-// sweepBatch is how many hosts the sweeper ages under one hold of the lock,
-// so that fetches never wait for a whole sweep of a full registry.
-const sweepBatch = 256
-
-// sweep ages every host: each half-window the failure counts move on (the
-// previous half is dropped), the latency estimate decays, and the ejection
-// count of a host healthy for a whole Window falls by one.
-func (r *Detector) sweep() {
-	now := r.now()
-	r.mu.Lock()
-	rotate := now.Sub(r.rotated) >= r.cfg.Window/2
-	if rotate {
-		r.rotated = now
-	}
-	keys := r.hosts.Keys()
-	r.mu.Unlock()
-	for len(keys) > 0 {
-		batch := keys[:min(sweepBatch, len(keys))]
-		keys = keys[len(batch):]
-		r.mu.Lock()
-		for _, k := range batch {
-			h, ok := r.hosts.Peek(k)
-			if !ok {
-				continue
-			}
-			h.lat.decay()
-			if rotate {
-				h.ok = [2]uint32{0, h.ok[0]}
-				h.bad = [2]uint32{0, h.bad[0]}
-			}
-			if !h.ejected && h.ejections > 0 && now.Sub(h.calmSince) >= r.cfg.Window {
-				h.ejections--
-				h.calmSince = now
-			}
-		}
-		r.mu.Unlock()
-	}
 }
