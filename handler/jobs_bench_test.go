@@ -77,7 +77,7 @@ func newJobsBench(b *testing.B, instant bool) *jobsBench {
 	go func() { done <- srv.Serve(ln) }()
 	b.Cleanup(func() {
 		x.hub.Shutdown(context.Background()) //nolint:errcheck // no deadline
-		x.runner.Close()
+		x.runner.Stop()
 		srv.Shutdown() //nolint:errcheck // best effort
 		<-done
 	})

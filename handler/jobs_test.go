@@ -48,7 +48,7 @@ func newJobsFixtureWith(t *testing.T, answers map[string]canned, store jobs.Stor
 	x.hub = jobs.NewHub(jobs.HubConfig{Store: x.runner.Store(), Ended: func(r jobs.Reason) { x.ended <- r }})
 	x.ln = serve(t, New(Config{Source: x.f, Budget: budget, Jobs: x.runner, Hub: x.hub, Planner: planner}))
 	t.Cleanup(func() { // before the server's shutdown, registered earlier
-		x.runner.Close()
+		x.runner.Stop()
 		x.hub.Shutdown(context.Background()) //nolint:errcheck // no deadline
 	})
 	return x
@@ -430,7 +430,7 @@ func TestJobsShareTheSource(t *testing.T) {
 	runner := jobs.NewRunner(jobs.RunnerConfig{Source: src})
 	hub := jobs.NewHub(jobs.HubConfig{Store: runner.Store()})
 	defer hub.Shutdown(context.Background()) //nolint:errcheck // no deadline
-	defer runner.Close()
+	defer runner.Stop()
 	h := New(Config{Source: src, Budget: time.Minute, Jobs: runner, Hub: hub})
 	const u = "http://shared.test/"
 

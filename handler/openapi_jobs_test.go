@@ -63,6 +63,6 @@ func TestOpenAPIJobs(t *testing.T) {
 	job := check("POST: before shutdown", closing, 202, "POST", jobsURI("/jobs", "http://slow.test/"))
 	closing.hub.Shutdown(context.Background()) //nolint:errcheck // no deadline
 	check("events: shutting down", closing, 503, "GET", job+"/events")
-	closing.runner.Close()
+	closing.runner.Stop()
 	check("POST: shutting down", closing, 503, "POST", jobsURI("/jobs", "http://a.test/"))
 }

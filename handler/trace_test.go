@@ -358,7 +358,7 @@ func TestTraceJobs(t *testing.T) {
 	hub := jobs.NewHub(jobs.HubConfig{Store: runner.Store()})
 	ln := serve(t, New(Config{Source: src, Budget: 10 * time.Second, Jobs: runner, Hub: hub, Tracer: tr}))
 	t.Cleanup(func() {
-		runner.Close()
+		runner.Stop()
 		hub.Shutdown(context.Background()) //nolint:errcheck // no deadline
 	})
 	created := roundTrip(t, ln, "POST", "http://numbers.test/jobs?u="+upOK)

@@ -44,7 +44,7 @@ func newHubFixture(t *testing.T, n int, cfg HubConfig) *hubFixture {
 	}
 	f.id = snap.ID
 	t.Cleanup(func() {
-		f.r.Close()
+		f.r.Stop()
 		if err := f.hub.Shutdown(context.Background()); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}

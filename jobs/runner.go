@@ -125,9 +125,9 @@ func (r *Runner) Cancel(id string) (*Snapshot, error) {
 	return r.store.Get(id)
 }
 
-// Close cancels every job still running and waits for their goroutines.
+// Stop cancels every job still running and waits for their goroutines.
 // Start and Prepare fail afterwards.
-func (r *Runner) Close() {
+func (r *Runner) Stop() {
 	r.mu.Lock()
 	r.closed = true
 	jobs := make([]*job, 0, len(r.running))

@@ -69,7 +69,7 @@ func TestRunnerJob(t *testing.T) {
 		"http://b/": {outcome: outcome.Failed},
 	})
 	r := NewRunner(RunnerConfig{Source: src})
-	defer r.Close()
+	defer r.Stop()
 	snap, err := r.Start(context.Background(), []string{"http://a/", "http://b/", "http://c/"}, 2, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestRunnerDeadline(t *testing.T) {
 	src := newSource(map[string]answer{"http://a/": {numbers: []int64{1}}})
 	src.stale = map[string][]int64{"http://s/": {7}}
 	r := NewRunner(RunnerConfig{Source: src})
-	defer r.Close()
+	defer r.Stop()
 	snap, err := r.Start(context.Background(), []string{"http://a/", "http://s/", "http://t/"}, 0, 10*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestRunnerDeadline(t *testing.T) {
 func TestRunnerCancel(t *testing.T) {
 	src := newSource(map[string]answer{"http://a/": {numbers: []int64{1}}})
 	r := NewRunner(RunnerConfig{Source: src})
-	defer r.Close()
+	defer r.Stop()
 	snap, err := r.Start(context.Background(), []string{"http://a/", "http://b/"}, 0, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func TestRunnerCancel(t *testing.T) {
 func TestRunnerFull(t *testing.T) {
 	src := newSource(nil)
 	r := NewRunner(RunnerConfig{Source: src, Store: NewMemStore(MemConfig{MaxJobs: 1})})
-	defer r.Close()
+	defer r.Stop()
 	if _, err := r.Start(context.Background(), []string{"http://a/"}, 0, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestRunnerClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Close()
+	r.Stop()
 	if got, _ := r.Store().Get(snap.ID); got.State != Cancelled {
 		t.Fatalf("after Close the job is %v; want cancelled", got.State)
 	}
@@ -191,7 +191,7 @@ func TestRunnerClose(t *testing.T) {
 func TestPending(t *testing.T) {
 	src := newSource(map[string]answer{"http://a/": {numbers: []int64{5, 6}}})
 	r := NewRunner(RunnerConfig{Source: src, Budget: time.Hour})
-	defer r.Close()
+	defer r.Stop()
 
 	p := r.Prepare(context.Background(), []string{"http://a/", "http://b/"}, 1, time.Now())
 	pr := p.Progress()

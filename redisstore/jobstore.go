@@ -47,7 +47,7 @@ type JobConfig struct {
 	Now func() time.Time
 }
 
-// JobStore keeps jobs in Redis. It is safe for concurrent use; Close it to
+// JobStore keeps jobs in Redis. It is safe for concurrent use; Stop it to
 // stop its goroutines.
 type JobStore struct {
 	c        *Client
@@ -116,9 +116,9 @@ func (c *Client) Jobs(cfg JobConfig) *JobStore {
 	return st
 }
 
-// Close stops the store's goroutines. The jobs it owns keep their leases
+// Stop stops the store's goroutines. The jobs it owns keep their leases
 // until they expire.
-func (st *JobStore) Close() {
+func (st *JobStore) Stop() {
 	st.cancel()
 	st.wg.Wait()
 }

@@ -45,7 +45,7 @@ func replicas(t *testing.T, clk *clock) (a, b *JobStore, lostA *lostIDs) {
 	a = c.Jobs(cfg)
 	cfg.Owner, cfg.Lost = "b", nil
 	b = c.Jobs(cfg)
-	t.Cleanup(func() { a.Close(); b.Close() })
+	t.Cleanup(func() { a.Stop(); b.Stop() })
 	return a, b, lostA
 }
 
@@ -230,7 +230,7 @@ func TestPublishAfterOutage(t *testing.T) {
 	}
 	defer c.Close()
 	a := c.Jobs(JobConfig{Owner: "a", Interval: -1, Now: clk.now})
-	defer a.Close()
+	defer a.Stop()
 	s := newJob(3)
 	if err := a.Create(s, nil); err != nil {
 		t.Fatal(err)

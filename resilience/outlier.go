@@ -104,10 +104,14 @@ type OutlierStats struct {
 }
 
 // Detector tracks the health of upstream hosts. It is safe for concurrent
-// use. Create it with New; Start runs its sweeper.
+// use. Create it with NewDetector; Start runs its sweeper and Stop ends it.
 type Detector struct {
 	cfg OutlierConfig
 	now func() time.Time
+
+	done     chan struct{} // closed by Stop; set by Start
+	stopOnce sync.Once
+	swept    sync.WaitGroup // the sweeper
 
 	mu      sync.Mutex
 	hosts   *simplelru.LRU[string, *host] // guarded by mu

@@ -306,9 +306,9 @@ func TestLatencyEstimate(t *testing.T) {
 func TestSweeperStops(t *testing.T) {
 	r := NewDetector(OutlierConfig{SweepInterval: time.Millisecond})
 	r.Success(upstream, time.Millisecond)
-	stop := r.Start()
-	stop()
-	stop() // idempotent
+	r.Start()
+	r.Stop()
+	r.Stop() // idempotent
 }
 
 func TestStateNames(t *testing.T) {

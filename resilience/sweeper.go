@@ -4,34 +4,38 @@
 package resilience
 
 import (
-	"sync"
 	"time"
 )
 
 // Start runs the sweeper, one goroutine with one ticker for every host,
-// until the returned stop is called; stop waits for it to end.
-func (r *Detector) Start() (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
+// until Stop.
+func (r *Detector) Start() {
+	r.done = make(chan struct{})
+	r.swept.Add(1)
 	go func() {
-		defer wg.Done()
+		defer r.swept.Done()
 		t := time.NewTicker(r.cfg.SweepInterval)
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
+			case <-r.done:
 				return
 			case <-t.C:
 				r.sweep()
 			}
 		}
 	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done) })
-		wg.Wait()
-	}
+}
+
+// Stop ends the sweeper that Start runs and waits for it; it may be called
+// more than once.
+func (r *Detector) Stop() {
+	r.stopOnce.Do(func() {
+		if r.done != nil {
+			close(r.done)
+		}
+	})
+	r.swept.Wait()
 }
 
 // sweepBatch is how many hosts the sweeper ages under one hold of the lock,

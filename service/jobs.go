@@ -23,7 +23,7 @@ func newJobs(cfg Config, src jobs.Source, sh shared) (*jobs.Runner, *jobs.Hub, f
 	var store jobs.Store = jobs.NewMemStore(jobs.MemConfig{MaxJobs: cfg.Jobs.Max, MaxBytes: cfg.Jobs.MaxBytes, TTL: cfg.Jobs.TTL})
 	stopStore := func() {}
 	if redisJobs != nil {
-		store, stopStore = redisJobs, redisJobs.Close
+		store, stopStore = redisJobs, redisJobs.Stop
 	}
 	runner := jobs.NewRunner(jobs.RunnerConfig{Source: src, Store: store, Budget: cfg.Jobs.Budget, MaxBudget: cfg.Jobs.MaxBudget})
 	made.Store(runner)
@@ -37,5 +37,5 @@ func stopJobs(runner *jobs.Runner, hub *jobs.Hub, drain time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	hub.Shutdown(ctx) //nolint:errcheck // past the drain time it closes what is left
-	runner.Close()
+	runner.Stop()
 }

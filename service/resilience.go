@@ -27,7 +27,8 @@ func newUpstream(c Outliers, client *fetcher.Client, tracer *tracing.Tracer, met
 			MaxEjectedPercent: c.MaxEjectedPercent,
 			MaxHosts:          c.MaxHosts,
 		})
-		stop = cfg.Detector.Start()
+		cfg.Detector.Start()
+		stop = cfg.Detector.Stop
 		metrics.WatchOutliers(cfg.Detector)
 	}
 	link := resilience.New(cfg)
