@@ -187,19 +187,14 @@ func Run(ctx context.Context, a Attack) (*Result, error) {
 	var maxLag time.Duration
 	var behind, sent uint64
 	nextProgress := start.Add(time.Second)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	waiter := NewWaiter()
+	defer waiter.Stop()
 schedule:
 	for i := uint64(0); i < total; i++ {
 		at := a.Pacer.Offset(i)
 		due := start.Add(at)
-		if wait := time.Until(due); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				break schedule
-			case <-timer.C:
-			}
+		if !waiter.Until(ctx, due) {
+			break
 		}
 		t := tick{i: i, due: due, at: at}
 		select {

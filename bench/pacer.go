@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"math"
 	"time"
 )
@@ -115,3 +116,27 @@ func hits(p Pacer, d time.Duration, estimate float64) uint64 {
 	}
 	return n
 }
+
+// Waiter waits for the due times of an open-loop schedule with one timer.
+type Waiter struct{ timer *time.Timer }
+
+// NewWaiter returns a Waiter; Stop releases its timer.
+func NewWaiter() *Waiter { return &Waiter{timer: time.NewTimer(time.Hour)} }
+
+// Until waits until due, or until ctx ends, and reports whether due came.
+func (w *Waiter) Until(ctx context.Context, due time.Time) bool {
+	wait := time.Until(due)
+	if wait <= 0 {
+		return ctx.Err() == nil
+	}
+	w.timer.Reset(wait)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.timer.C:
+		return true
+	}
+}
+
+// Stop releases the Waiter's timer.
+func (w *Waiter) Stop() { w.timer.Stop() }

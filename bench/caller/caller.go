@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"numbers/bench"
 	"sort"
 	"strconv"
 	"sync"
@@ -116,19 +117,14 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 	ups := q["u"]
 	var wg sync.WaitGroup
 	start := time.Now()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	waiter := bench.NewWaiter()
+	defer waiter.Stop()
+	pacer := bench.ConstantPacer{Freq: l.Rate}
 	sent := 0
-schedule:
 	for i := range total {
-		due := start.Add(time.Duration(float64(i) / l.Rate * float64(time.Second)))
-		if wait := time.Until(due); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				break schedule
-			case <-timer.C:
-			}
+		due := start.Add(pacer.Offset(uint64(i)))
+		if !waiter.Until(ctx, due) {
+			break
 		}
 		target := l.URL
 		if l.Distinct {
