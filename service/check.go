@@ -13,6 +13,7 @@ import (
 
 	"numbers/deadline"
 	"numbers/guard"
+	"numbers/overload"
 )
 
 // Validate reports what New would refuse in c: a value the service cannot
@@ -70,6 +71,15 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Cache.Background, 5*time.Second)
 	defInt(&c.Cache.MaxBackground, 1024)
 	def(&c.Answer.Margin, deadline.DefaultMargin.Base)
+	def(&c.Answer.MaxCallerDelay, deadline.DefaultMaxDelay)
+	defInt(&c.Overload.MaxInFlight, overload.DefaultMaxInFlight)
+	def(&c.Overload.QueueLimit, overload.DefaultQueueLimit)
+	if c.Overload.BusyLimit == 0 {
+		c.Overload.BusyLimit = overload.DefaultBusyLimit
+	}
+	for _, sw := range []*Switch{&c.Cache.Coalesce, &c.Answer.Calibrate, &c.Outliers.Detection, &c.Outliers.Hedge, &c.Outliers.Retry} {
+		*sw = SwitchOf(sw.on(true)) // all on by default
+	}
 	if c.Overload.KernelArrival == "" {
 		c.Overload.KernelArrival = "busy"
 	}
@@ -109,8 +119,6 @@ func (c Config) check() error {
 		return fmt.Errorf("-max-in-flight must be positive, or -1 for no limit, got %d", c.Overload.MaxInFlight)
 	case c.Overload.KernelArrival != "busy" && c.Overload.KernelArrival != "always" && c.Overload.KernelArrival != "never":
 		return fmt.Errorf("-kernel-arrival must be busy, always or never, got %q", c.Overload.KernelArrival)
-	case c.Overload.KernelArrival == "never" && c.Overload.QueueLimit > 0:
-		return errors.New("-queue-limit needs the kernel's receive stamps: it cannot be set with -kernel-arrival never")
 	case c.Overload.BusyLimit < 0 || c.Overload.BusyLimit > 1:
 		return fmt.Errorf("-busy-limit must be in (0, 1], got %g", c.Overload.BusyLimit)
 	case c.Server.ReadTimeout < 0 || c.Server.WriteTimeout < 0 || c.Server.IdleTimeout < 0:
@@ -178,6 +186,8 @@ func (c Config) needs() error {
 		{c.Cache.MaxStale != 0 || c.Cache.Background != 0, c.Cache.Bytes < 0,
 			"-max-stale and -background need the cache: they cannot be set with -cache-bytes off"},
 		{c.Cache.MaxBackground != 0, c.Cache.Background < 0, "-max-background cannot be set with -background off"},
+		{c.Overload.QueueLimit > 0, c.Overload.KernelArrival == "never",
+			"-queue-limit needs the kernel's receive stamps: it cannot be set with -kernel-arrival never"},
 	} {
 		if n.set && n.off {
 			return errors.New(n.what)

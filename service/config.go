@@ -55,6 +55,17 @@ const (
 	Off
 )
 
+// String names the value: default, on or off.
+func (s Switch) String() string {
+	switch s {
+	case On:
+		return "on"
+	case Off:
+		return "off"
+	}
+	return "default"
+}
+
 // on reports whether s leaves the feature on, given its default.
 func (s Switch) on(byDefault bool) bool { return s == On || s == Default && byDefault }
 
