@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"numbers/internal/testwait"
 	"os"
 	"os/exec"
 	"runtime"
@@ -109,9 +110,7 @@ func BenchmarkEventFanout(b *testing.B) {
 	x := newJobsBench(b, false)
 	id, urls := x.job(b, b.N)
 	child, stdin, lines := startClients(b, x.addr, id, watchers, "read")
-	for x.hub.Stats.Watchers.Load() < watchers {
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Eventually(b, "every watcher to connect", func() bool { return x.hub.Stats.Watchers.Load() >= watchers })
 	lat := make([]time.Duration, b.N)
 	b.ResetTimer()
 	for i := range b.N {
@@ -204,18 +203,16 @@ func BenchmarkIdleWatchers(b *testing.B) {
 		before := settledMemory()
 		goroutines := runtime.NumGoroutine()
 		child, stdin, _ := startClients(b, x.addr, id, watchers, "idle")
-		for x.hub.Stats.Watchers.Load() < watchers || runtime.NumGoroutine() > goroutines+watchers+10 {
-			time.Sleep(10 * time.Millisecond) // until the hijacked workers and flushes are gone
-		}
+		testwait.Eventually(b, "every watcher to connect, its hijacked worker and flushes gone", func() bool {
+			return x.hub.Stats.Watchers.Load() >= watchers && runtime.NumGoroutine() <= goroutines+watchers+10
+		})
 		after := settledMemory()
 		b.ReportMetric(float64(after.goMem-before.goMem)/watchers, "go-B/watcher")
 		b.ReportMetric(float64(after.rss-before.rss)/watchers, "rss-B/watcher")
 		b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/watchers, "goroutines/watcher")
 		stdin.Close()
 		child.Wait() //nolint:errcheck // it exits when its stdin closes
-		for x.hub.Stats.Watchers.Load() > 0 {
-			time.Sleep(10 * time.Millisecond)
-		}
+		testwait.Eventually(b, "every watcher to leave", func() bool { return x.hub.Stats.Watchers.Load() == 0 })
 	}
 }
 

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"fmt"
+	"numbers/internal/testwait"
 	"slices"
 	"sync"
 	"testing"
@@ -106,13 +107,7 @@ type spanTree struct {
 // answers: a cancelled request's) and indexes them.
 func waitSpans(t *testing.T, exp *tracetest.InMemoryExporter, n int) spanTree {
 	t.Helper()
-	limit := time.Now().Add(10 * time.Second)
-	for len(exp.GetSpans()) < n {
-		if time.Now().After(limit) {
-			t.Fatalf("%d spans exported; want %d:\n%s", len(exp.GetSpans()), n, describe(exp.GetSpans()))
-		}
-		<-time.After(time.Millisecond)
-	}
+	testwait.Eventually(t, fmt.Sprintf("%d spans to be exported", n), func() bool { return len(exp.GetSpans()) >= n })
 	tree := spanTree{spans: exp.GetSpans(), children: map[trace.SpanID][]tracetest.SpanStub{}}
 	if len(tree.spans) != n {
 		t.Fatalf("%d spans exported; want %d:\n%s", len(tree.spans), n, describe(tree.spans))
@@ -218,12 +213,7 @@ func TestTraceSpanTree(t *testing.T) {
 		r, err := get(ln, numbersURI(upShared), "00-"+callerTrace+"-"+callerSpan+"-01")
 		second <- answer{r, err}
 	}()
-	for limit := time.Now().Add(10 * time.Second); src.Stats.Coalesced.Load() == 0; {
-		if time.Now().After(limit) {
-			t.Fatal("the second request did not join the first one's fetch")
-		}
-		<-time.After(time.Millisecond)
-	}
+	testwait.Eventually(t, "the second request to join the first one's fetch", func() bool { return src.Stats.Coalesced.Load() > 0 })
 	close(up.release)
 	for _, ch := range []chan answer{first, second} {
 		a := <-ch

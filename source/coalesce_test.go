@@ -2,6 +2,7 @@ package source_test
 
 import (
 	"context"
+	"numbers/internal/testwait"
 	"runtime"
 	"slices"
 	"sync"
@@ -161,7 +162,7 @@ func TestJoinersParkNoGoroutine(t *testing.T) {
 	// Polled rather than after wg.Wait, so that a Fetch that blocked would
 	// fail the test instead of hanging it; the callers' goroutines exit as
 	// soon as they have joined.
-	eventually(t, "every request to join and its goroutine to exit", func() bool {
+	testwait.Eventually(t, "every request to join and its goroutine to exit", func() bool {
 		return s.Stats.Coalesced.Load() == callers-1 && runtime.NumGoroutine()-before < 50
 	})
 	wg.Wait()

@@ -2,6 +2,7 @@ package source_test
 
 import (
 	"context"
+	"numbers/internal/testwait"
 	"slices"
 	"testing"
 	"time"
@@ -115,7 +116,7 @@ func TestLateCompletion(t *testing.T) {
 			if d := <-r.ch; d.outcome != outcome.OK || !slices.Equal(d.nums, []int64{5, 6}) {
 				t.Fatalf("late delivery: %v %v, want ok [5 6]", d.nums, d.outcome)
 			}
-			eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
+			testwait.Eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
 			ctx2, _ := deadline(t, 50*time.Millisecond)
 			if nums, o := fetchSync(t, s, ctx2, "http://a/x"); o != outcome.Cached || !slices.Equal(nums, []int64{5, 6}) {
 				t.Fatalf("next: %v %v, want cached [5 6]", nums, o)
@@ -141,7 +142,7 @@ func TestLateNoStore(t *testing.T) {
 	fetchSync(t, s, ctx, "http://a/x")
 	close(f.release)
 	waitIdle(t, f)
-	eventually(t, "the late response to reach the cache", func() bool { return c.Stats().Rejected == 1 })
+	testwait.Eventually(t, "the late response to reach the cache", func() bool { return c.Stats().Rejected == 1 })
 	if c.Len() != 0 || s.Stats.LateStored.Load() != 0 {
 		t.Fatalf("no-store stored: %d entries, LateStored %d", c.Len(), s.Stats.LateStored.Load())
 	}
@@ -196,10 +197,10 @@ func TestMaxLate(t *testing.T) {
 	if got := <-f.started; !got.deadline.Equal(dlB.Add(10 * time.Second)) {
 		t.Fatalf("second fetch deadline %v, want %v (cut when its caller stopped waiting)", got.deadline, dlB.Add(10*time.Second))
 	}
-	eventually(t, "the second fetch to be counted", func() bool { return s.Stats.LateCancelled.Load() == 1 })
+	testwait.Eventually(t, "the second fetch to be counted", func() bool { return s.Stats.LateCancelled.Load() == 1 })
 
 	close(f.release)
-	eventually(t, "the first fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
+	testwait.Eventually(t, "the first fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
 	if _, ok := c.Fresh("http://a/slow2"); ok {
 		t.Fatal("the cancelled fetch was stored")
 	}
@@ -237,7 +238,7 @@ func TestLatePlaceWhenCallerStops(t *testing.T) {
 	if d := <-a.ch; d.outcome != outcome.OK {
 		t.Fatalf("patient: %v, want ok", d.outcome)
 	}
-	eventually(t, "the hasty fetch to finish late and be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
+	testwait.Eventually(t, "the hasty fetch to finish late and be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
 	if n := s.Stats.LateCancelled.Load(); n != 0 {
 		t.Fatalf("LateCancelled = %d, want 0: the place was free when the hasty caller stopped waiting", n)
 	}

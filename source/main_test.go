@@ -2,6 +2,7 @@ package source_test
 
 import (
 	"context"
+	"numbers/internal/testwait"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -100,25 +101,11 @@ func failWith(kind error) func(string) (fetcher.Response, error) {
 	}
 }
 
-// eventually polls cond until it holds, failing the test after a generous
-// bound. It is for effects that happen after the fake returns (a Store, a
-// counter), which nothing else signals.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	limit := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(limit) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		<-time.After(time.Millisecond)
-	}
-}
-
 // waitIdle waits until no fake Fetch is running and the goroutines around
 // them have had the chance to finish their bookkeeping.
 func waitIdle(t *testing.T, f *fake) {
 	t.Helper()
-	eventually(t, "fetches to end", func() bool { return f.running.Load() == 0 })
+	testwait.Eventually(t, "fetches to end", func() bool { return f.running.Load() == 0 })
 }
 
 // delivery is one call of a Fetch's deliver callback.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"numbers/internal/testwait"
 	"os"
 	"slices"
 	"sync/atomic"
@@ -162,7 +163,7 @@ func TestTrialRunsInTheBackground(t *testing.T) {
 		t.Fatalf("a request during the trial got %v; want ejected", o)
 	}
 	close(release)
-	eventually(t, "the trial's success to restore the host", func() bool { return reg.State(upstream) == resilience.Healthy })
+	testwait.Eventually(t, "the trial's success to restore the host", func() bool { return reg.State(upstream) == resilience.Healthy })
 	if nums, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.Cached || !slices.Equal(nums, []int64{4}) {
 		t.Errorf("after the trial got %v %v; want its result, cached", nums, o)
 	}
@@ -182,14 +183,14 @@ func TestFailedTrialKeepsTheHostOut(t *testing.T) {
 	s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: f, Detector: reg}), Coalesce: true})
 	ctx, _ := deadline(t, time.Minute)
 	fetchSync(t, s, ctx, upstream+"/x")
-	eventually(t, "the trial to end", func() bool { return reg.Hosts()[resilience.HalfOpen] == 1 && f.calls.Load() == 1 })
+	testwait.Eventually(t, "the trial to end", func() bool { return reg.Hosts()[resilience.HalfOpen] == 1 && f.calls.Load() == 1 })
 	fetchSync(t, s, ctx, upstream+"/x")
 	if n := f.calls.Load(); n != 1 {
 		t.Errorf("%d requests within one probe interval; want 1", n)
 	}
 	clock.advance(time.Second)
 	fetchSync(t, s, ctx, upstream+"/x")
-	eventually(t, "the second trial", func() bool { return f.calls.Load() == 2 })
+	testwait.Eventually(t, "the second trial", func() bool { return f.calls.Load() == 2 })
 }
 
 func TestFetchesTellHealth(t *testing.T) {
@@ -214,7 +215,7 @@ func TestFetchesTellHealth(t *testing.T) {
 				ctx, _ := deadline(t, 20*time.Millisecond)
 				fetchSync(t, s, ctx, fmt.Sprintf("%s/%d", upstream, i))
 			}
-			eventually(t, "the fifth result", func() bool { return reg.State(upstream) == tc.want })
+			testwait.Eventually(t, "the fifth result", func() bool { return reg.State(upstream) == tc.want })
 			if tracked := reg.Len() == 1; tracked != tc.tracked {
 				t.Errorf("tracked = %v; want %v", tracked, tc.tracked)
 			}
@@ -237,7 +238,7 @@ func TestLateFetchTimesOutForHealth(t *testing.T) {
 			t.Fatalf("got %v; want timeout", o)
 		}
 	}
-	eventually(t, "the ejection", func() bool { return reg.State(upstream) == resilience.Ejected })
+	testwait.Eventually(t, "the ejection", func() bool { return reg.State(upstream) == resilience.Ejected })
 	close(release) // the late answers come; they were already counted as timeouts
 	waitCalls := f.calls.Load()
 	ctx, _ := deadline(t, time.Minute)
@@ -247,7 +248,7 @@ func TestLateFetchTimesOutForHealth(t *testing.T) {
 	if f.calls.Load() != waitCalls {
 		t.Error("the ejected host was asked")
 	}
-	eventually(t, "the late fetches to end", func() bool { return s.Stats.LateStored.Load() == 0 && reg.State(upstream) == resilience.Ejected })
+	testwait.Eventually(t, "the late fetches to end", func() bool { return s.Stats.LateStored.Load() == 0 && reg.State(upstream) == resilience.Ejected })
 }
 
 func TestRetries(t *testing.T) {
@@ -344,7 +345,7 @@ func TestNoHedgeWithoutBudget(t *testing.T) {
 	if _, o := fetchSync(t, s, ctx, upstream+"/x"); o != outcome.Timeout {
 		t.Errorf("got %v; want timeout", o)
 	}
-	eventually(t, "the fetch to end", func() bool { return b.Stats.Exhausted.Load() == 1 })
+	testwait.Eventually(t, "the fetch to end", func() bool { return b.Stats.Exhausted.Load() == 1 })
 	if n := f.calls.Load(); n != 1 {
 		t.Errorf("%d requests; want 1: the budget had no token", n)
 	}

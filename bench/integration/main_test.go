@@ -162,15 +162,3 @@ func fetchSync(t *testing.T, s *source.Source, dl time.Time, url string) ([]int6
 		return nil, outcome.Timeout
 	}
 }
-
-// eventually polls cond every millisecond until it holds, and fails the test
-// after a generous bound. It is for effects that nothing signals, such as a
-// counter that a background fetch increments.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for start := time.Now(); !cond(); time.Sleep(time.Millisecond) {
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-	}
-}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"net/url"
+	"numbers/internal/testwait"
 	"slices"
 	"strconv"
 	"sync"
@@ -146,7 +147,7 @@ func TestSimulatorLate(t *testing.T) {
 	if late := time.Since(dl); late > slack {
 		t.Fatalf("returned %v after its deadline", late)
 	}
-	eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
+	testwait.Eventually(t, "the late fetch to be stored", func() bool { return s.Stats.LateStored.Load() == 1 })
 	dl2 := time.Now().Add(50 * time.Millisecond)
 	if nums, o := fetchSync(t, s, dl2, u); o != outcome.Cached || len(nums) == 0 {
 		t.Fatalf("next: %v %v, want cached numbers", nums, o)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"numbers/internal/testwait"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -231,13 +232,10 @@ func counting(n *atomic.Int64, body string) func(http.ResponseWriter, *http.Requ
 // waitKey waits until srv holds the cache entry of url.
 func waitKey(t *testing.T, srv *redistest.Server, url string) {
 	t.Helper()
-	for range 1000 {
-		if r, err := srv.Command("EXISTS", "numbers:cache:"+url); err == nil && r == ":1" {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("%s never reached Redis", url)
+	testwait.Eventually(t, url+" to reach Redis", func() bool {
+		r, err := srv.Command("EXISTS", "numbers:cache:"+url)
+		return err == nil && r == ":1"
+	})
 }
 
 // outcomes returns the X-Numbers-Outcomes of GET /numbers?u=url through p,
@@ -364,21 +362,15 @@ func TestRedisStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	var loc string
-	for i := 0; loc == ""; i++ { // the client reconnects by itself
+	testwait.Eventually(t, "POST /jobs to be accepted after Redis restarted", func() bool { // the client reconnects by itself
 		resp, err := http.Post("http://"+a.addr+"/jobs?u="+escape(u), "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		switch {
-		case resp.StatusCode == http.StatusAccepted:
-			loc = resp.Header.Get("Location")
-		case i == 200:
-			t.Fatalf("POST /jobs still %d 10s after Redis restarted", resp.StatusCode)
-		default:
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+		loc = resp.Header.Get("Location")
+		return resp.StatusCode == http.StatusAccepted
+	})
 	if code, _ := getJob(t, b, loc); code != http.StatusOK {
 		t.Fatalf("the new job through B: %d", code)
 	}
