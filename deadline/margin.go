@@ -61,9 +61,14 @@ func Calibrate() Margin {
 		buf = wire.AppendJSON(buf[:0], nums)
 		encode = min(encode, time.Since(t))
 	}
-	write := loopbackWriteCost(buf)
-	perNumber := float64(encode+write) / calibrationSize
-	return Margin{Base: DefaultMargin.Base, PerNumber: 3 * perNumber}
+	return marginFor(encode, loopbackWriteCost(buf), calibrationSize)
+}
+
+// marginFor is the Margin for a result of n numbers measured to take encode
+// to encode and write to write: the default base, and three times their
+// cost per number.
+func marginFor(encode, write time.Duration, n int) Margin {
+	return Margin{Base: DefaultMargin.Base, PerNumber: 3 * float64(encode+write) / float64(n)}
 }
 
 // loopbackWriteCost returns the best of three writes of b to a loopback TCP

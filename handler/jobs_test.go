@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
-	"runtime"
+	"numbers/internal/testwait"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -440,9 +440,7 @@ func TestJobsShareTheSource(t *testing.T) {
 	ln := serve(t, h)
 	answered := make(chan *fasthttp.Response, 1)
 	go func() { answered <- roundTrip(t, ln, fasthttp.MethodGet, numbersURI(u)) }()
-	for src.Stats.Coalesced.Load() == 0 { // the request joins the job's fetch
-		runtime.Gosched()
-	}
+	testwait.Eventually(t, "the request to join the job's fetch", func() bool { return src.Stats.Coalesced.Load() > 0 })
 	close(f.release)
 	resp := <-answered
 	if string(resp.Body()) != `{"numbers":[2]}` || f.calls.Load() != 1 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -303,12 +304,34 @@ func TestLatencyEstimate(t *testing.T) {
 	}
 }
 
-func TestSweeperStops(t *testing.T) {
-	r := NewDetector(OutlierConfig{SweepInterval: time.Millisecond})
-	r.Success(upstream, time.Millisecond)
-	r.Start()
-	r.Stop()
-	r.Stop() // idempotent
+// TestSweeperSweepsUntilStopped: the goroutine Start runs sweeps every
+// SweepInterval (a host's latency estimate decays away without answers) and
+// ends with Stop, which may be called twice: synctest.Test fails if it is
+// left running, and time is the bubble's, so no test waits for real.
+func TestSweeperSweepsUntilStopped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := NewDetector(OutlierConfig{SweepInterval: time.Second})
+		for range 100 {
+			r.Success(upstream, 4*time.Millisecond)
+		}
+		r.Start()
+		if _, _, ok := r.Latency(upstream); !ok {
+			t.Fatal("no estimate after 100 answers")
+		}
+		time.Sleep(time.Minute) // the bubble's clock: sixty sweeps
+		if _, _, ok := r.Latency(upstream); ok {
+			t.Error("the estimate survives a minute of sweeps without answers: the sweeper did not sweep")
+		}
+		r.Stop()
+		r.Stop()
+		for range 100 {
+			r.Success(upstream, 4*time.Millisecond)
+		}
+		time.Sleep(time.Minute) // the bubble's clock
+		if _, _, ok := r.Latency(upstream); !ok {
+			t.Error("the estimate decayed after Stop: the sweeper still sweeps")
+		}
+	})
 }
 
 func TestStateNames(t *testing.T) {

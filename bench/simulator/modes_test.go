@@ -8,7 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
+	"numbers/internal/testwait"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,9 +111,7 @@ func TestShutdownEndsWaits(t *testing.T) {
 		_, br := rawGet(t, url, p)
 		conns = append(conns, br)
 	}
-	for s.routes["/numbers"].count.Load() < uint64(len(paths)) { // the requests reached the handler (busy wait, no sleep)
-		runtime.Gosched()
-	}
+	testwait.Eventually(t, "the requests to reach the handler", func() bool { return s.routes["/numbers"].count.Load() >= uint64(len(paths)) })
 	begin := time.Now()
 	if err := s.Shutdown(); err != nil {
 		t.Fatal(err)
