@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"numbers/internal/testupstream"
 	"sync"
 	"testing"
 	"time"
@@ -32,18 +33,16 @@ func TestFetchCancel(t *testing.T) {
 			held := make(chan struct{}, 1)
 			var mu sync.Mutex
 			peers := map[string]bool{} // the client's connections, by address
-			srv := newHangingUpstream(t, func(hang <-chan struct{}) http.HandlerFunc {
-				return func(w http.ResponseWriter, r *http.Request) {
-					mu.Lock()
-					peers[r.RemoteAddr] = true
-					mu.Unlock()
-					if r.URL.Path == "/ok" {
-						_, _ = w.Write([]byte(`{"numbers":[7]}`))
-						return
-					}
-					held <- struct{}{}
-					tc.serve(w, hang)
+			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) {
+				mu.Lock()
+				peers[r.RemoteAddr] = true
+				mu.Unlock()
+				if r.URL.Path == "/ok" {
+					_, _ = w.Write([]byte(`{"numbers":[7]}`))
+					return
 				}
+				held <- struct{}{}
+				tc.serve(w, hang)
 			})
 			c := newClient(t, Config{})
 

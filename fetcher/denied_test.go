@@ -3,6 +3,7 @@ package fetcher
 import (
 	"fmt"
 	"net/http"
+	"numbers/internal/testupstream"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,13 +25,13 @@ func denyHost(host string, asked *atomic.Int64) func(string) error {
 
 func TestFetchDenied(t *testing.T) {
 	var hits atomic.Int64
-	denied := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	denied := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		hits.Add(1)
 		_, _ = w.Write([]byte(`{"numbers":[666]}`))
 	})
 	deniedHost := strings.TrimPrefix(denied.URL, "http://")
-	origin := newUpstream(t, serve(302, "", "Location", denied.URL+"/x"))
-	allowed := newUpstream(t, serve(200, `{"numbers":[1]}`))
+	origin := testupstream.Start(t, testupstream.Reply(302, "", "Location", denied.URL+"/x"))
+	allowed := testupstream.Start(t, testupstream.Reply(200, `{"numbers":[1]}`))
 
 	cases := []struct {
 		name  string

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"net/http"
+	"numbers/internal/testupstream"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,41 +19,41 @@ import (
 func TestFetchUpstreamFailures(t *testing.T) {
 	cases := []struct {
 		name    string
-		handler http.HandlerFunc
+		handler testupstream.Handler
 		kind    error
 	}{
-		{"404", serve(404, `{"numbers":[1]}`), ErrStatus},
-		{"500", serve(500, `{"numbers":[1]}`), ErrStatus},
-		{"503", serve(503, `{"numbers":[1]}`, "Retry-After", "1"), ErrStatus},
-		{"502", serve(502, `bad gateway`), ErrStatus},
-		{"504", serve(504, `gateway timeout`), ErrStatus},
-		{"429", serve(429, `{"numbers":[1]}`, "Retry-After", "1"), ErrStatus},
-		{"302 without Location", serve(302, `{"numbers":[1]}`), ErrStatus},
-		{"204 no content", serve(204, ``), ErrBody},
-		{"HTML with 200", serve(200, `<!doctype html><html><body>numbers</body></html>`, "Content-Type", "text/html"), ErrBody},
-		{"empty body", serve(200, ``), ErrBody},
-		{"truncated JSON", serve(200, `{"numbers":[1,2,3`), ErrBody},
-		{"truncated after object", serve(200, `{"numbers":[1,2,3]`), ErrBody},
-		{"trailing garbage", serve(200, `{"numbers":[1]}x`), ErrBody},
-		{"null body", serve(200, `null`), ErrBody},
-		{"numbers null", serve(200, `{"numbers":null}`), ErrBody},
-		{"float 1.5", serve(200, `{"numbers":[1,1.5]}`), ErrBody},
-		{"float 1.0", serve(200, `{"numbers":[1.0]}`), ErrBody},
-		{"exponent", serve(200, `{"numbers":[1e3]}`), ErrBody},
-		{"string element", serve(200, `{"numbers":["1"]}`), ErrBody},
-		{"string value", serve(200, `{"numbers":"1,2"}`), ErrBody},
-		{"null element", serve(200, `{"numbers":[1,null]}`), ErrBody},
-		{"object value", serve(200, `{"numbers":{"a":1}}`), ErrBody},
-		{"int64 overflow", serve(200, `{"numbers":[9223372036854775808]}`), ErrBody},
-		{"int64 underflow", serve(200, `{"numbers":[-9223372036854775809]}`), ErrBody},
-		{"missing key", serve(200, `{"values":[1,2]}`), ErrBody},
-		{"empty object", serve(200, `{}`), ErrBody},
-		{"top-level array", serve(200, `[1,2,3]`), ErrBody},
-		{"top-level number", serve(200, `42`), ErrBody},
+		{"404", testupstream.Reply(404, `{"numbers":[1]}`), ErrStatus},
+		{"500", testupstream.Reply(500, `{"numbers":[1]}`), ErrStatus},
+		{"503", testupstream.Reply(503, `{"numbers":[1]}`, "Retry-After", "1"), ErrStatus},
+		{"502", testupstream.Reply(502, `bad gateway`), ErrStatus},
+		{"504", testupstream.Reply(504, `gateway timeout`), ErrStatus},
+		{"429", testupstream.Reply(429, `{"numbers":[1]}`, "Retry-After", "1"), ErrStatus},
+		{"302 without Location", testupstream.Reply(302, `{"numbers":[1]}`), ErrStatus},
+		{"204 no content", testupstream.Reply(204, ``), ErrBody},
+		{"HTML with 200", testupstream.Reply(200, `<!doctype html><html><body>numbers</body></html>`, "Content-Type", "text/html"), ErrBody},
+		{"empty body", testupstream.Reply(200, ``), ErrBody},
+		{"truncated JSON", testupstream.Reply(200, `{"numbers":[1,2,3`), ErrBody},
+		{"truncated after object", testupstream.Reply(200, `{"numbers":[1,2,3]`), ErrBody},
+		{"trailing garbage", testupstream.Reply(200, `{"numbers":[1]}x`), ErrBody},
+		{"null body", testupstream.Reply(200, `null`), ErrBody},
+		{"numbers null", testupstream.Reply(200, `{"numbers":null}`), ErrBody},
+		{"float 1.5", testupstream.Reply(200, `{"numbers":[1,1.5]}`), ErrBody},
+		{"float 1.0", testupstream.Reply(200, `{"numbers":[1.0]}`), ErrBody},
+		{"exponent", testupstream.Reply(200, `{"numbers":[1e3]}`), ErrBody},
+		{"string element", testupstream.Reply(200, `{"numbers":["1"]}`), ErrBody},
+		{"string value", testupstream.Reply(200, `{"numbers":"1,2"}`), ErrBody},
+		{"null element", testupstream.Reply(200, `{"numbers":[1,null]}`), ErrBody},
+		{"object value", testupstream.Reply(200, `{"numbers":{"a":1}}`), ErrBody},
+		{"int64 overflow", testupstream.Reply(200, `{"numbers":[9223372036854775808]}`), ErrBody},
+		{"int64 underflow", testupstream.Reply(200, `{"numbers":[-9223372036854775809]}`), ErrBody},
+		{"missing key", testupstream.Reply(200, `{"values":[1,2]}`), ErrBody},
+		{"empty object", testupstream.Reply(200, `{}`), ErrBody},
+		{"top-level array", testupstream.Reply(200, `[1,2,3]`), ErrBody},
+		{"top-level number", testupstream.Reply(200, `42`), ErrBody},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newUpstream(t, tc.handler)
+			srv := testupstream.Start(t, tc.handler)
 			c := newClient(t, Config{})
 			resp, err := fetchWithin(t, c, srv.URL, budget)
 			wantKind(t, err, tc.kind)
@@ -103,14 +104,14 @@ func TestFetchSizeAndEncoding(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		handler http.HandlerFunc
+		handler testupstream.Handler
 		want    []int64 // nil: failure of kind
 		kind    error
 	}{
 		{"over the limit with Content-Length",
-			serve(200, big, "Content-Length", strconv.Itoa(len(big))), nil, ErrTooLarge},
+			testupstream.Reply(200, big, "Content-Length", strconv.Itoa(len(big))), nil, ErrTooLarge},
 		{"Content-Length over the limit, no body sent",
-			func(w http.ResponseWriter, r *http.Request) {
+			func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 				// Declares a huge body and sends none: the limit is checked up front.
 				hj, _, err := w.(http.Hijacker).Hijack()
 				if err != nil {
@@ -120,9 +121,9 @@ func TestFetchSizeAndEncoding(t *testing.T) {
 				_, _ = hj.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n"))
 				_, _ = bufio.NewReader(hj).ReadByte() // until the client hangs up
 			}, nil, ErrTooLarge},
-		{"chunked over the limit", serve(200, big), nil, ErrTooLarge},
+		{"chunked over the limit", testupstream.Reply(200, big), nil, ErrTooLarge},
 		{"read until close over the limit",
-			func(w http.ResponseWriter, r *http.Request) {
+			func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 				hj, _, err := w.(http.Hijacker).Hijack()
 				if err != nil {
 					return
@@ -131,18 +132,18 @@ func TestFetchSizeAndEncoding(t *testing.T) {
 				_, _ = hj.Write([]byte("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + big))
 			}, nil, ErrTooLarge},
 		{"exactly at the limit",
-			serve(200, `{"numbers":[7]}`+strings.Repeat(" ", limit-len(`{"numbers":[7]}`))), []int64{7}, nil},
-		{"gzip", serve(200, string(gzipped(t, []byte(`{"numbers":[3,1,2]}`))), "Content-Encoding", "gzip"),
+			testupstream.Reply(200, `{"numbers":[7]}`+strings.Repeat(" ", limit-len(`{"numbers":[7]}`))), []int64{7}, nil},
+		{"gzip", testupstream.Reply(200, string(gzipped(t, []byte(`{"numbers":[3,1,2]}`))), "Content-Encoding", "gzip"),
 			[]int64{1, 2, 3}, nil},
-		{"gzip bomb", serve(200, string(bomb), "Content-Encoding", "gzip"), nil, ErrTooLarge},
-		{"gzip header on a plain body", serve(200, `{"numbers":[1]}`, "Content-Encoding", "gzip"), nil, ErrBody},
-		{"truncated gzip", serve(200, string(gzipped(t, []byte(`{"numbers":[1]}`))[:15]), "Content-Encoding", "gzip"),
+		{"gzip bomb", testupstream.Reply(200, string(bomb), "Content-Encoding", "gzip"), nil, ErrTooLarge},
+		{"gzip header on a plain body", testupstream.Reply(200, `{"numbers":[1]}`, "Content-Encoding", "gzip"), nil, ErrBody},
+		{"truncated gzip", testupstream.Reply(200, string(gzipped(t, []byte(`{"numbers":[1]}`))[:15]), "Content-Encoding", "gzip"),
 			nil, ErrBody},
-		{"unknown encoding", serve(200, `{"numbers":[1]}`, "Content-Encoding", "x-custom"), nil, ErrBody},
+		{"unknown encoding", testupstream.Reply(200, `{"numbers":[1]}`, "Content-Encoding", "x-custom"), nil, ErrBody},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newUpstream(t, tc.handler)
+			srv := testupstream.Start(t, tc.handler)
 			c := newClient(t, Config{MaxBodyBytes: limit})
 			resp, err := fetchWithin(t, c, srv.URL, budget)
 			if tc.want == nil {
@@ -181,7 +182,7 @@ func TestFetchStreamedBodyStopsEarly(t *testing.T) {
 	)
 	written := make(chan int, 1)
 	var once sync.Once
-	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		n := 0
 		defer once.Do(func() { written <- n })
 		f := w.(http.Flusher)

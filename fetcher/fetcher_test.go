@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
+	"numbers/internal/testupstream"
 	"slices"
 	"testing"
 	"time"
@@ -37,36 +37,6 @@ func newClient(t testing.TB, cfg Config) *Client {
 	c := New(cfg)
 	t.Cleanup(c.http.CloseIdleConnections)
 	return c
-}
-
-// newUpstream starts a loopback HTTP server answering with h.
-func newUpstream(t testing.TB, h http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	return newHangingUpstream(t, func(<-chan struct{}) http.HandlerFunc { return h })
-}
-
-// newHangingUpstream starts a loopback HTTP server answering with mk(hang).
-// hang is closed at cleanup, before the server is closed, so that handlers
-// blocked on it return.
-func newHangingUpstream(t testing.TB, mk func(hang <-chan struct{}) http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	hang := make(chan struct{})
-	srv := httptest.NewServer(mk(hang))
-	t.Cleanup(srv.Close)
-	t.Cleanup(srv.CloseClientConnections)
-	t.Cleanup(func() { close(hang) })
-	return srv
-}
-
-// serve returns a handler that answers with status, headers and body.
-func serve(status int, body string, kv ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		for i := 0; i+1 < len(kv); i += 2 {
-			w.Header().Set(kv[i], kv[i+1])
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}
 }
 
 // fetchWithin fetches url with a deadline d from now and fails the test if
@@ -122,7 +92,7 @@ func TestFetchDecodes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newUpstream(t, serve(200, tc.body, "Content-Type", "application/json"))
+			srv := testupstream.Start(t, testupstream.Reply(200, tc.body, "Content-Type", "application/json"))
 			c := newClient(t, Config{})
 			resp, err := fetchWithin(t, c, srv.URL, budget)
 			if err != nil {
@@ -138,7 +108,7 @@ func TestFetchDecodes(t *testing.T) {
 func TestFetchRequestAndResponseHeaders(t *testing.T) {
 	type seen struct{ accept, ua, method string }
 	got := make(chan seen, 1)
-	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		got <- seen{r.Header.Get("Accept"), r.Header.Get("User-Agent"), r.Method}
 		h := w.Header()
 		h.Set("Cache-Control", "public, max-age=60, stale-if-error=30")
@@ -175,7 +145,7 @@ func TestFetchRequestAndResponseHeaders(t *testing.T) {
 
 func TestFetchDefaultUserAgentAndAbsentHeaders(t *testing.T) {
 	got := make(chan string, 1)
-	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		got <- r.Header.Get("User-Agent")
 		w.Header()["Date"] = nil // net/http adds one unless told not to
 		_, _ = w.Write([]byte(`{"numbers":[1]}`))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"numbers/internal/testupstream"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -53,43 +54,37 @@ func TestFetchTimeouts(t *testing.T) {
 		url  func(t *testing.T) string
 	}{
 		{"body trickles a byte every 20ms", func(t *testing.T) string {
-			srv := newHangingUpstream(t, func(hang <-chan struct{}) http.HandlerFunc {
-				return func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Content-Length", "100000")
-					w.WriteHeader(200)
-					_, _ = w.Write([]byte(`{"numbers":[`))
-					w.(http.Flusher).Flush()
-					tick := time.NewTicker(20 * time.Millisecond)
-					defer tick.Stop()
-					for {
-						select {
-						case <-hang:
+			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) {
+				w.Header().Set("Content-Length", "100000")
+				w.WriteHeader(200)
+				_, _ = w.Write([]byte(`{"numbers":[`))
+				w.(http.Flusher).Flush()
+				tick := time.NewTicker(20 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-hang:
+						return
+					case <-tick.C:
+						if _, err := w.Write([]byte("1")); err != nil {
 							return
-						case <-tick.C:
-							if _, err := w.Write([]byte("1")); err != nil {
-								return
-							}
-							w.(http.Flusher).Flush()
 						}
+						w.(http.Flusher).Flush()
 					}
 				}
 			})
 			return srv.URL
 		}},
 		{"headers never come", func(t *testing.T) string {
-			srv := newHangingUpstream(t, func(hang <-chan struct{}) http.HandlerFunc {
-				return func(w http.ResponseWriter, r *http.Request) { <-hang }
-			})
+			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) { <-hang })
 			return srv.URL
 		}},
 		{"headers then no body", func(t *testing.T) string {
-			srv := newHangingUpstream(t, func(hang <-chan struct{}) http.HandlerFunc {
-				return func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Content-Length", "20")
-					w.WriteHeader(200)
-					w.(http.Flusher).Flush()
-					<-hang
-				}
+			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) {
+				w.Header().Set("Content-Length", "20")
+				w.WriteHeader(200)
+				w.(http.Flusher).Flush()
+				<-hang
 			})
 			return srv.URL
 		}},
@@ -114,7 +109,7 @@ func TestFetchTimeouts(t *testing.T) {
 
 func TestFetchContextWithoutTime(t *testing.T) {
 	var hits atomic.Int64
-	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		hits.Add(1)
 		_, _ = w.Write([]byte(`{"numbers":[1]}`))
 	})

@@ -3,6 +3,7 @@ package fetcher
 import (
 	"context"
 	"net/http"
+	"numbers/internal/testupstream"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -14,7 +15,7 @@ import (
 // a propagator; and nothing without one, or without a span context.
 func TestFetchPropagatesTraceContext(t *testing.T) {
 	seen := make(chan [2]string, 4)
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		seen <- [2]string{r.Header.Get("traceparent"), r.Header.Get("tracestate")}
 		if r.URL.Path == "/moved" {
 			http.Redirect(w, r, "/numbers", http.StatusFound)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"numbers/internal/testupstream"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -33,7 +34,7 @@ func TestFetchTransportFailures(t *testing.T) {
 		// fasthttp reports a reset before the first byte as a closed connection,
 		// which the fetcher has already retried once.
 		{"connection reset", false, func(t *testing.T) string {
-			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 				conn, _, err := w.(http.Hijacker).Hijack()
 				if err != nil {
 					return
@@ -44,7 +45,7 @@ func TestFetchTransportFailures(t *testing.T) {
 			return srv.URL
 		}},
 		{"closed before the first byte", false, func(t *testing.T) string {
-			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 					_ = conn.Close()
 				}
@@ -52,7 +53,7 @@ func TestFetchTransportFailures(t *testing.T) {
 			return srv.URL
 		}},
 		{"garbage instead of HTTP", false, func(t *testing.T) string {
-			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 					_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\r\n"))
 					_ = conn.Close()
@@ -61,7 +62,7 @@ func TestFetchTransportFailures(t *testing.T) {
 			return srv.URL
 		}},
 		{"body cut short", false, func(t *testing.T) string {
-			srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 					_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"numbers\":[1"))
 					_ = conn.Close()
@@ -113,7 +114,7 @@ func errIsOneOf(err error, kinds ...error) bool {
 func redirector(t *testing.T, code int, location func(n int) string) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var hits atomic.Int64
-	srv := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		hits.Add(1)
 		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/r/"))
 		if err != nil || r.Method != http.MethodGet {
@@ -199,11 +200,11 @@ func TestFetchRedirectLimits(t *testing.T) {
 
 func TestFetchRedirectToAnotherHost(t *testing.T) {
 	hosts := make(chan string, 1)
-	target := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	target := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		hosts <- r.Host
 		_, _ = w.Write([]byte(`{"numbers":[2,1]}`))
 	})
-	origin := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	origin := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		http.Redirect(w, r, target.URL+"/there", http.StatusFound)
 	})
 	c := newClient(t, Config{})
@@ -221,14 +222,14 @@ func TestFetchRedirectToAnotherHost(t *testing.T) {
 
 func TestFetchRedirectToUnsupportedScheme(t *testing.T) {
 	var targetHits atomic.Int64
-	target := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	target := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		targetHits.Add(1)
 		_, _ = w.Write([]byte(`{"numbers":[1]}`))
 	})
 	for _, scheme := range []string{"ftp", "file", "gopher"} {
 		t.Run(scheme, func(t *testing.T) {
 			loc := scheme + "://" + strings.TrimPrefix(target.URL, "http://") + "/x"
-			origin := newUpstream(t, serve(302, "", "Location", loc))
+			origin := testupstream.Start(t, testupstream.Reply(302, "", "Location", loc))
 			c := newClient(t, Config{})
 			_, err := fetchWithin(t, c, origin.URL, budget)
 			wantKind(t, err, ErrTransport)

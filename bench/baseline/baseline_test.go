@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"numbers/internal/testupstream"
 	"testing"
 	"time"
 
@@ -25,12 +26,8 @@ func upstreams(t *testing.T) string {
 	mux.HandleFunc("/float", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"numbers":[1.5]}`) })
 	mux.HandleFunc("/null", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"numbers":null}`) })
 	mux.HandleFunc("/hang", func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		srv.Close()
-		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-	})
-	return srv.URL
+	t.Cleanup(http.DefaultTransport.(*http.Transport).CloseIdleConnections) // after the server stops
+	return testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) { mux.ServeHTTP(w, r) }).URL
 }
 
 func TestBaseline(t *testing.T) {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	stdio "io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
+	"numbers/internal/testupstream"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestRun(t *testing.T) {
 	var n atomic.Int64
 	var seen atomic.Int64 // requests whose u values carried i=
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		if us := r.URL.Query()["u"]; len(us) == 2 && strings.Contains(us[0], "?i=") && strings.Contains(us[1], "&i=") {
 			seen.Add(1)
 		}
@@ -32,8 +32,7 @@ func TestRun(t *testing.T) {
 			return
 		}
 		w.Write([]byte(`{"numbers":[1,2]}`))
-	}))
-	defer srv.Close()
+	})
 	res, err := Run(context.Background(), Load{
 		URL:  srv.URL + "/numbers?u=" + url.QueryEscape("http://a/x") + "&u=" + url.QueryEscape("http://a/y?k=1"),
 		Rate: 40, Duration: 200 * time.Millisecond, Distinct: true, Budget: time.Minute, Universe: 4,

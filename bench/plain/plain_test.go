@@ -3,8 +3,8 @@ package plain
 import (
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
+	"numbers/internal/testupstream"
 	"testing"
 	"time"
 
@@ -15,19 +15,16 @@ import (
 // TestHandler: the plain fan-out merges what arrives by its answer time,
 // sorted and unique, and leaves out an upstream that is later.
 func TestHandler(t *testing.T) {
-	release := make(chan struct{})
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) {
 		switch r.URL.Path {
 		case "/a":
 			w.Write([]byte(`{"Numbers":[5,1,3]}`))
 		case "/b":
 			w.Write([]byte(`{"numbers":[3,2]}`))
 		case "/slow":
-			<-release
+			<-hang
 		}
-	}))
-	defer up.Close()
-	defer close(release) // before Close, which waits for the slow handler
+	})
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{Handler: Handler(200 * time.Millisecond)}
 	go srv.Serve(ln)     //nolint:errcheck // Shutdown ends it

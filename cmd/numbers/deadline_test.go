@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"numbers/internal/testupstream"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -19,8 +20,8 @@ import (
 func TestCallerDeadline(t *testing.T) {
 	const budget = 3 * time.Second
 	p := start(t, "-budget", budget.String())
-	good := upstream(t, numbersBody(`{"numbers":[2,1]}`))
-	hang := upstream(t, hanging(nil))
+	good := testupstream.Start(t, testupstream.JSON(`{"numbers":[2,1]}`)).URL
+	hang := testupstream.Start(t, testupstream.Hanging(nil)).URL
 	tests := []struct {
 		name, key, value string
 		within           time.Duration
@@ -63,8 +64,8 @@ func TestKernelArrival(t *testing.T) {
 	// the budget must count, and the limit would refuse it first.
 	p := startWith(t, nil, map[string]any{"kernel-arrival": "always"}, "-budget", "2s")
 	entered := make(chan struct{}, 2)
-	hang := upstream(t, hanging(entered))
-	good := upstream(t, numbersBody(`{"numbers":[7]}`))
+	hang := testupstream.Start(t, testupstream.Hanging(entered)).URL
+	good := testupstream.Start(t, testupstream.JSON(`{"numbers":[7]}`)).URL
 	tests := []struct {
 		name   string
 		header string // of the second request

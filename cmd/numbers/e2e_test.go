@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"numbers/internal/testupstream"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -24,21 +25,21 @@ func outcomesOf(ok, failed, timeout int) string {
 func TestMisbehavingUpstreams(t *testing.T) {
 	const budget = 500 * time.Millisecond
 	p := start(t, "-budget", budget.String(), "-max-body", "64KiB")
-	good := upstream(t, numbersBody(`{"Numbers": [5, 1, 3, 1, -2]}`))
+	good := testupstream.Start(t, testupstream.JSON(`{"Numbers": [5, 1, 3, 1, -2]}`)).URL
 	tests := []struct {
 		name string
 		url  string
 		want []string // acceptable X-Numbers-Outcomes values
 	}{
-		{"hanging", upstream(t, hanging(nil)), []string{outcomesOf(1, 0, 1)}},
-		{"trickling", upstream(t, trickling), []string{outcomesOf(1, 0, 1)}},
-		{"50 MB body", upstream(t, huge), []string{outcomesOf(1, 1, 0)}},
-		{"redirect loop", upstream(t, redirectLoop) + "/loop", []string{outcomesOf(1, 1, 0)}},
-		{"lying length", upstream(t, lyingLength), []string{outcomesOf(1, 1, 0)}},
-		{"status 500", upstream(t, status500), []string{outcomesOf(1, 1, 0)}},
-		{"float", upstream(t, numbersBody(`{"numbers":[1,2.5]}`)), []string{outcomesOf(1, 1, 0)}},
-		{"refused", refusedURL(t), []string{outcomesOf(1, 1, 0)}},
-		{"reset", resettingURL(t), []string{outcomesOf(1, 1, 0)}},
+		{"hanging", testupstream.Start(t, testupstream.Hanging(nil)).URL, []string{outcomesOf(1, 0, 1)}},
+		{"trickling", testupstream.Start(t, testupstream.Trickling).URL, []string{outcomesOf(1, 0, 1)}},
+		{"50 MB body", testupstream.Start(t, testupstream.Huge).URL, []string{outcomesOf(1, 1, 0)}},
+		{"redirect loop", testupstream.Start(t, testupstream.RedirectLoop).URL + "/loop", []string{outcomesOf(1, 1, 0)}},
+		{"lying length", testupstream.Start(t, testupstream.LyingLength).URL, []string{outcomesOf(1, 1, 0)}},
+		{"status 500", testupstream.Start(t, testupstream.Reply(500, `{"numbers":[666]}`)).URL, []string{outcomesOf(1, 1, 0)}},
+		{"float", testupstream.Start(t, testupstream.JSON(`{"numbers":[1,2.5]}`)).URL, []string{outcomesOf(1, 1, 0)}},
+		{"refused", testupstream.RefusedURL(t), []string{outcomesOf(1, 1, 0)}},
+		{"reset", testupstream.ResettingURL(t), []string{outcomesOf(1, 1, 0)}},
 		// Without DNS the look-up may fail at once or hang: either is fine.
 		{"non-resolving host", "http://nothing.invalid/", []string{outcomesOf(1, 1, 0), outcomesOf(1, 0, 1)}},
 	}
@@ -74,8 +75,8 @@ func TestMisbehavingUpstreams(t *testing.T) {
 
 func TestGoodAnswer(t *testing.T) {
 	p := start(t, "-budget", "300ms")
-	a := upstream(t, numbersBody(`{"numbers":[3,1,2,3]}`))
-	b := upstream(t, numbersBody(` { "other": "x", "numbers" : [ 10 , -1 ] } `))
+	a := testupstream.Start(t, testupstream.JSON(`{"numbers":[3,1,2,3]}`)).URL
+	b := testupstream.Start(t, testupstream.JSON(` { "other": "x", "numbers" : [ 10 , -1 ] } `)).URL
 	resp, body, _ := p.get(t, "GET", query(a, b, a, "ftp://x", ""))
 	if resp.StatusCode != 200 || body != `{"numbers":[-1,1,2,3,10]}` {
 		t.Fatalf("got %d %s", resp.StatusCode, body)
@@ -202,8 +203,8 @@ func TestSIGTERMDrains(t *testing.T) {
 	const budget = 300 * time.Millisecond
 	p := start(t, "-budget", budget.String())
 	entered := make(chan struct{}, 1)
-	slow := upstream(t, hanging(entered))
-	good := upstream(t, numbersBody(`{"numbers":[7]}`))
+	slow := testupstream.Start(t, testupstream.Hanging(entered)).URL
+	good := testupstream.Start(t, testupstream.JSON(`{"numbers":[7]}`)).URL
 
 	type answer struct {
 		resp *http.Response

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"numbers/internal/testupstream"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,8 +18,8 @@ import (
 func TestJobStreamShutdown(t *testing.T) {
 	p := startWith(t, nil, map[string]any{"sse-ping": "1h"}, "-job-budget", "1m")
 	entered := make(chan struct{}, 1)
-	slow := upstream(t, hanging(entered))
-	good := upstream(t, numbersBody(`{"numbers":[7]}`))
+	slow := testupstream.Start(t, testupstream.Hanging(entered)).URL
+	good := testupstream.Start(t, testupstream.JSON(`{"numbers":[7]}`)).URL
 
 	loc := post(t, p, good, slow)
 	<-entered

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"numbers/internal/testupstream"
 	"strings"
 	"sync"
 	"testing"
@@ -42,8 +43,8 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	// for the refused requests to arrive meanwhile on a busy machine.
 	const budget = time.Second
 	p := startWith(t, nil, map[string]any{"max-in-flight": 1}, "-budget", budget.String(), "-max-urls", "2")
-	good := upstream(t, numbersBody(`{"numbers":[2,1]}`))
-	other := upstream(t, numbersBody(`{"numbers":[3]}`))
+	good := testupstream.Start(t, testupstream.JSON(`{"numbers":[2,1]}`)).URL
+	other := testupstream.Start(t, testupstream.JSON(`{"numbers":[3]}`)).URL
 
 	resp, body, _ := p.get(t, "GET", "/openapi.json")
 	if resp.StatusCode != 200 || body != api.OpenAPI() {
@@ -62,7 +63,7 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	// One request holds the only place while its upstream hangs; the next
 	// is refused with 503 and Retry-After.
 	entered := make(chan struct{}, 1)
-	slow := upstream(t, hanging(entered))
+	slow := testupstream.Start(t, testupstream.Hanging(entered)).URL
 	held := make(chan int, 1)
 	go func() {
 		resp, _, _ := p.get(t, "GET", query(slow))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"numbers/internal/testupstream"
 	"numbers/internal/testwait"
 	"strings"
 	"sync/atomic"
@@ -161,8 +162,8 @@ func TestReplicasShareJobs(t *testing.T) {
 	srv := startRedis(t)
 	a, b := pair(t, srv, nil)
 	release, entered := make(chan struct{}), make(chan struct{}, 1)
-	slow := upstream(t, released(release, entered, `{"numbers":[9]}`))
-	good := upstream(t, numbersBody(`{"numbers":[1,2]}`))
+	slow := testupstream.Start(t, released(release, entered, `{"numbers":[9]}`)).URL
+	good := testupstream.Start(t, testupstream.JSON(`{"numbers":[1,2]}`)).URL
 
 	loc := post(t, a, good, slow)
 	<-entered
@@ -200,7 +201,7 @@ func TestReplicasShareJobs(t *testing.T) {
 
 	// DELETE through B of a job that A runs.
 	entered2 := make(chan struct{}, 1)
-	hang := upstream(t, hanging(entered2))
+	hang := testupstream.Start(t, testupstream.Hanging(entered2)).URL
 	loc = post(t, a, hang)
 	<-entered2
 	req, _ := http.NewRequest(http.MethodDelete, "http://"+b.addr+loc, nil)
@@ -258,7 +259,7 @@ func TestReplicasShareCache(t *testing.T) {
 	srv := startRedis(t)
 	a, b := pair(t, srv, nil)
 	var n atomic.Int64
-	u := upstream(t, counting(&n, `{"numbers":[4,2]}`))
+	u := testupstream.Start(t, counting(&n, `{"numbers":[4,2]}`)).URL
 	if o := outcomes(t, a, u); !strings.HasPrefix(o, "ok=1,") {
 		t.Fatalf("through A: %s", o)
 	}
@@ -278,8 +279,8 @@ func TestOwnerKilled(t *testing.T) {
 	const lease = time.Second
 	a, b := pair(t, srv, map[string]any{"job-lease": lease.String()})
 	entered := make(chan struct{}, 1)
-	hang := upstream(t, hanging(entered))
-	good := upstream(t, numbersBody(`{"numbers":[5]}`))
+	hang := testupstream.Start(t, testupstream.Hanging(entered)).URL
+	good := testupstream.Start(t, testupstream.JSON(`{"numbers":[5]}`)).URL
 	loc := post(t, a, good, hang)
 	<-entered
 	s, _ := follow(t, b, loc, "")
@@ -312,8 +313,8 @@ func TestRedisStopped(t *testing.T) {
 	srv := startRedis(t)
 	a, b := pair(t, srv, nil)
 	var n atomic.Int64
-	u := upstream(t, counting(&n, `{"numbers":[3]}`))
-	slow := upstream(t, hanging(nil))
+	u := testupstream.Start(t, counting(&n, `{"numbers":[3]}`)).URL
+	slow := testupstream.Start(t, testupstream.Hanging(nil)).URL
 	outcomes(t, a, u)
 	outcomes(t, b, u)
 
@@ -324,7 +325,7 @@ func TestRedisStopped(t *testing.T) {
 	}
 	for _, p := range []*proc{a, b} {
 		var m atomic.Int64
-		w := upstream(t, counting(&m, `{"numbers":[6]}`))
+		w := testupstream.Start(t, counting(&m, `{"numbers":[6]}`)).URL
 		if o := outcomes(t, p, w); !strings.HasPrefix(o, "ok=1,") {
 			t.Fatalf("through %s with Redis paused: %s", p.addr, o)
 		}
@@ -375,7 +376,7 @@ func TestRedisStopped(t *testing.T) {
 		t.Fatalf("the new job through B: %d", code)
 	}
 	var m atomic.Int64
-	v := upstream(t, counting(&m, `{"numbers":[8]}`))
+	v := testupstream.Start(t, counting(&m, `{"numbers":[8]}`)).URL
 	outcomes(t, a, v)
 	waitKey(t, srv, v)
 	if o := outcomes(t, b, v); !strings.HasPrefix(o, "ok=0,cached=1,") || m.Load() != 1 {

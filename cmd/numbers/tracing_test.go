@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"numbers/internal/testupstream"
 	"strings"
 	"syscall"
 	"testing"
@@ -162,10 +163,10 @@ func attrs(kvs []*commonpb.KeyValue) map[string]string {
 func TestTracesExported(t *testing.T) {
 	col := newCollector(t)
 	sent := make(chan string, 1)
-	up := upstream(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
+	up := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		sent <- r.Header.Get("traceparent")
 		fmt.Fprint(w, `{"numbers":[2,1]}`)
-	})
+	}).URL
 	p := startWith(t, []string{"OTEL_SERVICE_NAME=numbers-e2e", "OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=test"},
 		nil, "-otlp-endpoint", col.url, "-trace-sample", "0")
 	const trace, caller = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"

@@ -1,4 +1,9 @@
-package main
+// Package testupstream is the tests' upstreams: loopback net/http servers
+// that answer as a test says (numbers, a status, a hang, a trickle, a body
+// that lies), stopped at the test's end, and addresses that refuse or reset
+// every connection. Every package's tests use it rather than writing its
+// own.
+package testupstream
 
 import (
 	"fmt"
@@ -10,29 +15,39 @@ import (
 	"time"
 )
 
-// upstream starts a loopback net/http server with h and returns its URL. A
-// handler that blocks must also select on hang, which is closed at cleanup
-// before the server is closed.
-func upstream(t *testing.T, h func(w http.ResponseWriter, r *http.Request, hang <-chan struct{})) string {
+// Handler answers one request; hang is closed when the test ends, before
+// the server stops, so that a handler that blocks must also select on it.
+type Handler func(w http.ResponseWriter, r *http.Request, hang <-chan struct{})
+
+// Start starts a loopback server answering with h. At cleanup, hang is
+// closed, the client connections are closed and the server stops.
+func Start(t testing.TB, h Handler) *httptest.Server {
 	t.Helper()
 	hang := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h(w, r, hang) }))
 	t.Cleanup(srv.Close)
+	t.Cleanup(srv.CloseClientConnections)
 	t.Cleanup(func() { close(hang) }) // runs first
-	return srv.URL
+	return srv
 }
 
-// numbersBody answers a fixed JSON body.
-func numbersBody(body string) func(http.ResponseWriter, *http.Request, <-chan struct{}) {
+// Reply answers with status, the headers kv (name, value, ...) and body.
+func Reply(status int, body string, kv ...string) Handler {
 	return func(w http.ResponseWriter, _ *http.Request, _ <-chan struct{}) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, body)
+		for i := 0; i+1 < len(kv); i += 2 {
+			w.Header().Set(kv[i], kv[i+1])
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
 	}
 }
 
-// hanging never answers until the caller leaves or the test ends; entered,
+// JSON answers 200 with body as application/json.
+func JSON(body string) Handler { return Reply(http.StatusOK, body, "Content-Type", "application/json") }
+
+// Hanging never answers until the caller leaves or the test ends; entered,
 // when not nil, is told that a request arrived.
-func hanging(entered chan<- struct{}) func(http.ResponseWriter, *http.Request, <-chan struct{}) {
+func Hanging(entered chan<- struct{}) Handler {
 	return func(_ http.ResponseWriter, r *http.Request, hang <-chan struct{}) {
 		if entered != nil {
 			entered <- struct{}{}
@@ -44,9 +59,9 @@ func hanging(entered chan<- struct{}) func(http.ResponseWriter, *http.Request, <
 	}
 }
 
-// trickling sends a valid start of body, then one byte every 10ms, at most
+// Trickling sends a valid start of body, then one byte every 10ms, at most
 // 1000 bytes, until the caller leaves.
-func trickling(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) {
+func Trickling(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) {
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprint(w, `{"numbers":[1`)
 	w.(http.Flusher).Flush()
@@ -67,8 +82,8 @@ func trickling(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) {
 	}
 }
 
-// huge streams a 50 MB body of valid numbers without a Content-Length.
-func huge(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
+// Huge streams a 50 MB body of valid numbers without a Content-Length.
+func Huge(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 	w.Header().Set("Content-Type", "application/json")
 	chunk := []byte(strings.Repeat("12345678,", 1<<17)) // about 1 MB
 	if _, err := w.Write([]byte(`{"numbers":[`)); err != nil {
@@ -82,13 +97,13 @@ func huge(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 	w.Write([]byte("1]}")) //nolint:errcheck // the caller is gone
 }
 
-// redirectLoop redirects to itself forever.
-func redirectLoop(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
+// RedirectLoop redirects to itself forever.
+func RedirectLoop(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 	http.Redirect(w, r, r.URL.Path, http.StatusFound)
 }
 
-// lyingLength claims a longer body than it sends, then closes.
-func lyingLength(w http.ResponseWriter, _ *http.Request, _ <-chan struct{}) {
+// LyingLength claims a longer body than it sends, then closes.
+func LyingLength(w http.ResponseWriter, _ *http.Request, _ <-chan struct{}) {
 	conn, buf, err := w.(http.Hijacker).Hijack()
 	if err != nil {
 		return
@@ -98,13 +113,8 @@ func lyingLength(w http.ResponseWriter, _ *http.Request, _ <-chan struct{}) {
 	buf.Flush() //nolint:errcheck // the test checks what the service made of it
 }
 
-// status500 fails.
-func status500(w http.ResponseWriter, _ *http.Request, _ <-chan struct{}) {
-	http.Error(w, `{"numbers":[666]}`, http.StatusInternalServerError)
-}
-
-// refusedURL returns the URL of a loopback port nobody listens on.
-func refusedURL(t *testing.T) string {
+// RefusedURL returns the URL of a loopback port nobody listens on.
+func RefusedURL(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -115,9 +125,9 @@ func refusedURL(t *testing.T) string {
 	return "http://" + addr + "/"
 }
 
-// resettingURL returns the URL of a loopback server that resets every
+// ResettingURL returns the URL of a loopback server that resets every
 // connection as soon as it is accepted.
-func resettingURL(t *testing.T) string {
+func ResettingURL(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
