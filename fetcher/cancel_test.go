@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"numbers/internal/testupstream"
 	"sync"
 	"testing"
 	"time"
+
+	"numbers/internal/testupstream"
 )
 
 // TestFetchCancel cancels a fetch whose context has a minute left, once the

@@ -3,11 +3,11 @@ package fetcher
 import (
 	"fmt"
 	"net/http"
-	"numbers/internal/testupstream"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"numbers/internal/testupstream"
 	"numbers/outcome"
 )
 

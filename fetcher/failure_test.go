@@ -6,13 +6,13 @@ import (
 	"compress/gzip"
 	"errors"
 	"net/http"
-	"numbers/internal/testupstream"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"numbers/internal/testupstream"
 	"numbers/outcome"
 )
 

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"numbers/internal/testupstream"
 	"slices"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"numbers/internal/testupstream"
 )
 
 // TestMain checks that no test leaves a goroutine behind. fasthttp starts three

@@ -4,12 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"numbers/internal/testupstream"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"numbers/internal/testupstream"
 	"numbers/outcome"
 )
 

@@ -3,11 +3,12 @@ package fetcher
 import (
 	"context"
 	"net/http"
-	"numbers/internal/testupstream"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"numbers/internal/testupstream"
 )
 
 // TestFetchPropagatesTraceContext checks that a fetch sends the trace

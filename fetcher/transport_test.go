@@ -6,13 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"numbers/internal/testupstream"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"numbers/internal/testupstream"
 	"numbers/outcome"
 )
 

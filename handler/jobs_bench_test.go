@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"numbers/internal/testwait"
 	"os"
 	"os/exec"
 	"runtime"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"numbers/internal/testwait"
 	"numbers/jobs"
 	"numbers/outcome"
 )

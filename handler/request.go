@@ -11,13 +11,14 @@ import (
 	"math"
 	"net/netip"
 	"net/url"
-	"numbers/deadline"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"numbers/deadline"
 )
 
 // errTooManyURLs is returned when a request names more distinct valid URLs

@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"fmt"
-	"numbers/internal/testwait"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"numbers/fetcher"
+	"numbers/internal/testwait"
 	"numbers/jobs"
 	"numbers/resilience"
 	"numbers/source"

@@ -2,13 +2,13 @@ package source_test
 
 import (
 	"context"
-	"numbers/internal/testwait"
 	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"numbers/internal/testwait"
 	"numbers/outcome"
 	"numbers/source"
 )

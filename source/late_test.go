@@ -2,12 +2,12 @@ package source_test
 
 import (
 	"context"
-	"numbers/internal/testwait"
 	"slices"
 	"testing"
 	"time"
 
 	"numbers/cache"
+	"numbers/internal/testwait"
 	"numbers/outcome"
 	"numbers/source"
 )

@@ -2,7 +2,6 @@ package source_test
 
 import (
 	"context"
-	"numbers/internal/testwait"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 
 	"numbers/cache"
 	"numbers/fetcher"
+	"numbers/internal/testwait"
 	"numbers/outcome"
 	"numbers/resilience"
 	"numbers/source"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"numbers/internal/testwait"
 	"os"
 	"slices"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 
 	"numbers/cache"
 	"numbers/fetcher"
+	"numbers/internal/testwait"
 	"numbers/outcome"
 	"numbers/resilience"
 	"numbers/source"

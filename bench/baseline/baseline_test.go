@@ -5,11 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"numbers/internal/testupstream"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"numbers/internal/testupstream"
 )
 
 // upstreams starts a fake upstream: /a, /b answer, /fail is a 503, /float and

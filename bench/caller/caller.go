@@ -19,11 +19,12 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"numbers/bench"
 	"sort"
 	"strconv"
 	"sync"
 	"time"
+
+	"numbers/bench"
 )
 
 // ErrTarget reports a target that is not a loopback http URL.

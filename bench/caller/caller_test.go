@@ -6,13 +6,14 @@ import (
 	stdio "io"
 	"net/http"
 	"net/url"
-	"numbers/internal/testupstream"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"numbers/internal/testupstream"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"net/url"
-	"numbers/internal/testwait"
 	"slices"
 	"strconv"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"numbers/bench/simulator"
 	"numbers/cache"
 	"numbers/fetcher"
+	"numbers/internal/testwait"
 	"numbers/outcome"
 	"numbers/resilience"
 	"numbers/source"

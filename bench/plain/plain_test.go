@@ -4,12 +4,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"numbers/internal/testupstream"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	"numbers/internal/testupstream"
 )
 
 // TestHandler: the plain fan-out merges what arrives by its answer time,

@@ -8,11 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"numbers/internal/testwait"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"numbers/internal/testwait"
 )
 
 // rawGet sends a GET on a fresh TCP connection and returns it with a reader.

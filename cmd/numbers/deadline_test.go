@@ -6,13 +6,14 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"numbers/internal/testupstream"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"numbers/internal/testupstream"
 )
 
 // TestCallerDeadline: a caller's shorter budget, in either header, is kept

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"numbers/internal/testupstream"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"numbers/internal/testupstream"
 )
 
 // outcomesOf renders the X-Numbers-Outcomes value for ok, failed and timeout counts.

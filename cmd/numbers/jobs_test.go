@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"io"
 	"net"
-	"numbers/internal/testupstream"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"numbers/internal/testupstream"
 )
 
 // TestJobStreamShutdown runs a job in the binary, follows its events with a

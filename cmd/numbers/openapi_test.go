@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"net/http"
-	"numbers/internal/testupstream"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"numbers/api"
 	"numbers/api/apitest"
+	"numbers/internal/testupstream"
 )
 
 // checker is built once: parsing and validating the document takes a while.

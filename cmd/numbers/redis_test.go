@@ -7,14 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"numbers/internal/testupstream"
-	"numbers/internal/testwait"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"numbers/internal/testupstream"
+	"numbers/internal/testwait"
 	"numbers/redisstore/redistest"
 )
 
