@@ -8,22 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"numbers/internal/leaktest"
 	"numbers/internal/testupstream"
 )
 
-// TestMain checks that no test leaves a goroutine behind. fasthttp starts three
-// sweepers that sleep on their own timers and cannot be stopped from outside:
-// the Client's host-client sweeper, each HostClient's idle-connection sweeper
-// and the default dialer's DNS-cache sweeper. Only those are ignored.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
-	)
-}
+// TestMain fails the package if a goroutine outlives the tests
+// (fasthttp's own sweepers aside, see package leaktest).
+func TestMain(m *testing.M) { leaktest.VerifyMain(m) }
 
 // budget is the deadline most tests give a fetch; slack is how much longer a
 // fetch may take to return before a test calls it unbounded.

@@ -53,27 +53,8 @@ func TestFetchTimeouts(t *testing.T) {
 		name string
 		url  func(t *testing.T) string
 	}{
-		{"body trickles a byte every 20ms", func(t *testing.T) string {
-			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) {
-				w.Header().Set("Content-Length", "100000")
-				w.WriteHeader(200)
-				_, _ = w.Write([]byte(`{"numbers":[`))
-				w.(http.Flusher).Flush()
-				tick := time.NewTicker(20 * time.Millisecond)
-				defer tick.Stop()
-				for {
-					select {
-					case <-hang:
-						return
-					case <-tick.C:
-						if _, err := w.Write([]byte("1")); err != nil {
-							return
-						}
-						w.(http.Flusher).Flush()
-					}
-				}
-			})
-			return srv.URL
+		{"body trickles a byte every 10ms", func(t *testing.T) string {
+			return testupstream.Start(t, testupstream.Trickling).URL
 		}},
 		{"headers never come", func(t *testing.T) string {
 			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, hang <-chan struct{}) { <-hang })

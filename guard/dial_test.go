@@ -9,18 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"numbers/internal/leaktest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// fasthttp.Client's map cleaner sleeps at least 1s between rounds
-		// and exits on its own once the client is idle.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
-		// fasthttp's server date updater lives as long as the process.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-	)
-}
+// TestMain fails the package if a goroutine outlives the tests
+// (fasthttp's own sweepers aside, see package leaktest).
+func TestMain(m *testing.M) { leaktest.VerifyMain(m) }
 
 var testRecords = map[string][]netip.Addr{
 	"meta.test":   {netip.MustParseAddr("169.254.169.254")},

@@ -10,25 +10,14 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
-	"go.uber.org/goleak"
 
+	"numbers/internal/leaktest"
 	"numbers/outcome"
 )
 
-// TestMain fails the package if any goroutine outlives the tests: abandoned
-// fetches must return once the handler cancels their context. fasthttp's
-// client cleaners are ignored: only BenchmarkEndToEnd starts them, and they
-// exit on their own after the idle timeout.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
-		// The server worker pool's cleaner sleeps out its period after Shutdown.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-		// fasthttp refreshes its Date header in one process-wide goroutine.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-	)
-}
+// TestMain fails the package if a goroutine outlives the tests
+// (fasthttp's own sweepers aside, see package leaktest).
+func TestMain(m *testing.M) { leaktest.VerifyMain(m) }
 
 // canned is what a fake upstream returns; block makes Fetch wait until its
 // context is done (or the fake is released).

@@ -11,19 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"numbers/internal/leaktest"
 )
 
-// TestMain fails the package if a goroutine that New or Run started
-// outlives Shutdown. fasthttp's server worker pool cleaner sleeps out its
-// period after Shutdown, and its Date header is refreshed by one
-// process-wide goroutine.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-	)
-}
+// TestMain fails the package if a goroutine outlives the tests
+// (fasthttp's own sweepers aside, see package leaktest).
+func TestMain(m *testing.M) { leaktest.VerifyMain(m) }
 
 // client makes one connection a request, so that none is left behind.
 var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}

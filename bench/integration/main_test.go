@@ -13,27 +13,16 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"numbers/bench"
 	"numbers/bench/simulator"
+	"numbers/internal/leaktest"
 	"numbers/outcome"
 	"numbers/source"
 )
 
-// TestMain checks that no test leaves a goroutine behind. The ignored
-// functions are fasthttp's process-wide helpers, started by the real client
-// and the simulator: the client's idle-connection cleaners, the dialer's
-// address-cache cleaner and the server's Date-header updater, which live as
-// long as the process.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-	)
-}
+// TestMain fails the package if a goroutine outlives the tests
+// (fasthttp's own sweepers aside, see package leaktest).
+func TestMain(m *testing.M) { leaktest.VerifyMain(m) }
 
 // slack is the generous allowance over a deadline or budget the tests set
 // themselves: far more than any scheduling delay, far less than the waits

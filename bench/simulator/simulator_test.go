@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"numbers/internal/leaktest"
 )
 
-// TestMain checks for leaks; fasthttp's Date updater is a process-wide goroutine that never ends.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"))
-}
+// TestMain fails the package if a goroutine outlives the tests
+// (fasthttp's own sweepers aside, see package leaktest).
+func TestMain(m *testing.M) { leaktest.VerifyMain(m) }
 
 // start runs a server for one test and shuts it down at the end.
 func start(t *testing.T, cfg Config) (*Server, string) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,20 +178,8 @@ func (p *proc) get(t *testing.T, method, path string, header ...string) (*http.R
 
 // query returns /numbers?u=...
 func query(us ...string) string {
-	var b strings.Builder
-	b.WriteString("/numbers")
-	for i, u := range us {
-		if i == 0 {
-			b.WriteByte('?')
-		} else {
-			b.WriteByte('&')
-		}
-		b.WriteString("u=")
-		b.WriteString(escape(u))
+	if len(us) == 0 {
+		return "/numbers"
 	}
-	return b.String()
-}
-
-func escape(s string) string {
-	return strings.NewReplacer("%", "%25", "&", "%26", "?", "%3F", "#", "%23", "+", "%2B", " ", "%20").Replace(s)
+	return "/numbers?" + url.Values{"u": us}.Encode()
 }

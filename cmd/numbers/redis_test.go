@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -347,7 +348,7 @@ func TestRedisStopped(t *testing.T) {
 			}
 		}
 		for _, r := range []struct{ method, path string }{
-			{http.MethodPost, "/jobs?u=" + escape(u)}, {http.MethodGet, "/jobs/AAAAAAAAAAAAAAAAAAAAAA"},
+			{http.MethodPost, "/jobs?u=" + url.QueryEscape(u)}, {http.MethodGet, "/jobs/AAAAAAAAAAAAAAAAAAAAAA"},
 			{http.MethodHead, "/jobs/AAAAAAAAAAAAAAAAAAAAAA"}, {http.MethodDelete, "/jobs/AAAAAAAAAAAAAAAAAAAAAA"},
 			{http.MethodGet, "/jobs/AAAAAAAAAAAAAAAAAAAAAA/events"},
 		} {
@@ -364,7 +365,7 @@ func TestRedisStopped(t *testing.T) {
 	}
 	var loc string
 	testwait.Eventually(t, "POST /jobs to be accepted after Redis restarted", func() bool { // the client reconnects by itself
-		resp, err := http.Post("http://"+a.addr+"/jobs?u="+escape(u), "", nil)
+		resp, err := http.Post("http://"+a.addr+"/jobs?u="+url.QueryEscape(u), "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
