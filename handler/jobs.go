@@ -178,10 +178,13 @@ func writeDocument(ctx *fasthttp.RequestCtx, status int, snap *jobs.Snapshot) {
 	ctx.Response.SwapBody(jobs.AppendJSON(buf[:0], snap))
 }
 
-// sseHead is the head of an event stream. The body is delimited by the
-// connection's close, which ends the stream: no chunked encoding to frame.
+// sseHead is the head of an event stream, and its first field: an
+// EventSource whose stream is closed before the done event (at the hub's
+// MaxStream, or a restart) reconnects after a second, with Last-Event-ID.
+// The body is delimited by the connection's close, which ends the stream:
+// no chunked encoding to frame.
 var sseHead = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n" +
-	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\n")
+	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: 1000\n\n")
 
 // sseRefused answers a watcher that arrives as the hub shuts down.
 var sseRefused = func() []byte {

@@ -106,7 +106,8 @@ func jobsURI(path string, us ...string) string {
 }
 
 // events reads job id's stream after lastID ("" for none) to its end and
-// returns the response head and the body.
+// returns the response head and the body after its retry field, which it
+// checks.
 func (x *jobsFixture) events(t *testing.T, id, lastID string) (string, string) {
 	t.Helper()
 	c, err := x.ln.Dial()
@@ -126,6 +127,12 @@ func (x *jobsFixture) events(t *testing.T, id, lastID string) (string, string) {
 		t.Fatal(err)
 	}
 	head, body, _ := strings.Cut(string(b), "\r\n\r\n")
+	if strings.HasPrefix(head, "HTTP/1.1 200 ") {
+		var ok bool
+		if body, ok = strings.CutPrefix(body, "retry: 1000\n\n"); !ok {
+			t.Fatalf("stream %q: no retry field first", body)
+		}
+	}
 	return head, body
 }
 

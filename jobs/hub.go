@@ -25,6 +25,10 @@ type HubConfig struct {
 	// Ended, when set, is told why each watcher ended, after its connection
 	// is closed and its resources freed.
 	Ended func(Reason)
+	// MaxStream is how long a stream may stay open: then the events due
+	// are written and the connection is closed, and a client such as a
+	// browser's EventSource reconnects with Last-Event-ID. Zero means 10m.
+	MaxStream time.Duration
 	// Retry is how long a stream's follower waits before it reads a shared
 	// store again that was out of reach (ErrUnavailable); zero means 1s.
 	Retry time.Duration
@@ -40,6 +44,7 @@ const (
 	EndStalled                // a write missed its deadline: the client does not read
 	EndShutdown               // the hub shut down
 	EndVanished               // the job is no longer in the store
+	EndExpired                // the stream was open for HubConfig.MaxStream
 )
 
 // HubStats counts what a Hub did; read it, never write it.
@@ -65,6 +70,7 @@ type Hub struct {
 	writeTimeout time.Duration
 	ended        func(Reason)
 	retry        time.Duration
+	maxStream    time.Duration
 
 	mu      sync.Mutex
 	feeds   map[string]*feed // guarded by mu: the watched jobs
@@ -107,7 +113,11 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.Store == nil {
 		panic("jobs: HubConfig.Store is required")
 	}
-	h := &Hub{store: cfg.Store, ping: cfg.Ping, writeTimeout: cfg.WriteTimeout, ended: cfg.Ended, retry: cfg.Retry, feeds: map[string]*feed{}}
+	h := &Hub{store: cfg.Store, ping: cfg.Ping, writeTimeout: cfg.WriteTimeout, ended: cfg.Ended, retry: cfg.Retry,
+		maxStream: cfg.MaxStream, feeds: map[string]*feed{}}
+	if h.maxStream <= 0 {
+		h.maxStream = 10 * time.Minute
+	}
 	if h.retry <= 0 {
 		h.retry = time.Second
 	}
@@ -146,6 +156,7 @@ func (h *Hub) Serve(conn net.Conn, id string, after uint64, head, refused []byte
 	w.feed = f
 	w.mu.Lock() // the timer's function takes it: w.timer is set first
 	w.timer = time.AfterFunc(h.ping, w.pingDue)
+	w.limit = time.AfterFunc(h.maxStream, w.expire)
 	w.mu.Unlock()
 	f.watchers[w] = struct{}{}
 	h.wg.Add(1) // the reader, below

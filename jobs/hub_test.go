@@ -354,3 +354,31 @@ func TestLastEventIDPastTheEnd(t *testing.T) {
 		t.Fatalf("ended with %v; want done", r)
 	}
 }
+
+// TestMaxStream: a stream open for MaxStream is closed after the events
+// due, before its job is done, and its watcher resumes after the last id it
+// read with nothing lost or repeated.
+func TestMaxStream(t *testing.T) {
+	f := newHubFixture(t, 2, HubConfig{MaxStream: 20 * time.Millisecond})
+	f.settle(t, 0)
+	first, _ := readStream(f.watch(0), nil) // ends at MaxStream
+	if len(first) != 1 || first[0].id != 1 {
+		t.Fatalf("first stream: %+v; want event 1 only", first)
+	}
+	if r := <-f.ended; r != EndExpired {
+		t.Fatalf("first stream ended: %v; want EndExpired", r)
+	}
+	f.settle(t, 1)
+	var rest []sseEvent
+	for last := first[0].id; ; { // the job's end may take a stream or two more
+		evs, _ := readStream(f.watch(last), nil)
+		rest = append(rest, evs...)
+		if len(evs) > 0 && evs[len(evs)-1].typ == EventDone {
+			break
+		}
+		if len(evs) > 0 {
+			last = evs[len(evs)-1].id
+		}
+	}
+	checkSequence(t, rest, 1, 2)
+}

@@ -47,6 +47,7 @@ func (p *Pending) Commit() (*Snapshot, error) {
 		return nil, err
 	}
 	j.stored, j.log = true, nil
+	j.r.remember(snap.ID)
 	j.r.mu.Lock()
 	if _, running := j.r.running[j]; running {
 		j.r.byID[snap.ID] = j

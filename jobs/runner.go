@@ -36,6 +36,7 @@ type Runner struct {
 	mu      sync.Mutex
 	running map[*job]struct{} // guarded by mu; the jobs whose goroutine runs
 	byID    map[string]*job   // guarded by mu; the stored ones among them
+	recent  []string          // guarded by mu; the ids of the last jobs stored, oldest first
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -68,6 +69,31 @@ func (r *Runner) Budget() time.Duration { return r.budget }
 // MaxBudget returns the largest budget a caller may ask for.
 func (r *Runner) MaxBudget() time.Duration { return r.maxBudget }
 
+// recentJobs is how many job ids Recent returns at most.
+const recentJobs = 20
+
+// remember adds id to the recent jobs, forgetting the oldest past recentJobs.
+func (r *Runner) remember(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.recent) == recentJobs {
+		r.recent = append(r.recent[:0], r.recent[1:]...)
+	}
+	r.recent = append(r.recent, id)
+}
+
+// Recent returns the ids of the last jobs this runner stored, newest first
+// (at most 20; some may have expired from the store since).
+func (r *Runner) Recent() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, len(r.recent))
+	for i, id := range r.recent {
+		ids[len(ids)-1-i] = id
+	}
+	return ids
+}
+
 // Start creates a job over urls (distinct, valid) with invalid more that
 // were refused, stores it and starts its fetches; budget zero means the
 // default. The fetches carry the values of ctx (the trace span of the
@@ -85,6 +111,7 @@ func (r *Runner) Start(ctx context.Context, urls []string, invalid int, budget t
 		return nil, err
 	}
 	j.stored = true
+	r.remember(snap.ID)
 	if err := r.launch(j); err != nil {
 		// Stored but never run: end its log so that it reads as cancelled.
 		j.finish(Cancelled)

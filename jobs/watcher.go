@@ -25,8 +25,10 @@ type watcher struct {
 	again   bool   // kicked while writing: look at the log once more
 	ping    bool   // a ping is due
 	closing bool   // the hub shuts down
+	expired bool   // open for the hub's MaxStream
 	ended   bool
 	timer   *time.Timer // the next look at whether a ping is due
+	limit   *time.Timer // the end of the stream's MaxStream
 	wrote   time.Time   // when something was last written
 }
 
@@ -69,6 +71,14 @@ func (w *watcher) pingDue() {
 	w.kick()
 }
 
+// expire is the limit timer's: the stream ends after its next write.
+func (w *watcher) expire() {
+	w.mu.Lock()
+	w.expired = true
+	w.mu.Unlock()
+	w.kick()
+}
+
 // flush writes what is due: the head, the events after the cursor, a ping
 // if nothing else, a final comment when closing; and ends the stream after
 // the done event. It goes round while kicked meanwhile.
@@ -78,7 +88,7 @@ func (w *watcher) flush() {
 	defer putBuf(bp)
 	for {
 		w.mu.Lock()
-		head, ping, closing, cursor := w.head, w.ping, w.closing, w.cursor
+		head, ping, closing, expired, cursor := w.head, w.ping, w.closing, w.expired, w.cursor
 		w.head, w.ping, w.again = nil, false, false
 		w.mu.Unlock()
 
@@ -123,6 +133,9 @@ func (w *watcher) flush() {
 			return
 		case closing:
 			w.end(EndShutdown)
+			return
+		case expired:
+			w.end(EndExpired)
 			return
 		}
 		w.mu.Lock()
@@ -184,6 +197,7 @@ func (w *watcher) end(reason Reason) {
 	}
 	w.ended = true
 	w.timer.Stop()
+	w.limit.Stop()
 	w.mu.Unlock()
 	w.conn.Close()
 	w.hub.remove(w, reason)

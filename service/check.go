@@ -89,6 +89,7 @@ func (c Config) withDefaults() (Config, error) {
 	defInt64(&c.Jobs.MaxBytes, 256<<20)
 	def(&c.Jobs.TTL, time.Hour)
 	def(&c.Jobs.Ping, 15*time.Second)
+	def(&c.Jobs.MaxStream, 10*time.Minute)
 	def(&c.Redis.Lookup, 20*time.Millisecond)
 	def(&c.Redis.Timeout, time.Second)
 	def(&c.Redis.JobLease, 5*time.Second)
@@ -139,8 +140,8 @@ func (c Config) check() error {
 		return fmt.Errorf("-job-budget must be positive and at most -max-job-budget (%v), got %v", c.Jobs.MaxBudget, c.Jobs.Budget)
 	case c.Jobs.Max < 1 || c.Jobs.MaxBytes < 1:
 		return errors.New("-max-jobs and -max-job-bytes must be positive")
-	case c.Jobs.TTL < 0 || c.Jobs.Ping < 0:
-		return errors.New("-job-ttl and -sse-ping must be positive")
+	case c.Jobs.TTL < 0 || c.Jobs.Ping < 0 || c.Jobs.MaxStream < 0:
+		return errors.New("-job-ttl, -sse-ping and -sse-max must be positive")
 	case c.Admin != "off" && c.Admin == c.Addr && !strings.HasSuffix(c.Addr, ":0"):
 		return errors.New("-admin and -addr must differ: pprof must never be on the public listener")
 	case o.Failures < -1 || o.FailureRate > 1 || o.Ejection < 0 || o.MaxEjection < 0 || o.ProbeInterval < 0 || o.MaxEjectedPercent < 0 || o.MaxHosts < 0:

@@ -168,6 +168,7 @@ type Jobs struct {
 	MaxBytes  int64         // zero means 256 MiB
 	TTL       time.Duration // how long a finished job is kept; zero means 1h
 	Ping      time.Duration // a silent event stream's keep-alive; zero means 15s
+	MaxStream time.Duration // an event stream is closed after this long (the client reconnects); zero means 10m
 }
 
 // Redis shares the cache and the jobs with other replicas; the zero value

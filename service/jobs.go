@@ -27,7 +27,7 @@ func newJobs(cfg Config, src jobs.Source, sh shared) (*jobs.Runner, *jobs.Hub, f
 	}
 	runner := jobs.NewRunner(jobs.RunnerConfig{Source: src, Store: store, Budget: cfg.Jobs.Budget, MaxBudget: cfg.Jobs.MaxBudget})
 	made.Store(runner)
-	hub := jobs.NewHub(jobs.HubConfig{Store: store, Ping: cfg.Jobs.Ping, WriteTimeout: cfg.Server.WriteTimeout})
+	hub := jobs.NewHub(jobs.HubConfig{Store: store, Ping: cfg.Jobs.Ping, MaxStream: cfg.Jobs.MaxStream, WriteTimeout: cfg.Server.WriteTimeout})
 	return runner, hub, stopStore
 }
 

@@ -119,6 +119,7 @@ func groups(o *options) []group {
 	fs.Var(size(&c.Jobs.MaxBytes), "max-job-bytes", "memory bound of the jobs held (default 256MiB)")
 	fs.DurationVar(&c.Jobs.TTL, "job-ttl", 0, "how long a finished job is kept (default 1h)")
 	fs.DurationVar(&c.Jobs.Ping, "sse-ping", 0, "a silent event stream gets a ': ping' comment after this long (default 15s)")
+	fs.DurationVar(&c.Jobs.MaxStream, "sse-max", 0, "an event stream is closed after this long and its client reconnects with Last-Event-ID (default 10m)")
 	fs.DurationVar(&c.Redis.Lookup, "redis-lookup", 0, "with -redis: longest a look-up in the shared cache may take on the request path (default 20ms)")
 	fs.DurationVar(&c.Redis.Timeout, "redis-timeout", 0, "with -redis: longest any other Redis command may take (default 1s)")
 	fs.DurationVar(&c.Redis.JobLease, "job-lease", 0, "with -redis: a running job's lease; a job whose replica stopped renewing it this long is ended by another (default 5s)")
