@@ -19,6 +19,7 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -80,6 +81,9 @@ type Config struct {
 	// sampled request, and the trace context of every request passed to its
 	// fetches (Source makes their spans). Nil traces nothing.
 	Tracer *tracing.Tracer
+	// JobView serves GET /jobs/{id} to a browser (Accept: text/html) and
+	// the files under /ui/ that page loads; nil serves neither.
+	JobView fasthttp.RequestHandler
 }
 
 // Admitter decides, as a /numbers request arrives, whether it is served:
@@ -99,6 +103,7 @@ type Handler struct {
 	observe  Observer
 	jobs     *jobs.Runner
 	hub      *jobs.Hub
+	jobView  fasthttp.RequestHandler
 	tracer   *tracing.Tracer
 
 	canonical *canonicalMemo // the u values seen lately, canonicalised
@@ -118,6 +123,7 @@ func New(cfg Config) *Handler {
 		observe:  cfg.Observer,
 		jobs:     cfg.Jobs,
 		hub:      cfg.Hub,
+		jobView:  cfg.JobView,
 		tracer:   cfg.Tracer,
 
 		canonical: newCanonicalMemo(),
@@ -188,6 +194,10 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, parent context.Context) {
 			writeStatus(ctx, fasthttp.StatusOK, api.OpenAPI())
 		}
 	default:
+		if h.jobView != nil && bytes.HasPrefix(ctx.Path(), []byte("/ui/")) {
+			h.jobView(ctx)
+			return
+		}
 		if h.jobs != nil && h.routeJobs(ctx, parent) {
 			return
 		}

@@ -34,6 +34,10 @@ func (h *Handler) routeJobs(ctx *fasthttp.RequestCtx, parent context.Context) bo
 		}
 		h.createJob(ctx, parent)
 	case "/jobs/{id}":
+		if h.jobView != nil && ctx.IsGet() && wantsHTML(ctx) {
+			h.jobView(ctx)
+			return true
+		}
 		h.serveJob(ctx, id)
 	case "/jobs/{id}/events":
 		h.serveEvents(ctx, id)
@@ -43,6 +47,12 @@ func (h *Handler) routeJobs(ctx *fasthttp.RequestCtx, parent context.Context) bo
 		return false
 	}
 	return true
+}
+
+// wantsHTML reports whether the request's Accept names text/html, as a
+// browser's navigation does; API clients get the JSON document.
+func wantsHTML(ctx *fasthttp.RequestCtx) bool {
+	return bytes.Contains(ctx.Request.Header.Peek("Accept"), []byte("text/html"))
 }
 
 // jobsOther is the route of a path under /jobs/{id}/ that is none of the

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"numbers/status"
 )
 
-// adminServer serves /metrics, the latest late-answer trace and Go's pprof
+// adminServer serves /metrics, the status page, the latest late-answer trace and Go's pprof
 // handlers on the admin address, a listener of its own so that none is ever
 // reachable on the public one.
 type adminServer struct {
@@ -50,9 +52,13 @@ func adminMux(routes map[string]http.Handler) *http.ServeMux {
 	return mux
 }
 
-// adminRoutes returns the service's handlers on the admin listener, by path.
+// adminRoutes returns the service's handlers on the admin listener, by
+// path: the metrics, the status page and, if on, the late-answer trace.
 func (s *Service) adminRoutes() map[string]http.Handler {
-	routes := map[string]http.Handler{"/metrics": s.metrics.Handler()}
+	s.status = status.New(status.Config{Metrics: s.metrics.Gatherer(), Jobs: s.runner, Margin: s.margin.Base,
+		PublicPort: s.public.Addr().(*net.TCPAddr).Port})
+	routes := s.status.Routes()
+	routes["/metrics"] = s.metrics.Handler()
 	if s.lateTrace != nil {
 		routes["/debug/late-trace"] = s.lateTrace
 	}

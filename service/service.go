@@ -23,9 +23,11 @@ import (
 	"numbers/forensics"
 	"numbers/guard"
 	"numbers/handler"
+	"numbers/jobs"
 	"numbers/overload"
 	"numbers/pressure"
 	"numbers/source"
+	"numbers/status"
 	"numbers/telemetry"
 )
 
@@ -44,6 +46,8 @@ type Service struct {
 	server    *fasthttp.Server
 	public    net.Listener
 	admin     *adminServer  // nil with Admin "off"
+	status    *status.Page  // the admin listener's status page; nil with Admin "off"
+	runner    *jobs.Runner
 	stops     []func()      // what Shutdown stops after the listeners, in order
 	served    chan struct{} // closed when Run's Serve has returned
 	shutdown  sync.Once
@@ -148,7 +152,9 @@ func (s *Service) wire() error {
 		Jobs:     runner,
 		Hub:      hub,
 		Tracer:   tracer,
+		JobView:  status.JobView,
 	})
+	s.runner = runner
 	s.metrics.WatchInFlight(s.handler.InFlight)
 	s.metrics.WatchJobs(runner.Store().Stats, &hub.Stats)
 	s.stops = append(s.stops, func() { stopJobs(runner, hub, cfg.Server.WriteTimeout) }, stopStore, shared.close)
@@ -242,6 +248,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 		s.handler.Drain()
 		s.err = s.server.ShutdownWithContext(ctx)
 		if s.admin != nil {
+			s.status.Stop()
 			s.admin.close()
 		}
 		s.stop()

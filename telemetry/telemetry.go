@@ -289,6 +289,10 @@ func (m *Metrics) countRequest(path []byte, status int) {
 	m.requests.WithLabelValues(routes[r], strconv.Itoa(status)).Inc()
 }
 
+// Gatherer returns the registry, for readers other than a scrape (the
+// status page).
+func (m *Metrics) Gatherer() prometheus.Gatherer { return m.registry }
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
