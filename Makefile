@@ -9,7 +9,7 @@ SIM_ADDR ?= 127.0.0.1:8090
 FUZZTIME ?= 10s
 BENCHFLAGS ?=
 
-.PHONY: build run cluster test bench gobench jobbench fuzz lint clean
+.PHONY: build run cluster test screenshots bench gobench jobbench fuzz lint clean
 
 ## build: compile the service, the upstream simulator and the bench into bin/
 build:
@@ -26,27 +26,25 @@ run: build
 
 ## cluster: redis-server, three replicas sharing it (-redis) behind HAProxy round-robin on 127.0.0.1:8080, and the simulator; Ctrl-C stops everything
 cluster: build
-	@WITH_HAPROXY=1 scripts/need-redis
+	@scripts/need redis-server haproxy
 	@scripts/cluster
 
-## test: vet, then every test with the race detector, in both modules
-test:
+## test: vet, then every test with the race detector, in both modules; the browser tests without it (Chromium is the concurrent party there)
+test: need
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) -C bench vet ./...
-	$(GO) -C bench test -race -count=1 ./...
+	$(GO) -C bench test -race -count=1 $$($(GO) -C bench list ./... | grep -v '/browser$$')
+	$(GO) -C bench test -count=1 ./browser
 
-# promtool checks deploy/prometheus/ in the tests: installed first when missing
-test: need-promtool
-.PHONY: need-promtool
-need-promtool:
-	@scripts/need-promtool
+# the tests start real redis-servers, promtool and headless Chromium: installed first when missing
+.PHONY: need
+need:
+	@scripts/need redis-server promtool:prometheus chromium
 
-# the Redis tests start real redis-servers: installed first when missing
-test: need-redis
-.PHONY: need-redis
-need-redis:
-	@scripts/need-redis
+## screenshots: regenerate docs/status-page.png and docs/job-view.png in headless Chromium
+screenshots: need
+	$(GO) -C bench test -count=1 -run 'TestStatusPage|TestJobViewResumes' ./browser -args -screenshots=$(CURDIR)/docs
 
 ## bench: the open-loop latency benchmark's standard sets, pinned then shared CPUs (about 5 minutes); BENCHFLAGS=-quick, -profile etc.
 bench:

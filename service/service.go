@@ -45,8 +45,8 @@ type Service struct {
 	handle    fasthttp.RequestHandler
 	server    *fasthttp.Server
 	public    net.Listener
-	admin     *adminServer  // nil with Admin "off"
-	status    *status.Page  // the admin listener's status page; nil with Admin "off"
+	admin     *adminServer // nil with Admin "off"
+	status    *status.Page // the admin listener's status page; nil with Admin "off"
 	runner    *jobs.Runner
 	stops     []func()      // what Shutdown stops after the listeners, in order
 	served    chan struct{} // closed when Run's Serve has returned

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-
 )
 
 // historyLen is how many samples a page gets when it opens: a minute's.

@@ -1,7 +1,7 @@
 // Package redistest starts a real redis-server for tests, on a free
 // loopback port, with no persistence, and stops it after. Tests that need
 // Redis fail, never skip, when redis-server is missing: make test installs it
-// (scripts/need-redis).
+// (scripts/need redis-server).
 package redistest
 
 import (
@@ -20,7 +20,7 @@ import (
 )
 
 // Install is the command that installs redis-server on this kind of machine.
-const Install = "apt-get install -y redis-server (or: scripts/need-redis)"
+const Install = "apt-get install -y redis-server (or: scripts/need redis-server)"
 
 // Server is a redis-server child process.
 type Server struct {
