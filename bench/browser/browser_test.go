@@ -179,11 +179,13 @@ func shot(t *testing.T, ctx context.Context, name string) {
 }
 
 // TestStatusPage: the status page loads with no console error and no failed
-// request, its figures follow the load, and the public listener serves
-// neither it nor its script.
+// request, its figures follow the load, it links the recent job to its view
+// on the public listener, and the public listener serves neither it nor
+// its script.
 func TestStatusPage(t *testing.T) {
 	up := testupstream.Start(t, testupstream.JSON(`{"numbers":[1,2,3]}`))
 	s := start(t, service.Jobs{})
+	id := createJob(t, s, up.URL+"/job")
 	ctx, problems := browser(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+s.AdminAddr()+"/"),
 		chromedp.Poll[chromedp.Void](`window.__status && window.__status.samples >= 2`)); err != nil {
@@ -208,7 +210,8 @@ func TestStatusPage(t *testing.T) {
 			}
 		}
 	}()
-	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`window.__status.last.onTime > 0 && window.__status.last.p50 > 0`))
+	// Five samples make a chart worth a screenshot.
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`window.__status.last.onTime > 0 && window.__status.last.p50 > 0 && window.__status.samples >= 5`))
 	if err == nil {
 		shot(t, ctx, "status-page.png")
 	}
@@ -216,6 +219,10 @@ func TestStatusPage(t *testing.T) {
 	wg.Wait()
 	if err != nil {
 		t.Fatalf("the page's figures did not follow the load: %v", err)
+	}
+	link, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#jobs a").href`))
+	if want := "http://" + s.Addr().String() + "/jobs/" + id; err != nil || link != want {
+		t.Errorf("the page links the job as %q (%v); want %q", link, err, want)
 	}
 	fired, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__fired`))
 	if err != nil {
