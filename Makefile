@@ -29,13 +29,10 @@ cluster: build
 	@scripts/need redis-server haproxy
 	@scripts/cluster
 
-## test: vet, then every test with the race detector, in both modules; the browser tests without it (Chromium is the concurrent party there)
+## test: every test with the race detector and every vet check, in both modules (one build of each: -vet=all is go vet's whole suite)
 test: need
-	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
-	$(GO) -C bench vet ./...
-	$(GO) -C bench test -race -count=1 $$($(GO) -C bench list ./... | grep -v '/browser$$')
-	$(GO) -C bench test -count=1 ./browser
+	$(GO) test -race -vet=all -count=1 ./...
+	$(GO) -C bench test -race -vet=all -count=1 ./...
 
 # the tests start real redis-servers, promtool and headless Chromium: installed first when missing
 .PHONY: need

@@ -21,6 +21,7 @@
 package cache
 
 import (
+	"cmp"
 	"hash/maphash"
 	"math"
 	"sync"
@@ -111,16 +112,14 @@ type entry struct {
 
 // New returns an empty Cache configured by cfg.
 func New(cfg Config) *Cache {
-	c := &Cache{maxBytes: cfg.MaxBytes, maxStale: cfg.MaxStale, now: cfg.Now, door: &doorkeeper{seed: maphash.MakeSeed()},
-		shared: cfg.Shared, sharedWait: cfg.SharedWait}
-	if c.sharedWait <= 0 {
-		c.sharedWait = DefaultSharedWait
-	}
-	if c.maxBytes == 0 {
-		c.maxBytes = DefaultMaxBytes
-	}
-	if c.maxStale == 0 {
-		c.maxStale = DefaultMaxStale
+	// cmp.Or takes the first non-zero value: zero (or less) is the default.
+	c := &Cache{
+		maxBytes:   cmp.Or(cfg.MaxBytes, DefaultMaxBytes),
+		maxStale:   cmp.Or(cfg.MaxStale, DefaultMaxStale),
+		sharedWait: cmp.Or(max(cfg.SharedWait, 0), DefaultSharedWait),
+		now:        cfg.Now,
+		door:       &doorkeeper{seed: maphash.MakeSeed()},
+		shared:     cfg.Shared,
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -20,6 +20,7 @@
 package deadline
 
 import (
+	"cmp"
 	"time"
 )
 
@@ -58,17 +59,13 @@ type Planner struct {
 
 // New returns a Planner for cfg.
 func New(cfg Config) *Planner {
-	p := &Planner{margin: cfg.Margin, pressure: cfg.Pressure, maxDelay: cfg.MaxDelay}
-	if p.margin == (Margin{}) {
-		p.margin = DefaultMargin
+	// cmp.Or takes the first non-zero value: zero is the default, and a
+	// negative MaxDelay (off) keeps nothing back.
+	return &Planner{
+		margin:   cmp.Or(cfg.Margin, DefaultMargin),
+		pressure: cfg.Pressure,
+		maxDelay: max(cmp.Or(cfg.MaxDelay, DefaultMaxDelay), 0),
 	}
-	if p.maxDelay == 0 {
-		p.maxDelay = DefaultMaxDelay
-	}
-	if p.maxDelay < 0 {
-		p.maxDelay = 0
-	}
-	return p
 }
 
 // Margin returns the margin the planner keeps back.

@@ -30,6 +30,7 @@
 package overload
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -143,19 +144,15 @@ type Controller struct {
 
 // New returns a Controller for cfg.
 func New(cfg Config) *Controller {
-	c := &Controller{busy: cfg.Busy, limit: cfg.BusyLimit, queueLimit: cfg.QueueLimit,
-		maxInFlight: int64(cfg.MaxInFlight), interval: cfg.Interval, now: cfg.Now, rand: cfg.Rand}
-	if c.limit <= 0 {
-		c.limit = DefaultBusyLimit
-	}
-	if c.queueLimit == 0 {
-		c.queueLimit = DefaultQueueLimit
-	}
-	if c.maxInFlight == 0 {
-		c.maxInFlight = DefaultMaxInFlight
-	}
-	if c.interval <= 0 {
-		c.interval = 50 * time.Millisecond
+	// cmp.Or takes the first non-zero value: zero (or less) is the default.
+	c := &Controller{
+		busy:        cfg.Busy,
+		limit:       cmp.Or(max(cfg.BusyLimit, 0), DefaultBusyLimit),
+		queueLimit:  cmp.Or(cfg.QueueLimit, DefaultQueueLimit),
+		maxInFlight: cmp.Or(int64(cfg.MaxInFlight), DefaultMaxInFlight),
+		interval:    cmp.Or(max(cfg.Interval, 0), 50*time.Millisecond),
+		now:         cfg.Now,
+		rand:        cfg.Rand,
 	}
 	if c.now == nil {
 		c.now = time.Now
