@@ -95,7 +95,7 @@ func TestSamplesOnlyWhileOpen(t *testing.T) {
 		p := New(Config{Metrics: g, Margin: 15 * time.Millisecond, PublicPort: 8080})
 		defer p.Stop()
 
-		time.Sleep(10 * time.Second)
+		time.Sleep(10 * time.Second) // the bubble's clock
 		if n := g.n.Load(); n != 0 {
 			t.Fatalf("%d gathers with no page open; want 0", n)
 		}
@@ -108,7 +108,7 @@ func TestSamplesOnlyWhileOpen(t *testing.T) {
 				ok(&ctx)
 				m.Answered(100*time.Millisecond, false, false)
 			}
-			time.Sleep(time.Second)
+			time.Sleep(time.Second) // the bubble's clock: one sample
 		}
 		synctest.Wait()
 		got := s.samples(t)
@@ -127,7 +127,7 @@ func TestSamplesOnlyWhileOpen(t *testing.T) {
 		<-done
 		synctest.Wait()
 		n := g.n.Load()
-		time.Sleep(10 * time.Second)
+		time.Sleep(10 * time.Second) // the bubble's clock
 		if more := g.n.Load() - n; more != 0 {
 			t.Fatalf("%d gathers after the last page closed; want 0", more)
 		}
