@@ -30,14 +30,15 @@ func FreeAddr() (string, error) {
 	return addr, nil
 }
 
-// BuildService builds the service's command into dir and returns the
-// binary's path; the compiler's output goes to out. It builds the package
+// BuildService builds the service's command into dir, with the go build
+// flags given, and returns the binary's path; the compiler's output goes to
+// out. It builds the package
 // numbers/cmd/numbers, which the go command finds from anywhere in the
 // repository: in the service's module, and in the bench module through its
 // replace and tool directives.
-func BuildService(ctx context.Context, dir string, out io.Writer) (string, error) {
+func BuildService(ctx context.Context, dir string, out io.Writer, flags ...string) (string, error) {
 	bin := filepath.Join(dir, "numbers")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "numbers/cmd/numbers")
+	cmd := exec.CommandContext(ctx, "go", append(append([]string{"build"}, flags...), "-o", bin, "numbers/cmd/numbers")...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("%w: build numbers/cmd/numbers (run from within the repository): %w", ErrProcess, err)

@@ -16,6 +16,7 @@ import (
 	"numbers/bench"
 	"numbers/bench/simulator"
 	"numbers/internal/leaktest"
+	"numbers/internal/testbuild"
 	"numbers/outcome"
 	"numbers/source"
 )
@@ -72,7 +73,7 @@ func startService(t *testing.T, args ...string) string {
 		t.Fatal(err)
 	}
 	defer log.Close() // the child has its own copy
-	binary, err := bench.BuildService(context.Background(), dir, log)
+	binary, err := bench.BuildService(context.Background(), dir, log, testbuild.Flags...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logOf(dir))
 	}
