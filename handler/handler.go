@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"numbers/api"
@@ -253,3 +254,27 @@ type nopObserver struct{}
 func (nopObserver) Upstream(outcome.Outcome)           {}
 func (nopObserver) Answered(time.Duration, bool, bool) {}
 func (nopObserver) Refused(overload.Reason)            {}
+
+const contentTypeJSON = "application/json"
+
+// writeError answers status with {"error":msg}.
+func writeError(ctx *fasthttp.RequestCtx, status int, msg string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.SetBody(errorBody(msg))
+}
+
+// errorBody returns {"error":msg}.
+func errorBody(msg string) []byte {
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg}) // a struct of one string cannot fail to encode
+	return b
+}
+
+// writeStatus answers status with a fixed JSON body.
+func writeStatus(ctx *fasthttp.RequestCtx, status int, body string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.SetBodyString(body)
+}

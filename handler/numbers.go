@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -10,6 +11,7 @@ import (
 	"numbers/deadline"
 	"numbers/outcome"
 	"numbers/overload"
+	"numbers/wire"
 )
 
 // result is one upstream's contribution, delivered by the layer below.
@@ -195,3 +197,56 @@ func (h *Handler) count(counts *[outcome.Count]int, o outcome.Outcome) {
 
 // millis converts d to fractional milliseconds.
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// refusalBodies are the 503 bodies, by overload.Reason, built once:
+// refusing copies one into the response's buffer and allocates nothing.
+var refusalBodies = func() (b [overload.ReasonCount][]byte) {
+	for _, r := range overload.Reasons {
+		b[r] = errorBody(r.Message())
+	}
+	return b
+}()
+
+// writeRefusal answers 503 with Retry-After: 1 and r's message.
+func writeRefusal(ctx *fasthttp.RequestCtx, r overload.Reason) {
+	ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.Response.Header.Set("Retry-After", "1")
+	ctx.SetBody(refusalBodies[r])
+}
+
+// writeNumbers answers 200 with {"numbers":[...]}, encoding straight into the
+// response's own body buffer, so the body is neither copied nor allocated once
+// fasthttp's buffer pool is warm.
+func writeNumbers(ctx *fasthttp.RequestCtx, nums []int64) {
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType(contentTypeJSON)
+	buf := ctx.Response.SwapBody(nil)
+	ctx.Response.SwapBody(wire.AppendJSON(buf[:0], nums))
+}
+
+// outcomesHeader is the header with the count of upstreams per outcome.
+const outcomesHeader = "X-Numbers-Outcomes"
+
+// appendOutcomes renders counts as "ok=3,cached=0,...".
+func appendOutcomes(dst []byte, counts *[outcome.Count]int) []byte {
+	for o := outcome.Outcome(0); o < outcome.Count; o++ {
+		if o > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, o.String()...)
+		dst = append(dst, '=')
+		dst = strconv.AppendInt(dst, int64(counts[o]), 10)
+	}
+	return dst
+}
+
+// appendServerTiming renders the W3C Server-Timing value for the phases.
+func appendServerTiming(dst []byte, wait, encode, total float64) []byte {
+	dst = append(dst, "wait;dur="...)
+	dst = strconv.AppendFloat(dst, wait, 'f', 3, 64)
+	dst = append(dst, ", encode;dur="...)
+	dst = strconv.AppendFloat(dst, encode, 'f', 3, 64)
+	dst = append(dst, ", total;dur="...)
+	return strconv.AppendFloat(dst, total, 'f', 3, 64)
+}
