@@ -13,7 +13,7 @@
     const opts = {
       width: Math.max(el.clientWidth, 320), height: 200,
       series: [{}].concat(labels.map(([label, stroke]) => ({ label, stroke, width: 1.5 }))),
-      axes: [{}, { values: (u, vals) => vals.map(v => v.toFixed(scale)) }],
+      axes: [{ values: "{HH}:{mm}:{ss}", space: 70 }, { values: (u, vals) => vals.map(v => v.toFixed(scale)) }],
       legend: { live: false },
     };
     return new uPlot(opts, [[]].concat(labels.map(() => [])), el);
