@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"mime"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -20,14 +21,16 @@ func JobView(ctx *fasthttp.RequestCtx) {
 	name := "job.html"
 	if rest, ok := strings.CutPrefix(string(ctx.Path()), "/ui/"); ok {
 		name = ""
-		for _, f := range publicFiles {
-			if rest == f {
-				name = f
-			}
+		if slices.Contains(publicFiles, rest) {
+			name = rest
 		}
 	}
-	b, err := fs.ReadFile(files, name)
-	if name == "" || err != nil || !ctx.IsGet() && !ctx.IsHead() {
+	var b []byte
+	err := fs.ErrNotExist
+	if name != "" && (ctx.IsGet() || ctx.IsHead()) {
+		b, err = fs.ReadFile(files, name)
+	}
+	if err != nil {
 		ctx.Error(`{"error":"no such file"}`, fasthttp.StatusNotFound)
 		ctx.SetContentType("application/json")
 		return

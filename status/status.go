@@ -83,7 +83,7 @@ func (p *Page) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
 		"GET /{$}":           page,
 		"GET /status":        page,
-		"GET /status/events": http.HandlerFunc(p.serveEvents),
+		"GET /status/events": withHeaders(http.HandlerFunc(p.serveEvents)),
 		"GET /ui/":           withHeaders(http.StripPrefix("/ui/", http.FileServerFS(files))),
 	}
 }
@@ -126,9 +126,6 @@ func (p *Page) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer p.leave(ch)
-	for k, v := range Headers {
-		w.Header().Set(k, v)
-	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	rc := http.NewResponseController(w)
 	write := func(b []byte) error {
