@@ -8,7 +8,7 @@
 // request flow is the caller's:
 //
 //  1. Fresh(url) hit: answer from the cache without fetching.
-//  2. Otherwise, with a second level shared with other replicas (tiered.go),
+//  2. Otherwise, with a second level shared with other replicas (Level),
 //     Shared(ctx, url) may find it there, fresh.
 //  3. Otherwise fetch live; on success, Store the result, in both levels.
 //  4. If the live fetch failed or was late, Stale(url) may still provide an
@@ -22,6 +22,7 @@ package cache
 
 import (
 	"cmp"
+	"context"
 	"hash/maphash"
 	"math"
 	"sync"
@@ -53,7 +54,7 @@ type Config struct {
 	// DefaultMaxStale (1h); negative means no allowance beyond
 	// stale-if-error.
 	MaxStale time.Duration
-	// Shared is the second level, shared with other replicas (tiered.go);
+	// Shared is the second level, shared with other replicas (Level);
 	// nil means none.
 	Shared Level
 	// SharedWait is the longest a look-up in Shared may take, and it takes
@@ -63,22 +64,6 @@ type Config struct {
 	// Now returns the current time; nil means time.Now. It is the tests'
 	// seam.
 	Now func() time.Time
-}
-
-// Stats are the cache's counters, a snapshot of monotonically increasing
-// values.
-type Stats struct {
-	Hits      uint64 // Fresh calls that returned an entry
-	Misses    uint64 // Fresh calls that did not
-	StaleHits uint64 // Stale calls that returned an entry
-	StaleMiss uint64 // Stale calls that did not
-	Stores    uint64 // Store calls that stored
-	Rejected  uint64 // Store calls that did not (forbidden, useless, too large, older)
-	Evictions uint64 // entries evicted to stay within MaxBytes
-	Expired   uint64 // entries dropped on lookup because no longer usable at all
-	// SharedHits are Shared calls answered by a fresh entry of the second
-	// level.
-	SharedHits uint64
 }
 
 // Cache is a size-bounded LRU store of upstream results. Create one with New.
@@ -293,37 +278,48 @@ func (c *Cache) lookup(url string, now time.Time) (*entry, bool) {
 	return e, ok
 }
 
-// Len returns the number of entries, including stale ones not yet dropped.
-func (c *Cache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
+// Level is the second level of the cache, shared by replicas. Both calls
+// are on the request path: Get must return by ctx's deadline whatever the
+// store does (a failure or a slow store is a miss), and Put must not block.
+type Level interface {
+	// Get returns the entry held for url, or false.
+	Get(ctx context.Context, url string) (Entry, bool)
+	// Put stores e for url in the background when storable is true, and
+	// drops the entry held for url when it is false.
+	Put(url string, e Entry, storable bool)
 }
 
-// Bytes returns the accounted size of all entries, never above MaxBytes.
-func (c *Cache) Bytes() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.bytes
-}
+// DefaultSharedWait is the zero value of Config.SharedWait.
+const DefaultSharedWait = 20 * time.Millisecond
 
-// MaxBytes returns the bound on the accounted size of all entries: the
-// configured one, or DefaultMaxBytes. Negative means the cache is disabled.
-func (c *Cache) MaxBytes() int64 { return c.maxBytes }
+// sharedShare is the share of the time left before a request's deadline
+// that a look-up in the second level may take, at most.
+const sharedShare = 10
 
-// Stats returns a snapshot of the counters. Each counter is read
-// atomically, but not all of them at the same instant.
-func (c *Cache) Stats() Stats {
-	return Stats{
-		Hits:      c.hits.Load(),
-		Misses:    c.misses.Load(),
-		StaleHits: c.staleHits.Load(),
-		StaleMiss: c.staleMiss.Load(),
-		Stores:    c.stores.Load(),
-		Rejected:  c.rejected.Load(),
-		Evictions: c.evictions.Load(),
-		Expired:   c.expired.Load(),
-
-		SharedHits: c.sharedHits.Load(),
+// Shared looks url up in the second level, for a fetch whose context is
+// ctx, before it goes upstream: within SharedWait and a tenth of the time
+// left. An entry found goes into the first level, where it also stands in
+// as a stale fallback; its numbers are returned when it is fresh. Without a
+// second level it returns false at once.
+func (c *Cache) Shared(ctx context.Context, url string) ([]int64, bool) {
+	if c.shared == nil {
+		return nil, false
 	}
+	deadline, _ := ctx.Deadline()
+	wait := min(c.sharedWait, time.Until(deadline)/sharedShare)
+	if wait <= 0 {
+		return nil, false
+	}
+	lctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	e, ok := c.shared.Get(lctx, url)
+	if !ok {
+		return nil, false
+	}
+	c.put(url, e, true, false) // at once: the replica that shared it had offered its URL twice
+	if !c.now().Before(e.FreshUntil) {
+		return nil, false
+	}
+	c.sharedHits.Add(1)
+	return e.Numbers, true
 }

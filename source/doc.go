@@ -22,6 +22,23 @@
 //	                                                              be dialled (SSRF)
 //
 // and back: the numbers and the outcome go up the same way, by callback.
+//
+// One /numbers request, file by file (twelve files; what each calls further
+// down, such as the run encoder or the outlier detector, is a leaf a reader
+// may skip):
+//
+//	handler/handler.go          Handle: the route
+//	handler/request.go          the URLs, canonical, and the budget
+//	overload/overload.go        Admit: served or refused, at arrival
+//	deadline/deadline.go        Plan: the deadline and the flush time
+//	handler/numbers.go          gather the URLs, merge, flush, write
+//	source/source.go            Fetch: cache, coalescing, background
+//	cache/cache.go              Fresh, Shared, Store, Stale
+//	resilience/resilience.go    Admit, Fetch: ejection, hedge, retry
+//	fetcher/fetcher.go          one GET within the deadline
+//	guard/dial.go               the dial, to allowed addresses only
+//	wire/wire.go                Decode the upstream, AppendJSON the answer
+//	aggregate/aggregate.go      Normalize each list, merge it into the Set
 // In order, for one URL:
 //
 //   - the cache: a fresh entry answers at once, and a stale one stands in

@@ -1,5 +1,5 @@
-// This file holds Decode, the reader of upstream bodies: go-json finds the
-// key, and a one-pass scanner reads the integer array.
+// This file holds what Decode needs: go-json finds the key, and a one-pass
+// scanner reads the integer array.
 
 package wire
 
@@ -7,9 +7,6 @@ import (
 	"bytes"
 	"errors"
 	"math"
-	"sync"
-
-	json "github.com/goccy/go-json"
 )
 
 var (
@@ -147,45 +144,4 @@ func soleNumbers(b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return b[i+1 : end-1], true
-}
-
-// body is an upstream document. Keys match case-insensitively, as with
-// encoding/json, because real upstreams send "Numbers".
-type body struct {
-	Numbers numberList `json:"numbers"`
-}
-
-var bodyPool = sync.Pool{New: func() any { return new(body) }}
-
-// Decode returns the integers of an upstream body, in the body's order,
-// repeats included. The body must be a JSON object whose key "numbers",
-// matched ASCII case-insensitively as encoding/json does, holds an array of
-// JSON integers within int64; other keys are ignored and whitespace is
-// allowed anywhere. Anything else is an error: no such key, null, a value
-// that is not an array, an element that is not an integer literal (1.0 and
-// 1e3 are not), an integer outside int64, malformed or truncated JSON, data
-// after the object. A body that repeats the key may be rejected; when it is
-// not, the last one counts, as with encoding/json. On success the slice is
-// never nil. The error says what is wrong for a log; callers only need to
-// know that there is one.
-func Decode(b []byte) ([]int64, error) {
-	if arr, ok := soleNumbers(b); ok {
-		if vals, err := parseIntArray(arr); err == nil {
-			return vals, nil
-		}
-		// Not an array of integers: the general path says what is wrong.
-	}
-	d := bodyPool.Get().(*body)
-	defer bodyPool.Put(d)
-	d.Numbers = numberList{}
-	if err := json.Unmarshal(b, d); err != nil {
-		return nil, err
-	}
-	if !d.Numbers.seen {
-		return nil, errNoNumbers
-	}
-	if d.Numbers.vals == nil {
-		return []int64{}, nil
-	}
-	return d.Numbers.vals, nil
 }
