@@ -36,18 +36,7 @@ func TestParsePatterns(t *testing.T) {
 		{"bad after good", "example.com,bad name", nil},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParsePatterns(tc.in)
-			if tc.want == nil {
-				if err == nil || !strings.HasPrefix(err.Error(), "guard: bad host pattern ") {
-					t.Fatalf("ParsePatterns(%q) = %q, %v; want a guard: bad host pattern error", tc.in, got, err)
-				}
-				return
-			}
-			if err != nil || !slices.Equal(got, tc.want) {
-				t.Fatalf("ParsePatterns(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
-			}
-		})
+		checkParse(t, tc.name, "ParsePatterns", ParsePatterns, tc.in, tc.want, "guard: bad host pattern ")
 	}
 }
 
@@ -76,19 +65,27 @@ func TestParsePrefixes(t *testing.T) {
 		{"bad after good", "10.0.0.0/8,nope", nil},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParsePrefixes(tc.in)
-			if tc.want == nil {
-				if err == nil || !strings.HasPrefix(err.Error(), "guard: bad CIDR ") {
-					t.Fatalf("ParsePrefixes(%q) = %v, %v; want a guard: bad CIDR error", tc.in, got, err)
-				}
-				return
-			}
-			if err != nil || got == nil || !slices.Equal(got, tc.want) {
-				t.Fatalf("ParsePrefixes(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-			}
-		})
+		checkParse(t, tc.name, "ParsePrefixes", ParsePrefixes, tc.in, tc.want, "guard: bad CIDR ")
 	}
+}
+
+// checkParse runs one case of a list parser: want nil expects an error
+// starting with errPrefix, anything else exactly that list (empty, not nil,
+// for an empty one).
+func checkParse[T comparable](t *testing.T, name, fn string, parse func(string) ([]T, error), in string, want []T, errPrefix string) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		got, err := parse(in)
+		if want == nil {
+			if err == nil || !strings.HasPrefix(err.Error(), errPrefix) {
+				t.Fatalf("%s(%q) = %v, %v; want a %s error", fn, in, got, err, strings.TrimSpace(errPrefix))
+			}
+			return
+		}
+		if err != nil || got == nil || !slices.Equal(got, want) {
+			t.Fatalf("%s(%q) = %v, %v; want %v", fn, in, got, err, want)
+		}
+	})
 }
 
 // FuzzParsePrefixes checks ParsePrefixes against a trivially correct oracle:
