@@ -39,6 +39,7 @@
 //	guard/dial.go               the dial, to allowed addresses only
 //	wire/wire.go                Decode the upstream, AppendJSON the answer
 //	aggregate/aggregate.go      Normalize each list, merge it into the Set
+//
 // In order, for one URL:
 //
 //   - the cache: a fresh entry answers at once, and a stale one stands in
