@@ -123,14 +123,7 @@ func TestFetchSizeAndEncoding(t *testing.T) {
 			}, nil, ErrTooLarge},
 		{"chunked over the limit", testupstream.Reply(200, big), nil, ErrTooLarge},
 		{"read until close over the limit",
-			func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
-				hj, _, err := w.(http.Hijacker).Hijack()
-				if err != nil {
-					return
-				}
-				defer hj.Close()
-				_, _ = hj.Write([]byte("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + big))
-			}, nil, ErrTooLarge},
+			testupstream.Raw("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + big), nil, ErrTooLarge},
 		{"exactly at the limit",
 			testupstream.Reply(200, `{"numbers":[7]}`+strings.Repeat(" ", limit-len(`{"numbers":[7]}`))), []int64{7}, nil},
 		{"gzip", testupstream.Reply(200, string(gzipped(t, []byte(`{"numbers":[3,1,2]}`))), "Content-Encoding", "gzip"),

@@ -17,59 +17,30 @@ import (
 )
 
 func TestFetchTransportFailures(t *testing.T) {
+	raw := func(reply string) func(t *testing.T) string {
+		return func(t *testing.T) string { return testupstream.Start(t, testupstream.Raw(reply)).URL }
+	}
 	cases := []struct {
 		name      string
 		retryable bool // a fast failure the layer above may retry once
 		url       func(t *testing.T) string
 	}{
-		{"connection refused", true, func(t *testing.T) string {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			_ = ln.Close()
-			return "http://" + addr + "/"
-		}},
+		{"connection refused", true, func(t *testing.T) string { return testupstream.RefusedURL(t) }},
 		// fasthttp reports a reset before the first byte as a closed connection,
 		// which the fetcher has already retried once.
+		// The reset comes after the request was read, so the write succeeded.
 		{"connection reset", false, func(t *testing.T) string {
 			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
-				conn, _, err := w.(http.Hijacker).Hijack()
-				if err != nil {
-					return
-				}
-				_ = conn.(*net.TCPConn).SetLinger(0)
-				_ = conn.Close()
-			})
-			return srv.URL
-		}},
-		{"closed before the first byte", false, func(t *testing.T) string {
-			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					_ = conn.(*net.TCPConn).SetLinger(0)
 					_ = conn.Close()
 				}
 			})
 			return srv.URL
 		}},
-		{"garbage instead of HTTP", false, func(t *testing.T) string {
-			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
-				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-					_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\r\n"))
-					_ = conn.Close()
-				}
-			})
-			return srv.URL
-		}},
-		{"body cut short", false, func(t *testing.T) string {
-			srv := testupstream.Start(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
-				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-					_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"numbers\":[1"))
-					_ = conn.Close()
-				}
-			})
-			return srv.URL
-		}},
+		{"closed before the first byte", false, raw("")},
+		{"garbage instead of HTTP", false, raw("SSH-2.0-OpenSSH_9.6\r\n\r\n")},
+		{"body cut short", false, raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"numbers\":[1")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

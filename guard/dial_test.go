@@ -38,6 +38,20 @@ func listen(t *testing.T) (net.Listener, string) {
 	return ln, port
 }
 
+// acceptFrom accepts ln's next connection and fails the test unless it
+// comes from conn: the connection that arrived is the one dialled.
+func acceptFrom(t *testing.T, ln net.Listener, conn net.Conn) {
+	t.Helper()
+	got, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	if got.RemoteAddr().String() != conn.LocalAddr().String() {
+		t.Fatalf("listener accepted %v, not %v", got.RemoteAddr(), conn.LocalAddr())
+	}
+}
+
 // newDialer builds a Dialer whose dial attempts are recorded.
 func newDialer(t *testing.T, p Policy, r *net.Resolver) (*Dialer, func() []netip.AddrPort) {
 	t.Helper()
@@ -93,14 +107,7 @@ func TestDialAllowedName(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			srv, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			if srv.RemoteAddr().String() != conn.LocalAddr().String() {
-				t.Fatalf("accepted %v, dialled from %v", srv.RemoteAddr(), conn.LocalAddr())
-			}
+			acceptFrom(t, ln, conn)
 			want := netip.MustParseAddrPort("127.0.0.1:" + port)
 			if got := dialled(); len(got) != 1 || got[0] != want {
 				t.Fatalf("dialled %v, want only %v", got, want)
@@ -129,14 +136,7 @@ func TestDialDeniedNeverConnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer probe.Close()
-	first, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	if first.RemoteAddr().String() != probe.LocalAddr().String() {
-		t.Fatalf("listener first accepted %v, not the probe %v: a denied dial connected", first.RemoteAddr(), probe.LocalAddr())
-	}
+	acceptFrom(t, ln, probe) // a denied dial that connected would come first
 }
 
 func TestDialNetRules(t *testing.T) {

@@ -3,6 +3,7 @@ package guard
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -47,50 +48,52 @@ func get(c *fasthttp.Client, url string, deadline time.Time) (int, error) {
 	return resp.StatusCode(), err
 }
 
-func TestFasthttpClient(t *testing.T) {
-	port := startUpstream(t)
-	_, r := startDNS(t, testRecords, false)
+// guardedClient returns a fasthttp.Client dialling through a default
+// Dialer whose resolver is startDNS(t, records, hang).
+func guardedClient(t *testing.T, records map[string][]netip.Addr, hang bool) *fasthttp.Client {
+	t.Helper()
+	_, r := startDNS(t, records, hang)
 	d, err := New(Policy{}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &fasthttp.Client{DialTimeout: d.DialTimeout, MaxIdleConnDuration: 50 * time.Millisecond}
 	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
 
-	t.Run("allowed name", func(t *testing.T) {
-		status, err := get(c, "http://up.test:"+port+"/", time.Now().Add(time.Second))
-		if err != nil || status != 200 {
-			t.Fatalf("got %d, %v; want 200", status, err)
-		}
-	})
-	t.Run("name resolving to metadata", func(t *testing.T) {
-		_, err := get(c, "http://meta.test:"+port+"/", time.Now().Add(time.Second))
-		if !errors.Is(err, ErrDenied) {
-			t.Fatalf("got %v, want ErrDenied", err)
-		}
-	})
-	t.Run("metadata literal", func(t *testing.T) {
-		_, err := get(c, "http://169.254.169.254/latest/meta-data/", time.Now().Add(time.Second))
-		if !errors.Is(err, ErrDenied) {
-			t.Fatalf("got %v, want ErrDenied", err)
-		}
-	})
+func TestFasthttpClient(t *testing.T) {
+	port := startUpstream(t)
+	c := guardedClient(t, testRecords, false)
+
+	for _, tc := range []struct {
+		name, url string
+		denied    bool
+	}{
+		{"allowed name", "http://up.test:" + port + "/", false},
+		{"name resolving to metadata", "http://meta.test:" + port + "/", true},
+		{"metadata literal", "http://169.254.169.254/latest/meta-data/", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, err := get(c, tc.url, time.Now().Add(time.Second))
+			switch {
+			case tc.denied && !errors.Is(err, ErrDenied):
+				t.Fatalf("got %d, %v; want ErrDenied", status, err)
+			case !tc.denied && (err != nil || status != 200):
+				t.Fatalf("got %d, %v; want 200", status, err)
+			}
+		})
+	}
 }
 
 // TestFasthttpDeadlineBoundsDNS proves that the request's deadline, passed by
 // fasthttp to DialTimeout, bounds a DNS lookup that never answers.
 func TestFasthttpDeadlineBoundsDNS(t *testing.T) {
-	_, r := startDNS(t, nil, true)
-	d, err := New(Policy{}, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &fasthttp.Client{DialTimeout: d.DialTimeout, MaxIdleConnDuration: 50 * time.Millisecond}
-	t.Cleanup(c.CloseIdleConnections)
+	c := guardedClient(t, nil, true)
 
 	const budget = 200 * time.Millisecond
 	start := time.Now()
-	_, err = get(c, "http://hang.test:8080/", start.Add(budget))
+	_, err := get(c, "http://hang.test:8080/", start.Add(budget))
 	elapsed := time.Since(start)
 	if elapsed > 2*time.Second {
 		t.Fatalf("DoDeadline took %v with a %v deadline", elapsed, budget)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"numbers/fetcher"
+	"numbers/internal/testupstream"
 	"numbers/outcome"
 	"numbers/overload"
 	"numbers/resilience"
@@ -110,10 +110,10 @@ func benchTracer(b *testing.B, ratio float64, export bool) *tracing.Tracer {
 		b.Cleanup(func() { tp.Shutdown(context.Background()) }) //nolint:errcheck // a benchmark's teardown
 		return tracing.New(tp, tracing.Sampler{Ratio: ratio})
 	}
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sink := testupstream.Start(b, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 		io.Copy(io.Discard, r.Body) //nolint:errcheck // a sink
 		w.Header().Set("Content-Type", "application/x-protobuf")
-	}))
+	})
 	client := &http.Client{Transport: &http.Transport{}}
 	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(sink.URL+"/v1/traces"),
 		otlptracehttp.WithHTTPClient(client))
@@ -124,7 +124,6 @@ func benchTracer(b *testing.B, ratio float64, export bool) *tracing.Tracer {
 	b.Cleanup(func() {
 		tp.Shutdown(context.Background()) //nolint:errcheck // a benchmark's teardown
 		client.CloseIdleConnections()
-		sink.Close()
 	})
 	return tracing.New(tp, tracing.Sampler{Ratio: ratio})
 }

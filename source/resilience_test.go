@@ -1,13 +1,8 @@
 package source_test
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"os"
 	"slices"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,103 +13,6 @@ import (
 	"numbers/resilience"
 	"numbers/source"
 )
-
-// step is what one call of a script does.
-type step func(ctx context.Context, url string) (fetcher.Response, error)
-
-// script is a source.Fetcher whose n-th call (from 0) runs steps[n]; the
-// last step repeats. Every call is announced on started, without blocking.
-type script struct {
-	steps   []step
-	calls   atomic.Int64
-	started chan int
-}
-
-func newScript(steps ...step) *script {
-	return &script{steps: steps, started: make(chan int, 64)}
-}
-
-func (s *script) Fetch(ctx context.Context, url string) (fetcher.Response, error) {
-	n := int(s.calls.Add(1) - 1)
-	select {
-	case s.started <- n:
-	default:
-	}
-	return s.steps[min(n, len(s.steps)-1)](ctx, url)
-}
-
-func ok(nums ...int64) step {
-	return func(context.Context, string) (fetcher.Response, error) {
-		now := time.Now()
-		return fetcher.Response{Numbers: slices.Clone(nums), Sent: now, Received: now}, nil
-	}
-}
-
-// fresh answers nums, cacheable for a minute.
-func fresh(nums ...int64) step {
-	return func(ctx context.Context, url string) (fetcher.Response, error) {
-		r, err := ok(nums...)(ctx, url)
-		r.CacheControl = "max-age=60"
-		return r, err
-	}
-}
-
-func status(code int) step {
-	return func(_ context.Context, url string) (fetcher.Response, error) {
-		return fetcher.Response{}, &fetcher.Error{URL: url, Kind: fetcher.ErrStatus, Err: &fetcher.StatusError{Code: code}}
-	}
-}
-
-func failKind(kind, cause error) step {
-	return func(_ context.Context, url string) (fetcher.Response, error) {
-		return fetcher.Response{}, &fetcher.Error{URL: url, Kind: kind, Err: cause}
-	}
-}
-
-var refused = failKind(fetcher.ErrTransport, &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)})
-
-// block waits for release (nil: forever) or the end of its context, which it
-// reports on cancelled (when not nil), then answers as the fetcher does.
-func block(release <-chan struct{}, cancelled chan<- struct{}, then step) step {
-	return func(ctx context.Context, url string) (fetcher.Response, error) {
-		select {
-		case <-release:
-			return then(ctx, url)
-		case <-ctx.Done():
-			if cancelled != nil {
-				cancelled <- struct{}{}
-			}
-			return fetcher.Response{}, &fetcher.Error{URL: url, Kind: fetcher.ErrTimeout, Err: ctx.Err()}
-		}
-	}
-}
-
-// fakeClock drives the health registry in tests: no sleeps.
-type fakeClock struct{ t atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.t.Store(time.Unix(1_000_000, 0).UnixNano())
-	return c
-}
-
-func (c *fakeClock) now() time.Time          { return time.Unix(0, c.t.Load()) }
-func (c *fakeClock) advance(d time.Duration) { c.t.Add(int64(d)) }
-
-const upstream = "http://up.test:8080"
-
-// ejected returns a registry on clock c in which upstream's host is ejected.
-func ejected(t *testing.T, c *fakeClock) *resilience.Detector {
-	t.Helper()
-	reg := resilience.NewDetector(resilience.OutlierConfig{Now: c.now})
-	for range 5 {
-		reg.Failure(upstream)
-	}
-	if st := reg.State(upstream); st != resilience.Ejected {
-		t.Fatalf("state %v after five failures; want ejected", st)
-	}
-	return reg
-}
 
 func TestEjectedHostAnsweredAtOnce(t *testing.T) {
 	for _, withEntry := range []bool{false, true} {

@@ -84,25 +84,20 @@ const (
 
 var typeNames = [...]string{"string", "float", "null", "overflow", "object"}
 
-// nameIndex returns the index of the non-empty name v in names, or -1.
-func nameIndex(v []byte, names []string) int {
+// parseName returns the index of the non-empty name v in names, as a T.
+func parseName[T ~uint8](v []byte, names []string) (T, error) {
 	for i, name := range names {
 		if name != "" && string(v) == name {
-			return i
+			return T(i), nil
 		}
 	}
-	return -1
-}
-
-// wantOneOf describes the accepted names for an error message.
-func wantOneOf(names []string) string {
 	var named []string
 	for _, n := range names {
 		if n != "" {
 			named = append(named, n)
 		}
 	}
-	return "want one of " + strings.Join(named, ", ")
+	return 0, errors.New("want one of " + strings.Join(named, ", "))
 }
 
 // Params is the behaviour of one endpoint or one request: payload, latency, failure and caching
@@ -183,11 +178,7 @@ func (p *Params) apply(a *fasthttp.Args) error {
 			p.dup, err = parseFraction(v)
 			p.fixed = 0
 		case "order":
-			i := nameIndex(v, orderNames[:])
-			if i < 0 {
-				return badParam(k, v, wantOneOf(orderNames[:]))
-			}
-			p.order = order(i)
+			p.order, err = parseName[order](v, orderNames[:])
 		case "pretty":
 			p.pretty, err = parseBool(v)
 		case "key":
@@ -205,11 +196,7 @@ func (p *Params) apply(a *fasthttp.Args) error {
 			p.dist, sawDelay = distFixed, true
 		case "dist":
 			sawDist = true
-			i := nameIndex(v, distNames[:])
-			if i < 0 {
-				return badParam(k, v, wantOneOf(distNames[:]))
-			}
-			p.dist = dist(i)
+			p.dist, err = parseName[dist](v, distNames[:])
 		case "lo":
 			p.lo, err = parseDuration(v, false)
 		case "hi":
@@ -227,11 +214,7 @@ func (p *Params) apply(a *fasthttp.Args) error {
 			st, err = parseInt(v, 100, 599)
 			p.status = int(st)
 		case "mode":
-			i := nameIndex(v, modeNames[:])
-			if i < 0 {
-				return badParam(k, v, wantOneOf(modeNames[:]))
-			}
-			p.mode = mode(i)
+			p.mode, err = parseName[mode](v, modeNames[:])
 		case "every":
 			p.every, err = parseDuration(v, false)
 			if err == nil && p.every <= 0 {
@@ -240,11 +223,7 @@ func (p *Params) apply(a *fasthttp.Args) error {
 		case "stall":
 			p.stall, err = parseDuration(v, false)
 		case "types":
-			i := nameIndex(v, typeNames[:])
-			if i < 0 {
-				return badParam(k, v, wantOneOf(typeNames[:]))
-			}
-			p.types = wrongType(i)
+			p.types, err = parseName[wrongType](v, typeNames[:])
 		case "size":
 			p.size, err = parseSize(v)
 		case "hops":

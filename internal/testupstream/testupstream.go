@@ -102,16 +102,21 @@ func RedirectLoop(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 	http.Redirect(w, r, r.URL.Path, http.StatusFound)
 }
 
-// LyingLength claims a longer body than it sends, then closes.
-func LyingLength(w http.ResponseWriter, _ *http.Request, _ <-chan struct{}) {
-	conn, buf, err := w.(http.Hijacker).Hijack()
-	if err != nil {
-		return
+// Raw answers with reply as it is, status line and headers included, then
+// closes the connection: for answers net/http would never send.
+func Raw(reply string) Handler {
+	return func(w http.ResponseWriter, _ *http.Request, _ <-chan struct{}) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = conn.Write([]byte(reply)) // the test checks what the client made of it
 	}
-	defer conn.Close()
-	buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"numbers\":[42]}")
-	buf.Flush() //nolint:errcheck // the test checks what the service made of it
 }
+
+// LyingLength claims a longer body than it sends, then closes.
+var LyingLength = Raw("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"numbers\":[42]}")
 
 // RefusedURL returns the URL of a loopback port nobody listens on.
 func RefusedURL(t testing.TB) string {
