@@ -123,7 +123,17 @@ func waitTCP(ctx context.Context, addr string, wait time.Duration, exited <-chan
 // CaptureProfile fetches a CPU profile of the given length from a Go pprof
 // endpoint (admin is a base URL such as "http://127.0.0.1:6060") into path.
 func CaptureProfile(ctx context.Context, admin string, seconds int, path string) error {
-	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(1, seconds))
+	return download(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(1, seconds)), path)
+}
+
+// CaptureHeap fetches a heap profile from a Go pprof endpoint into path,
+// after a collection, so that it shows what is live now.
+func CaptureHeap(ctx context.Context, admin string, path string) error {
+	return download(ctx, admin+"/debug/pprof/heap?gc=1", path)
+}
+
+// download saves the body of a GET of url into path.
+func download(ctx context.Context, url, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("bench: profile: %w", err)

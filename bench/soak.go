@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -152,7 +153,7 @@ func ReadSample(ctx context.Context, admin string) (Sample, error) {
 
 // soak runs soak@1500 and, when t has an Admin URL, samples its memory
 // before, half-way, after, and settled (Suite.settle) after, into the run's
-// Record.
+// Record; with a ProfileDir, it also saves a heap profile half-way.
 func (s *Suite) soak(ctx context.Context, t Target, sum *Summary, run runFunc) error {
 	d := soakDuration
 	if s.Quick {
@@ -184,6 +185,12 @@ func (s *Suite) soak(ctx context.Context, t Target, sum *Summary, run runFunc) e
 		select {
 		case <-timer.C:
 			sample(&mem.Mid, 1)
+			if s.ProfileDir != "" {
+				heap := filepath.Join(s.ProfileDir, fileName(t.Name+"-soak")+".heap.pprof")
+				if err := CaptureHeap(ctx, t.Admin, heap); err != nil {
+					errs[1] = errors.Join(errs[1], err)
+				}
+			}
 		case <-stop:
 			errs[1] = errors.New("the attack ended before half-way")
 		}

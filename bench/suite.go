@@ -92,7 +92,8 @@ type Suite struct {
 	// generator sends its own deadline (grpc-timeout) less this much.
 	CallerSlack time.Duration
 	// ProfileDir, when set, receives a CPU profile of every run (of at least
-	// a second) against a target with an Admin URL.
+	// a second) against a target with an Admin URL, and a heap profile
+	// half-way through the soak.
 	ProfileDir string
 	// Progress, when set, receives every attack's progress.
 	Progress func(Progress)

@@ -61,7 +61,7 @@ func main() {
 	flag.DurationVar(&o.soak, "soak", 0, "length of the soak scenario; 0 means 60s (5s with -quick)")
 	flag.StringVar(&o.out, "out", "results", "parent folder of the results folder")
 	flag.BoolVar(&o.json, "json", false, "print the summary as JSON instead of the table")
-	flag.BoolVar(&o.profile, "profile", false, "capture CPU profiles from the service's admin pprof endpoint during the runs")
+	flag.BoolVar(&o.profile, "profile", false, "capture CPU profiles from the service's admin pprof endpoint during the runs, and a heap profile half-way through the soak")
 	flag.BoolVar(&o.withBaseline, "baseline", true, "also run every scenario against the baseline implementation, for ratios")
 	flag.BoolVar(&o.off, "off", false, "also run every scenario against the service with -outlier-detection=false -hedge=false -retry=false (target service-off): the figures without outlier detection, hedging and retries, from the same binary in the same run")
 	flag.BoolVar(&o.quick, "quick", false, "very short runs, a smoke test for CI")
