@@ -40,67 +40,79 @@ func Normalize(nums []int64) []int64 {
 	return normalize(nums, radixThreshold)
 }
 
-// mergeInto writes the sorted union of a and b (each sorted and unique) into
-// out, which has room for len(a)+len(b) elements and does not alias a or b,
-// in linear time, and returns the number of elements written. An integer
-// present in both a and b is written once; a and b are not modified.
-func mergeInto(out, a, b []int64) int {
+// mergeInPlace merges b into the list buf[:la], in place: buf[:la] and b
+// are sorted and unique, len(buf) is la+len(b), and b does not share memory
+// with buf. It writes the union at the front of buf, in linear time, and
+// returns its length; b is not modified. An integer in both is written
+// once.
+//
+// It merges from the back, writing the larger head at the end of buf: the
+// next write always lands above the unread part of buf[:la] (its distance
+// from it is what is left of b plus the duplicates met), so one buffer is
+// enough. Duplicates leave a gap between what is left of buf[:la] and the
+// merged tail, which one copy closes at the end.
+func mergeInPlace(buf []int64, la int, b []int64) int {
+	n := len(buf)
 	switch {
-	case len(a) == 0:
-		return copy(out, b)
+	case la == 0:
+		return copy(buf, b)
 	case len(b) == 0:
-		return copy(out, a)
-	case a[len(a)-1] < b[0]:
-		return copy(out, a) + copy(out[len(a):], b)
-	case b[len(b)-1] < a[0]:
-		return copy(out, b) + copy(out[len(b):], a)
+		return la
+	case buf[la-1] < b[0]:
+		copy(buf[la:], b)
+		return n
+	case b[len(b)-1] < buf[0]:
+		copy(buf[len(b):], buf[:la])
+		copy(buf, b)
+		return n
 	}
-	var i, j, k int
-	if len(a) >= 2 && len(b) >= 2 {
-		i, j, k = mergeCore(out, a, b)
+	i, j, w := la-1, len(b)-1, n-1
+	if la >= 2 && len(b) >= 2 {
+		i, j, w = mergeCoreBack(buf, b, i, j, w)
 	}
-	for i < len(a) && j < len(b) {
-		x, y := a[i], b[j]
-		out[k] = min(x, y)
-		k++
-		i += b2i(x <= y)
-		j += b2i(y <= x)
+	for i >= 0 && j >= 0 {
+		x, y := buf[i], b[j]
+		buf[w] = max(x, y)
+		w--
+		i -= b2i(x >= y)
+		j -= b2i(y >= x)
 	}
-	k += copy(out[k:], a[i:])
-	k += copy(out[k:], b[j:])
-	return k
+	// What is left of b goes below the merged tail; what is left of
+	// buf[:la] is already in place in buf[:i+1].
+	w -= copy(buf[w-j:w+1], b[:j+1])
+	return i + 1 + copy(buf[i+1:], buf[w+1:])
 }
 
-// mergeCore merges while both a and b have an element after the current
-// head, and returns how far it got in a, b and out. It needs len(a) >= 1,
-// len(b) >= 1 and len(out) >= len(a)+len(b).
+// mergeCoreBack merges from the back while both lists have an element
+// before the current head, and returns how far down it got in buf[:la], b
+// and the output (i, j and w as in mergeInPlace). It needs i >= 1 and
+// j >= 1.
 //
 // The loop is branch-free: the order of interleaved inputs is unpredictable,
 // so a compare-and-branch loop would mispredict about every other element.
-// It emits the smaller head and advances whichever heads are not larger
+// It emits the larger head and moves down whichever heads are not smaller
 // than the other (both on a tie, which drops the duplicate). The next
 // elements are loaded before the comparison and selected with conditional
 // moves, which takes the load latency off the loop-carried dependency
 // chain; that roughly halves the time per element. It is a separate
 // function so that its few live values stay in registers.
-func mergeCore(out, a, b []int64) (i, j, k int) {
-	x, y := a[0], b[0]
-	lastA, lastB := len(a)-1, len(b)-1
-	for i < lastA && j < lastB {
-		nextX, nextY := a[i+1], b[j+1]
-		out[k] = min(x, y)
-		k++
-		advA, advB := x <= y, y <= x
-		if advA {
-			x = nextX
+func mergeCoreBack(buf, b []int64, i, j, w int) (int, int, int) {
+	x, y := buf[i], b[j]
+	for i > 0 && j > 0 {
+		prevX, prevY := buf[i-1], b[j-1]
+		buf[w] = max(x, y)
+		w--
+		downA, downB := x >= y, y >= x
+		if downA {
+			x = prevX
 		}
-		if advB {
-			y = nextY
+		if downB {
+			y = prevY
 		}
-		i += b2i(advA)
-		j += b2i(advB)
+		i -= b2i(downA)
+		j -= b2i(downB)
 	}
-	return i, j, k
+	return i, j, w
 }
 
 // b2i converts a bool to 0 or 1; the compiler turns it into SETcc.
@@ -112,51 +124,43 @@ func b2i(b bool) int {
 }
 
 // maxRetainedSetCap is the capacity, in elements, above which Reset drops a
-// Set's buffers instead of keeping them, so that pooled Sets do not pin the
-// memory of one huge response (1<<20 elements is 8 MiB per buffer).
+// Set's buffer instead of keeping it, so that pooled Sets do not pin the
+// memory of one huge response (1<<20 elements is 8 MiB).
 const maxRetainedSetCap = 1 << 20
 
 // Set accumulates sorted unique lists into one sorted unique list, merging
-// each one as it arrives. It keeps two buffers and swaps them on every merge,
-// so once its buffers have grown to the working size it does not allocate.
-// The zero Set is empty and ready to use. A Set must not be copied after
-// first use and is not safe for concurrent use.
+// each one as it arrives. It merges in place into one buffer, so once that
+// has grown to the working size it does not allocate, and a Set held while
+// a request's upstreams answer holds no more than its result and the room
+// for the next list. The zero Set is empty and ready to use. A Set must not
+// be copied after first use and is not safe for concurrent use.
 type Set struct {
-	cur   []int64 // the merged list, sorted and unique
-	spare []int64 // merge target, swapped with cur after each merge
+	cur []int64 // the merged list, sorted and unique; the merges' room is past its end
 }
 
 // Add merges sorted, which must be sorted ascending and unique (see
 // [Normalize]), into the set. The set copies what it needs and never retains
-// sorted. Add invalidates slices returned earlier by Numbers.
+// sorted. sorted may be the set's own Numbers or a slice of it (each of its
+// elements is then read before the merge writes over it), which changes
+// nothing; it must not otherwise share memory with the set. Add
+// invalidates slices returned earlier by Numbers.
 func (s *Set) Add(sorted []int64) {
-	switch {
-	case len(sorted) == 0:
-		return
-	case len(s.cur) == 0 || s.cur[len(s.cur)-1] < sorted[0]:
-		// Empty set, or sorted lies wholly after it: plain append.
-		n := len(s.cur) + len(sorted)
-		if cap(s.cur) < n {
-			s.cur = grow(s.cur, n)
-		}
-		s.cur = append(s.cur, sorted...)
+	if len(sorted) == 0 {
 		return
 	}
-	n := len(s.cur) + len(sorted)
-	if cap(s.spare) < n {
-		s.spare = grow(s.spare[:0], n)
+	la, n := len(s.cur), len(s.cur)+len(sorted)
+	if cap(s.cur) < n {
+		s.cur = grow(s.cur, n)
 	}
-	out := s.spare[:n]
-	out = out[:mergeInto(out, s.cur, sorted)]
-	s.cur, s.spare = out, s.cur[:0]
+	buf := s.cur[:n]
+	s.cur = buf[:mergeInPlace(buf, la, sorted)]
 }
 
 // grow returns b with capacity for at least n elements. It grows by a
 // quarter at least, so a run of growing merges reallocates only a
 // logarithmic number of times, but no more: a request's Set is held while
-// its upstreams answer, and with doubling the four merges of four lists of
-// a thousand numbers left it holding 6,000 elements instead of 4,000 (the
-// hostile soak's heap, 1,500 requests per second, was half Set buffers).
+// its upstreams answer (the hostile soak's heap, 1,500 requests per second,
+// was half Set buffers when they doubled).
 // It does not overshoot maxRetainedSetCap when n fits under it, so that a
 // result that could be kept by Reset is not dropped for the slack.
 func grow(b []int64, n int) []int64 {
@@ -175,19 +179,14 @@ func (s *Set) Numbers() []int64 { return s.cur }
 // Len returns the number of integers in the set.
 func (s *Set) Len() int { return len(s.cur) }
 
-// Reset empties the set. It keeps its buffers for reuse, unless they exceed
-// 1<<20 elements, in which case they are dropped so that a pooled Set does
-// not pin the memory of an exceptionally large result.
+// Reset empties the set. It keeps its buffer for reuse, unless it exceeds
+// 1<<20 elements, in which case it is dropped so that a pooled Set does not
+// pin the memory of an exceptionally large result.
 func (s *Set) Reset() {
-	s.cur = resetBuf(s.cur)
-	s.spare = resetBuf(s.spare)
-}
-
-func resetBuf(b []int64) []int64 {
-	if cap(b) > maxRetainedSetCap {
-		return nil
+	if cap(s.cur) > maxRetainedSetCap {
+		s.cur = nil
 	}
-	return b[:0]
+	s.cur = s.cur[:0]
 }
 
 var setPool = sync.Pool{New: func() any { return new(Set) }}

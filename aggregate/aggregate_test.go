@@ -73,8 +73,8 @@ func TestNormalizeRadixSizes(t *testing.T) {
 	}
 }
 
-// mergeCases are pairs of sorted unique lists shared by the mergeInto and
-// Set tests.
+// mergeCases are pairs of sorted unique lists shared by the mergeInPlace
+// and Set tests.
 var mergeCases = []struct {
 	name string
 	a, b []int64
@@ -96,22 +96,23 @@ var mergeCases = []struct {
 	{"extremes both", []int64{math.MinInt64, math.MaxInt64}, []int64{math.MinInt64, math.MaxInt64}},
 }
 
-// merge returns the union of the sorted unique lists a and b, written by
-// mergeInto into a new slice.
+// merge returns the union of the sorted unique lists a and b, merged by
+// mergeInPlace into a new slice that starts with a.
 func merge(a, b []int64) []int64 {
 	out := make([]int64, len(a)+len(b))
-	return out[:mergeInto(out, a, b)]
+	copy(out, a)
+	return out[:mergeInPlace(out, len(a), b)]
 }
 
-func TestMergeInto(t *testing.T) {
+func TestMergeInPlace(t *testing.T) {
 	for _, tt := range mergeCases {
 		t.Run(tt.name, func(t *testing.T) {
 			a, b := slices.Clone(tt.a), slices.Clone(tt.b)
 			if got, want := merge(a, b), oracleUnion(tt.a, tt.b); !slices.Equal(got, want) {
-				t.Fatalf("mergeInto(%v, %v) = %v, want %v", a, b, got, want)
+				t.Fatalf("mergeInPlace(%v, %v) = %v, want %v", a, b, got, want)
 			}
 			if !slices.Equal(a, tt.a) || !slices.Equal(b, tt.b) {
-				t.Fatal("mergeInto modified its inputs")
+				t.Fatal("mergeInPlace modified its inputs")
 			}
 		})
 	}
@@ -123,7 +124,7 @@ func TestMergeRandom(t *testing.T) {
 		a := sortedUniques(r, r.IntN(n+1), -50, int64(n)+50)
 		b := sortedUniques(r, r.IntN(n+1)/(1+n%3), -50, int64(n)+50)
 		if got, want := merge(a, b), oracleUnion(a, b); !slices.Equal(got, want) {
-			t.Fatalf("mergeInto(%v, %v) = %v, want %v", a, b, got, want)
+			t.Fatalf("mergeInPlace(%v, %v) = %v, want %v", a, b, got, want)
 		}
 	}
 }

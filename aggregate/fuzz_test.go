@@ -39,7 +39,7 @@ func FuzzNormalize(f *testing.F) {
 }
 
 // FuzzMerge splits the input into lists at every 0xAA byte, normalizes each
-// with the oracle, and checks that a Set fed them in order, and mergeInto of
+// with the oracle, and checks that a Set fed them in order, and mergeInPlace of
 // the first two, agree with the oracle union.
 func FuzzMerge(f *testing.F) {
 	f.Add([]byte{0, 1, 3, 5, 0xAA, 0, 2, 3, 4, 0xAA, 0, 0x80, 0x7f})
@@ -60,7 +60,7 @@ func FuzzMerge(f *testing.F) {
 		if len(lists) >= 2 {
 			got := merge(lists[0], lists[1])
 			if want := oracleUnion(lists[0], lists[1]); !slices.Equal(got, want) {
-				t.Fatalf("mergeInto(%v, %v) = %v, want %v", lists[0], lists[1], got, want)
+				t.Fatalf("mergeInPlace(%v, %v) = %v, want %v", lists[0], lists[1], got, want)
 			}
 		}
 	})
