@@ -41,8 +41,8 @@ func Normalize(nums []int64) []int64 {
 }
 
 // mergeInPlace merges b into the list buf[:la], in place: buf[:la] and b
-// are sorted and unique, len(buf) is la+len(b), and b does not share memory
-// with buf. It writes the union at the front of buf, in linear time, and
+// are sorted and unique, len(buf) is la+len(b), and b shares no memory with
+// buf unless it is a slice of buf[:la]. It writes the union at the front of buf, in linear time, and
 // returns its length; b is not modified. An integer in both is written
 // once.
 //
@@ -80,6 +80,9 @@ func mergeInPlace(buf []int64, la int, b []int64) int {
 	// What is left of b goes below the merged tail; what is left of
 	// buf[:la] is already in place in buf[:i+1].
 	w -= copy(buf[w-j:w+1], b[:j+1])
+	if w == i { // no duplicates: the union is already in place
+		return n
+	}
 	return i + 1 + copy(buf[i+1:], buf[w+1:])
 }
 
