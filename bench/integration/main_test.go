@@ -15,9 +15,12 @@ import (
 
 	"numbers/bench"
 	"numbers/bench/simulator"
+	"numbers/cache"
+	"numbers/fetcher"
 	"numbers/internal/leaktest"
 	"numbers/internal/testbuild"
 	"numbers/outcome"
+	"numbers/resilience"
 	"numbers/source"
 )
 
@@ -129,6 +132,14 @@ func get(t *testing.T, service string, upstreams ...string) (resp *http.Response
 		t.Fatalf("GET %s: %v", u, err)
 	}
 	return resp, body, time.Since(start)
+}
+
+// chain returns the source chain the service builds (cache, coalescing,
+// resilience, a real fetcher), with the cache configured by cc and fetches
+// allowed to go on for background after their caller's deadline.
+func chain(cc cache.Config, background time.Duration) *source.Source {
+	upstream := resilience.New(resilience.Config{Fetcher: fetcher.New(fetcher.Config{})})
+	return source.New(source.Config{Upstream: upstream, Cache: cache.New(cc), Coalesce: true, Background: background})
 }
 
 // fetchSync fetches url through s for a request whose deadline is dl, and

@@ -10,11 +10,8 @@ import (
 
 	"numbers/bench/simulator"
 	"numbers/cache"
-	"numbers/fetcher"
 	"numbers/internal/testwait"
 	"numbers/outcome"
-	"numbers/resilience"
-	"numbers/source"
 )
 
 // numbersURL is base's /numbers with the query params (name, value pairs).
@@ -32,7 +29,6 @@ func numbersURL(base string, params ...string) string {
 // /numbers tells whether it was fetched).
 func TestSimulatorDirectives(t *testing.T) {
 	base := startSimulator(t)
-	client := fetcher.New(fetcher.Config{})
 	cases := []struct {
 		name   string
 		params []string
@@ -60,7 +56,7 @@ func TestSimulatorDirectives(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: client}), Cache: cache.New(cache.Config{}), Coalesce: true, Background: time.Second})
+			s := chain(cache.Config{}, time.Second)
 			// A distinct seed per case keeps the URLs apart; the cache is per case anyway.
 			u := numbersURL(base, append([]string{"seed", strconv.Itoa(i + 1)}, tc.params...)...)
 			before := served(t, base, "/numbers")
@@ -100,7 +96,6 @@ func TestSimulatorStaleIfError(t *testing.T) {
 		{"no-cache", "no-cache, stale-if-error=60", outcome.Failed},
 		{"no-store", "no-store, stale-if-error=60", outcome.Failed},
 	}
-	client := fetcher.New(fetcher.Config{})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, base, err := simulator.Start(simulator.Config{Seed: 1}, "127.0.0.1:0")
@@ -108,7 +103,7 @@ func TestSimulatorStaleIfError(t *testing.T) {
 				t.Fatal(err)
 			}
 			// MaxStale negative: only stale-if-error allows serving stale.
-			s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: client}), Cache: cache.New(cache.Config{MaxStale: -1}), Coalesce: true, Background: time.Second})
+			s := chain(cache.Config{MaxStale: -1}, time.Second)
 			u := numbersURL(base, "cc", tc.cc)
 			dl := time.Now().Add(5 * time.Second)
 			first, o := fetchSync(t, s, dl, u)
@@ -138,7 +133,7 @@ func TestSimulatorStaleIfError(t *testing.T) {
 // and serves the next request.
 func TestSimulatorLate(t *testing.T) {
 	base := startSimulator(t)
-	s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: fetcher.New(fetcher.Config{})}), Cache: cache.New(cache.Config{}), Coalesce: true, Background: 5 * time.Second})
+	s := chain(cache.Config{}, 5*time.Second)
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
 	dl := time.Now().Add(50 * time.Millisecond)
 	if _, o := fetchSync(t, s, dl, u); o != outcome.Timeout {
@@ -162,7 +157,7 @@ func TestSimulatorLate(t *testing.T) {
 // budget (goleak checks that nothing is left).
 func TestSimulatorHang(t *testing.T) {
 	base := startSimulator(t)
-	s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: fetcher.New(fetcher.Config{})}), Cache: cache.New(cache.Config{}), Coalesce: true, Background: 100 * time.Millisecond})
+	s := chain(cache.Config{}, 100*time.Millisecond)
 	dl := time.Now().Add(50 * time.Millisecond)
 	if _, o := fetchSync(t, s, dl, numbersURL(base, "mode", "hang")); o != outcome.Timeout {
 		t.Fatalf("got %v, want timeout", o)
@@ -177,7 +172,7 @@ func TestSimulatorHang(t *testing.T) {
 func TestSimulatorCoalescing(t *testing.T) {
 	const callers = 100
 	base := startSimulator(t)
-	s := source.New(source.Config{Upstream: resilience.New(resilience.Config{Fetcher: fetcher.New(fetcher.Config{})}), Cache: cache.New(cache.Config{}), Coalesce: true, Background: time.Second})
+	s := chain(cache.Config{}, time.Second)
 	u := numbersURL(base, "cc", "max-age=60", "delay", "300ms")
 	dl := time.Now().Add(5 * time.Second)
 	var wg sync.WaitGroup
