@@ -12,21 +12,31 @@
 //     1, whoever is short of CPU: the service, or a caller on the same
 //     machine whose goroutines queue inside its own runtime, where the
 //     kernel's stall count cannot see them;
+//   - the callers' lag: how long, on average, the answers already sent wait
+//     unread in the receive queues of callers on the same machine (their
+//     count, from the kernel, over the rate of requests: Little's law). A
+//     caller whose goroutines queue for its CPUs reads late whatever the
+//     service does; what the service can do is stop adding to its backlog;
 //   - the request's queue delay at arrival: how long its bytes waited,
 //     unread, in the kernel's socket buffers (its sojourn);
 //   - the work in flight: the /numbers requests being served.
 //
-// The triggers: while the busy share is over BusyLimit, the share of
-// requests refused grows every Interval by half of what is left up to
-// 0.95, so that an overload of any size is met within a few intervals;
-// under nine tenths of the limit it shrinks by a third every Interval, to
-// zero. (Measured and dropped: a share that fell by a fixed 0.03 an
-// interval, and a trigger at 0.95 busy; both were later under eight times
-// the capacity, see docs/performance.md.) A request that waited longer than QueueLimit is refused, and so is
-// one that would exceed MaxInFlight. Below the capacity none of them moves
-// and nothing is refused; a refusal costs a few microseconds and no
-// upstream request, which is what lets the admitted requests keep their
-// CPUs.
+// The triggers: while the callers' lag is over LagLimit, the share admitted
+// is cut at once by the ratio of the limit to the lag (at most 0.99 is
+// refused); while the busy share is over BusyLimit, the share refused grows
+// every Interval by half of what is left up to 0.95. So an overload of any
+// size is met within an interval or two. Once the busy share is under nine
+// tenths of its limit and the lag under half its own, the share admitted
+// grows by a tenth every Interval, to all: slowly, because the backlog a
+// larger share lets in shows in the callers' queues only later. (Measured
+// and dropped: a refused share that fell by a third every Interval, which
+// swung between 0.99 and 0.5 under eight times the capacity; see
+// docs/performance.md.) Both monitors refuse with the reason CPU: the
+// machine's CPUs are what is short. A request that waited longer than
+// QueueLimit is refused, and so is one that would exceed MaxInFlight. Below
+// the capacity none of them moves and nothing is refused; a refusal costs a
+// few microseconds and no upstream request, which is what lets the
+// admitted requests, and their callers, keep their CPUs.
 package overload
 
 import (
@@ -94,6 +104,18 @@ type Config struct {
 	// Busy returns the machine's busy share, between 0 and 1
 	// (pressure.Monitor.Busy); nil turns the CPU trigger off.
 	Busy func() float64
+	// BusyNow returns the last interval's busy share alone
+	// (pressure.Monitor.BusyNow), which gates the callers' lag; nil means
+	// Busy.
+	BusyNow func() float64
+	// Unread returns how many answers the service's callers on this
+	// machine have been sent and not yet read (pressure.UnreadAnswers on
+	// the public port); nil, or ok false, leaves the caller's lag unknown.
+	Unread func() (n int, ok bool)
+	// LagLimit is the callers' mean lag in reading their answers above
+	// which, while the CPUs are busy, a growing share of requests is
+	// refused; zero means DefaultLagLimit, negative no limit.
+	LagLimit time.Duration
 	// BusyLimit is the busy share above which a growing share of requests
 	// is refused; zero means DefaultBusyLimit.
 	BusyLimit float64
@@ -116,30 +138,43 @@ const (
 	DefaultBusyLimit   = 0.95
 	DefaultQueueLimit  = 50 * time.Millisecond
 	DefaultMaxInFlight = 8192
+	DefaultLagLimit    = 50 * time.Millisecond
 )
 
 // The CPU trigger's steps.
 const (
-	shareRise = 0.5       // of what is left up to maxShare, every Interval over the limit
-	shareDrop = 2.0 / 3.0 // kept every Interval under shareHold of the limit
-	shareHold = 0.9       // between this share of the limit and the limit, the share holds
-	maxShare  = 0.95      // some requests always get through, and show the overload's end
+	shareRise = 0.5  // of what is left up to maxShare, every Interval over the limit
+	admitGrow = 1.1  // of the share admitted, every Interval under shareHold of the limit
+	shareHold = 0.9  // between this share of the limit and the limit, the share holds
+	maxShare  = 0.95 // some requests always get through, and show the overload's end
+	// maxLagShare caps the share refused for the callers' lag: they read
+	// even the refusals late, and need a few answers to show their lag's end.
+	maxLagShare = 0.99
+	// lagGate is the share of the busy limit from which the callers' lag
+	// is measured.
+	lagGate = 0.5
 )
 
 // Controller decides admission. Create it with New; its methods are safe
 // for concurrent use.
 type Controller struct {
 	busy        func() float64
+	unread      func() (int, bool)
+	busyNow     func() float64
 	limit       float64
+	lagLimit    time.Duration
 	queueLimit  time.Duration
 	maxInFlight int64
 	interval    time.Duration
 	now         func() time.Time
 	rand        func() float64
 
-	next  atomic.Int64  // when the share is next revised, in Unix nanoseconds
-	share atomic.Uint64 // math.Float64bits of the share refused for CPU
-	mu    sync.Mutex    // one reviser at a time
+	next     atomic.Int64  // when the share is next revised, in Unix nanoseconds
+	share    atomic.Uint64 // math.Float64bits of the share refused for CPU
+	lag      atomic.Int64  // the callers' smoothed lag, in nanoseconds
+	arrivals atomic.Int64  // requests decided since the last revision
+	mu       sync.Mutex    // one reviser at a time
+	revised  time.Time     // the last revision, under mu
 }
 
 // New returns a Controller for cfg.
@@ -147,7 +182,10 @@ func New(cfg Config) *Controller {
 	// cmp.Or takes the first non-zero value: zero (or less) is the default.
 	c := &Controller{
 		busy:        cfg.Busy,
+		unread:      cfg.Unread,
+		busyNow:     cfg.BusyNow,
 		limit:       cmp.Or(max(cfg.BusyLimit, 0), DefaultBusyLimit),
+		lagLimit:    cmp.Or(cfg.LagLimit, DefaultLagLimit),
 		queueLimit:  cmp.Or(cfg.QueueLimit, DefaultQueueLimit),
 		maxInFlight: cmp.Or(int64(cfg.MaxInFlight), DefaultMaxInFlight),
 		interval:    cmp.Or(max(cfg.Interval, 0), 50*time.Millisecond),
@@ -156,6 +194,9 @@ func New(cfg Config) *Controller {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.busyNow == nil {
+		c.busyNow = cfg.Busy
 	}
 	if c.rand == nil {
 		c.rand = rand.Float64
@@ -176,6 +217,7 @@ func (c *Controller) Admit(sojourn time.Duration, inFlight int64) Reason {
 	if c.busy == nil {
 		return Admitted
 	}
+	c.arrivals.Add(1)
 	if c.now().UnixNano() >= c.next.Load() && c.mu.TryLock() {
 		c.revise()
 		c.mu.Unlock()
@@ -186,20 +228,56 @@ func (c *Controller) Admit(sojourn time.Duration, inFlight int64) Reason {
 	return Admitted
 }
 
-// revise moves the refused share by the busy share now. It holds c.mu.
+// revise moves the refused share by the busy share and the callers' lag
+// now. It holds c.mu.
 func (c *Controller) revise() {
-	c.next.Store(c.now().Add(c.interval).UnixNano())
+	now := c.now()
+	c.next.Store(now.Add(c.interval).UnixNano())
 	p, share := c.busy(), c.Share()
+	lag := c.reviseLag(now)
 	switch {
+	case c.lagLimit > 0 && lag > c.lagLimit:
+		// The callers read late: admit as much less as they lag more than
+		// the limit, so that one revision matches what they can read.
+		share = max(share, min(1-(1-share)*float64(c.lagLimit)/float64(lag), maxLagShare))
 	case p > c.limit:
-		share += (maxShare - share) * shareRise
-	case p < shareHold*c.limit:
-		if share *= shareDrop; share < 0.01 {
+		share = max(share, share+(maxShare-share)*shareRise)
+	case p < shareHold*c.limit && lag < c.lagLimit/2:
+		// The admitted share grows by a tenth: slowly from a large share
+		// refused, as the backlog it lets in shows only later.
+		if share = 1 - (1-share)*admitGrow; share < 0.01 {
 			share = 0
 		}
 	}
 	c.share.Store(math.Float64bits(share))
 }
+
+// reviseLag folds the callers' lag since the last revision into its
+// average and returns it: the answers they have not read yet over the rate
+// of requests decided (Little's law). It is measured only while the last
+// interval's busy share is at least half the limit: counting walks the
+// kernel's table of connections, and on a machine with CPU to spare callers
+// read their answers as they come. It holds c.mu.
+func (c *Controller) reviseLag(now time.Time) time.Duration {
+	elapsed := now.Sub(c.revised)
+	c.revised = now
+	arrivals := c.arrivals.Swap(0)
+	lag := time.Duration(0)
+	if c.unread != nil && c.lagLimit > 0 && arrivals > 0 && elapsed > 0 && elapsed < time.Second && c.busyNow() >= lagGate*c.limit {
+		if n, ok := c.unread(); ok {
+			lag = time.Duration(float64(n) * float64(elapsed) / float64(arrivals))
+		}
+	}
+	// A rise counts at once; a fall by half, so that one interval of
+	// bursty arrivals does not end the refusals alone.
+	avg := max(lag, (time.Duration(c.lag.Load())+lag)/2)
+	c.lag.Store(int64(avg))
+	return avg
+}
+
+// Lag returns the callers' mean lag in reading their answers, as last
+// measured (zero while the CPUs are not busy or where it is not known).
+func (c *Controller) Lag() time.Duration { return time.Duration(c.lag.Load()) }
 
 // Share returns the share of requests being refused because the CPUs are
 // saturated.

@@ -43,8 +43,8 @@ func TestLimits(t *testing.T) {
 
 // TestCPUTrigger drives the trigger with a fake busy share and clock: the
 // refused share grows by half of what is left up to its cap every interval
-// while over the limit, holds between nine tenths of it and it, shrinks
-// under that, and reaches zero.
+// while over the limit, holds between nine tenths of it and it, and under
+// that admits a tenth more every interval, to all.
 func TestCPUTrigger(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	busy := 0.5
@@ -86,15 +86,66 @@ func TestCPUTrigger(t *testing.T) {
 		t.Errorf("just under the limit: share %g; want it held at %g", c.Share(), held)
 	}
 	busy = 0.5
-	for i := 0; c.Share() > 0; i++ {
-		if i == 20 {
-			t.Fatalf("share %g after 20 intervals under the limit; want 0", c.Share())
-		}
+	for i := 1; c.Share() > 0; i++ {
+		admitted := 1 - c.Share()
 		step()
+		if want := 1 - admitted*admitGrow; c.Share() > 0 && math.Abs(c.Share()-want) > 1e-9 {
+			t.Fatalf("after %d intervals under the limit: share %g; want %g (a tenth more admitted)", i, c.Share(), want)
+		}
+		if i == 40 {
+			t.Fatalf("share %g after 40 intervals under the limit; want 0", c.Share())
+		}
 	}
 	draw = 0
 	if r := step(); r != Admitted {
 		t.Errorf("after the overload: %v; want Admitted", r)
+	}
+}
+
+// TestLagTrigger drives the callers' lag with a fake count of unread
+// answers: the lag is the count over the rate of requests, it cuts the
+// share admitted by the ratio of the limit to it, falls by half an
+// interval, is capped, and is not measured on a machine with CPU to spare.
+func TestLagTrigger(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	busyNow, unread, counts := 1.0, 0, 0
+	c := New(Config{Busy: func() float64 { return 0.5 }, BusyNow: func() float64 { return busyNow }, BusyLimit: 0.9,
+		Unread: func() (int, bool) { counts++; return unread, true }, LagLimit: 50 * time.Millisecond,
+		Interval: 100 * time.Millisecond, Now: clock.now, Rand: func() float64 { return 1 }})
+	// step ends an interval with 10 requests: the first of them revises.
+	step := func() {
+		clock.advance(100 * time.Millisecond)
+		for range 10 {
+			c.Admit(0, 1)
+		}
+	}
+	step() // the first revision has no interval before it to measure
+	tests := []struct {
+		name   string
+		unread int
+		lag    time.Duration
+		share  float64
+	}{
+		{"callers keep up", 0, 0, 0},
+		{"20 unread at 100/s", 20, 200 * time.Millisecond, 0.75},
+		{"still lagging", 20, 200 * time.Millisecond, 1 - 0.25*0.25},
+		{"caught up: the lag falls by half", 0, 100 * time.Millisecond, 1 - 0.0625*0.5},
+		{"at the limit: held", 0, 50 * time.Millisecond, 1 - 0.0625*0.5},
+		{"over half the limit: held", 0, 25 * time.Millisecond, 1 - 0.0625*0.5},
+		{"under half the limit: a tenth more admitted", 0, 12500 * time.Microsecond, 1 - 0.03125*admitGrow},
+		{"far behind: capped", 1000, 10 * time.Second, maxLagShare},
+	}
+	for _, tt := range tests {
+		unread = tt.unread
+		step()
+		if c.Lag() != tt.lag || math.Abs(c.Share()-tt.share) > 1e-9 {
+			t.Fatalf("%s: lag %v, share %g; want %v, %g", tt.name, c.Lag(), c.Share(), tt.lag, tt.share)
+		}
+	}
+	busyNow, counts = 0.4, 0 // under half the busy limit: not measured
+	step()
+	if counts != 0 || c.Lag() != 5*time.Second {
+		t.Errorf("on a machine with CPU to spare: %d counts, lag %v; want none, the lag falling by half", counts, c.Lag())
 	}
 }
 

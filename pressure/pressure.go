@@ -13,7 +13,11 @@
 //     goroutines queue for its own threads). Niced time counts as idle: a
 //     batch job at low priority yields to the service and its callers.
 //
-// A Monitor reads both lazily, at most once an Interval, from whichever
+// A third figure, UnreadAnswers, is the callers' own backlog: the answers
+// they have been sent and not read, which the kernel holds in their
+// sockets.
+//
+// A Monitor reads the first two lazily, at most once an Interval, from whichever
 // request asks first; it starts no goroutine and costs nothing while
 // nobody asks.
 package pressure
@@ -63,6 +67,7 @@ type Monitor struct {
 	next    atomic.Int64  // when the next read is due, in Unix nanoseconds
 	current atomic.Uint64 // math.Float64bits of the smoothed stall share
 	busy    atomic.Uint64 // math.Float64bits of the smoothed busy share
+	busyNow atomic.Uint64 // math.Float64bits of the last interval's busy share
 
 	mu        sync.Mutex // one reader at a time
 	lastStall time.Duration
@@ -116,6 +121,13 @@ func (m *Monitor) Busy() float64 {
 	return math.Float64frombits(m.busy.Load())
 }
 
+// BusyNow returns the busy share of the last interval alone, not smoothed:
+// it tells a sudden saturation an interval or two before Busy does.
+func (m *Monitor) BusyNow() float64 {
+	m.refresh()
+	return math.Float64frombits(m.busyNow.Load())
+}
+
 // refresh updates the figures if an Interval has passed, unless another
 // goroutine is already at it.
 func (m *Monitor) refresh() {
@@ -146,7 +158,9 @@ func (m *Monitor) update() {
 	}
 	if t, ok := m.readStat(); ok {
 		if total := t.total - m.lastCPU.total; total > 0 && m.lastCPU.total > 0 {
-			smooth(&m.busy, min(max(float64(t.busy-m.lastCPU.busy)/float64(total), 0), 1), w)
+			share := min(max(float64(t.busy-m.lastCPU.busy)/float64(total), 0), 1)
+			m.busyNow.Store(math.Float64bits(share))
+			smooth(&m.busy, share, w)
 		}
 		m.lastCPU = t
 	}

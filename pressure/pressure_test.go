@@ -80,6 +80,9 @@ func TestSmoothing(t *testing.T) {
 	if got := m.CPU(); got < 0.499 || got > 0.501 {
 		t.Errorf("after one saturated interval: CPU %g; want 0.5, half way", got)
 	}
+	if busy, now := m.Busy(), m.BusyNow(); busy < 0.499 || busy > 0.501 || now != 1 {
+		t.Errorf("after one saturated interval: Busy %g, BusyNow %g; want 0.5 (half way) and 1 (that interval alone)", busy, now)
+	}
 	// Two intervals of nothing, read as one: they weigh as two.
 	clock.t = clock.t.Add(200 * time.Millisecond)
 	if got := m.CPU(); got < 0.124 || got > 0.126 {

@@ -74,6 +74,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Answer.MaxCallerDelay, deadline.DefaultMaxDelay)
 	defInt(&c.Overload.MaxInFlight, overload.DefaultMaxInFlight)
 	def(&c.Overload.QueueLimit, overload.DefaultQueueLimit)
+	def(&c.Overload.LagLimit, overload.DefaultLagLimit)
 	if c.Overload.BusyLimit == 0 {
 		c.Overload.BusyLimit = overload.DefaultBusyLimit
 	}

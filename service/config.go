@@ -131,7 +131,8 @@ type Answer struct {
 type Overload struct {
 	MaxInFlight int
 	QueueLimit  time.Duration
-	BusyLimit   float64 // in (0, 1]; 1 never refuses for it
+	LagLimit    time.Duration // the callers' mean lag in reading their answers
+	BusyLimit   float64       // in (0, 1]; 1 never refuses for it
 	// KernelArrival is when requests are dated from the kernel's receive
 	// stamps: "busy" (the default, ""), "always" or "never".
 	KernelArrival string

@@ -138,9 +138,9 @@ func (s *Service) wire() error {
 	s.margin.Base = cfg.Answer.Margin
 	cpu := pressure.New(pressure.Config{Interval: 50 * time.Millisecond, Smoothing: 0.25})
 	planner := deadline.New(deadline.Config{Margin: s.margin, Pressure: cpu.CPU, MaxDelay: cfg.Answer.MaxCallerDelay})
-	s.overload = overload.New(overload.Config{Busy: cpu.Busy, BusyLimit: cfg.Overload.BusyLimit,
-		QueueLimit: cfg.Overload.QueueLimit, MaxInFlight: cfg.Overload.MaxInFlight})
-	s.metrics.WatchOverload(cpu.CPU, cpu.Busy, s.overload.Share, planner.Delay)
+	s.overload = overload.New(overload.Config{Busy: cpu.Busy, BusyNow: cpu.BusyNow, Unread: s.unreadAnswers, BusyLimit: cfg.Overload.BusyLimit,
+		LagLimit: cfg.Overload.LagLimit, QueueLimit: cfg.Overload.QueueLimit, MaxInFlight: cfg.Overload.MaxInFlight})
+	s.metrics.WatchOverload(cpu.CPU, cpu.Busy, s.overload.Share, s.overload.Lag, planner.Delay)
 	runner, hub, stopStore := newJobs(cfg, src, shared)
 	s.handler = handler.New(handler.Config{
 		Source:   src,
@@ -205,6 +205,17 @@ func (s *Service) listen() error {
 		KeepHijackedConns:    true, // job event streams outlive their hijack handler (handler.Config.Hub)
 	}
 	return nil
+}
+
+// unreadAnswers is the overload controller's count of the answers that
+// callers on this machine have been sent on the public listener and not
+// yet read.
+func (s *Service) unreadAnswers() (int, bool) {
+	a, ok := s.public.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, false
+	}
+	return pressure.UnreadAnswers(a)
 }
 
 // Addr is the address of the public listener.

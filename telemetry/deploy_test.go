@@ -156,7 +156,7 @@ func exported(t *testing.T) map[string][]string {
 	m.WatchTailCutting(&resilience.Stats{}, resilience.NewRetryBudget(resilience.RetryBudgetConfig{}))
 	m.WatchJobs(jobs.NewMemStore(jobs.MemConfig{}).Stats, &jobs.HubStats{})
 	m.WatchLateTraces(&forensics.Stats{})
-	m.WatchOverload(func() float64 { return 0 }, func() float64 { return 0 }, func() float64 { return 0 }, func() time.Duration { return 0 })
+	m.WatchOverload(func() float64 { return 0 }, func() float64 { return 0 }, func() float64 { return 0 }, func() time.Duration { return 0 }, func() time.Duration { return 0 })
 	m.WatchInFlight(func() int64 { return 0 })
 	m.Fetched(time.Millisecond)
 	m.Answered(time.Millisecond, false, false)

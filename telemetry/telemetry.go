@@ -174,12 +174,15 @@ func (m *Metrics) WatchSource(st *source.Stats) {
 // WatchOverload exports what decides admission and the answer time: the
 // machine's CPU stall and busy shares (pressure.Monitor), the share of
 // /numbers requests refused because the CPUs are saturated
-// (overload.Controller.Share), and what the planner keeps back for the
+// (overload.Controller.Share), the callers' lag in reading their answers
+// (overload.Controller.Lag), and what the planner keeps back for the
 // caller's delay (deadline.Planner.Delay).
-func (m *Metrics) WatchOverload(stall, busy, share func() float64, delay func() time.Duration) {
+func (m *Metrics) WatchOverload(stall, busy, share func() float64, lag, delay func() time.Duration) {
 	m.gauge("numbers_cpu_pressure", "The machine's CPU pressure: the share of the time some task waited for a CPU (Linux PSI \"some\", smoothed over about a second); 0 where the kernel does not say.", stall)
 	m.gauge("numbers_cpu_busy", "The share of the machine's CPU time spent running tasks that are not niced (/proc/stat, smoothed over about a second).", busy)
 	m.gauge("numbers_shed_share", "Share of /numbers requests refused as they arrive because the CPUs are busier than -busy-limit.", share)
+	m.gauge("numbers_caller_lag_seconds", "How long answers already sent wait, on average, unread by callers on this machine: the kernel's count of their unread connections over the rate of requests; measured while the CPUs are at least half as busy as -busy-limit, 0 otherwise.",
+		func() float64 { return lag().Seconds() })
 	m.gauge("numbers_answer_delay_seconds", "What the planner keeps back before the deadline, beyond the margin, for the caller's own delay in reading its answer: the CPU pressure times -max-caller-delay.",
 		func() float64 { return delay().Seconds() })
 }

@@ -67,7 +67,7 @@ func TestMetricsRecordAndParse(t *testing.T) {
 	m.Answered(3*time.Millisecond, false, false)
 	m.Fetched(10 * time.Millisecond)
 	m.WatchInFlight(func() int64 { return 7 })
-	m.WatchOverload(func() float64 { return 0.5 }, func() float64 { return 0.75 }, func() float64 { return 0.25 }, func() time.Duration { return 12 * time.Millisecond })
+	m.WatchOverload(func() float64 { return 0.5 }, func() float64 { return 0.75 }, func() float64 { return 0.25 }, func() time.Duration { return 30 * time.Millisecond }, func() time.Duration { return 12 * time.Millisecond })
 	m.Refused(overload.Queue)
 	m.Refused(overload.Queue)
 	m.Refused(overload.Deadline)
@@ -107,6 +107,7 @@ func TestMetricsRecordAndParse(t *testing.T) {
 		"numbers_cpu_pressure":                             0.5,
 		"numbers_cpu_busy":                                 0.75,
 		"numbers_answer_delay_seconds":                     0.012,
+		"numbers_caller_lag_seconds":                       0.03,
 		"numbers_shed_total,reason=queue":                  2,
 		"numbers_shed_total,reason=deadline":               1,
 		"numbers_shed_total,reason=in_flight":              0,

@@ -99,6 +99,7 @@ func groups(o *options) []group {
 	fs.IntVar(&c.Upstreams.MaxConnsPerHost, "max-conns-per-host", 0, "keep-alive connections kept per upstream host (default 4096)")
 	fs.Var(count(&c.Overload.MaxInFlight), "max-in-flight", "requests served at once; more are refused with 503 as they arrive; off: no limit (default 8192)")
 	fs.Var(dur(&c.Overload.QueueLimit), "queue-limit", "refuse with 503 a request that waited longer than this unread in the kernel's socket buffers; off: no limit (default 50ms)")
+	fs.Var(dur(&c.Overload.LagLimit), "lag-limit", "while callers on this machine read their answers later than this on average, refuse a growing share of requests as they arrive; off: never for it (default 50ms)")
 	fs.Float64Var(&c.Overload.BusyLimit, "busy-limit", 0, "while the machine's CPUs are busier than this share of their time, refuse a growing share of requests as they arrive; 1 never refuses for it (default 0.95)")
 	fs.StringVar(&c.Overload.KernelArrival, "kernel-arrival", "", "date a request from the kernel's receive stamps: busy (only while the CPUs are busy), always or never (default busy)")
 	fs.Var(dur(&c.Answer.Margin), "margin", "the safety margin's base: how long before the deadline an answer with few numbers is flushed (default 15ms)")
