@@ -26,12 +26,13 @@
 // refused); while the busy share is over BusyLimit, the share refused grows
 // every Interval by half of what is left up to 0.95. So an overload of any
 // size is met within an interval or two. Once the busy share is under nine
-// tenths of its limit and the lag under half its own, the share admitted
-// grows by a tenth every Interval, to all: slowly, because the backlog a
-// larger share lets in shows in the callers' queues only later. (Measured
-// and dropped: a refused share that fell by a third every Interval, which
-// swung between 0.99 and 0.5 under eight times the capacity; see
-// docs/performance.md.) Both monitors refuse with the reason CPU: the
+// tenths of its limit and the lag under half its own, the share refused
+// shrinks by a third every Interval, to zero; but within five seconds of the
+// lag's last time over its limit, the share admitted grows by a tenth every
+// Interval instead: slowly, because the backlog a larger share lets in shows
+// in the callers' queues only later (falling by a third, the share swung
+// between 0.99 and 0.5 under eight times the capacity; see
+// docs/performance.md). Both monitors refuse with the reason CPU: the
 // machine's CPUs are what is short. A request that waited longer than
 // QueueLimit is refused, and so is one that would exceed MaxInFlight. Below
 // the capacity none of them moves and nothing is refused; a refusal costs a
@@ -143,8 +144,10 @@ const (
 
 // The CPU trigger's steps.
 const (
-	shareRise = 0.5  // of what is left up to maxShare, every Interval over the limit
-	admitGrow = 1.1  // of the share admitted, every Interval under shareHold of the limit
+	shareRise = 0.5       // of what is left up to maxShare, every Interval over the limit
+	shareDrop = 2.0 / 3.0 // kept every Interval under shareHold of the limit
+	admitGrow = 1.1       // of the share admitted instead, within lagMemory of the callers' lag
+	lagMemory = 5 * time.Second
 	shareHold = 0.9  // between this share of the limit and the limit, the share holds
 	maxShare  = 0.95 // some requests always get through, and show the overload's end
 	// maxLagShare caps the share refused for the callers' lag: they read
@@ -175,6 +178,7 @@ type Controller struct {
 	arrivals atomic.Int64  // requests decided since the last revision
 	mu       sync.Mutex    // one reviser at a time
 	revised  time.Time     // the last revision, under mu
+	lagged   time.Time     // the last revision that found the callers' lag over the limit, under mu
 }
 
 // New returns a Controller for cfg.
@@ -240,14 +244,19 @@ func (c *Controller) revise() {
 		// The callers read late: admit as much less as they lag more than
 		// the limit, so that one revision matches what they can read.
 		share = max(share, min(1-(1-share)*float64(c.lagLimit)/float64(lag), maxLagShare))
+		c.lagged = now
 	case p > c.limit:
 		share = max(share, share+(maxShare-share)*shareRise)
+	case p < shareHold*c.limit && lag < c.lagLimit/2 && now.Sub(c.lagged) < lagMemory:
+		// The callers lagged lately: the admitted share grows by a tenth,
+		// slowly from a large share refused, as the backlog it lets in
+		// shows in their queues only later.
+		share = 1 - (1-share)*admitGrow
 	case p < shareHold*c.limit && lag < c.lagLimit/2:
-		// The admitted share grows by a tenth: slowly from a large share
-		// refused, as the backlog it lets in shows only later.
-		if share = 1 - (1-share)*admitGrow; share < 0.01 {
-			share = 0
-		}
+		share *= shareDrop
+	}
+	if share < 0.01 {
+		share = 0
 	}
 	c.share.Store(math.Float64bits(share))
 }

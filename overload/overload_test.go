@@ -43,8 +43,8 @@ func TestLimits(t *testing.T) {
 
 // TestCPUTrigger drives the trigger with a fake busy share and clock: the
 // refused share grows by half of what is left up to its cap every interval
-// while over the limit, holds between nine tenths of it and it, and under
-// that admits a tenth more every interval, to all.
+// while over the limit, holds between nine tenths of it and it, shrinks by
+// a third under that, and reaches zero.
 func TestCPUTrigger(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	busy := 0.5
@@ -87,13 +87,13 @@ func TestCPUTrigger(t *testing.T) {
 	}
 	busy = 0.5
 	for i := 1; c.Share() > 0; i++ {
-		admitted := 1 - c.Share()
+		before := c.Share()
 		step()
-		if want := 1 - admitted*admitGrow; c.Share() > 0 && math.Abs(c.Share()-want) > 1e-9 {
-			t.Fatalf("after %d intervals under the limit: share %g; want %g (a tenth more admitted)", i, c.Share(), want)
+		if want := before * shareDrop; c.Share() > 0 && math.Abs(c.Share()-want) > 1e-9 {
+			t.Fatalf("after %d intervals under the limit: share %g; want %g (a third less)", i, c.Share(), want)
 		}
-		if i == 40 {
-			t.Fatalf("share %g after 40 intervals under the limit; want 0", c.Share())
+		if i == 20 {
+			t.Fatalf("share %g after 20 intervals under the limit; want 0", c.Share())
 		}
 	}
 	draw = 0
@@ -108,8 +108,8 @@ func TestCPUTrigger(t *testing.T) {
 // interval, is capped, and is not measured on a machine with CPU to spare.
 func TestLagTrigger(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	busyNow, unread, counts := 1.0, 0, 0
-	c := New(Config{Busy: func() float64 { return 0.5 }, BusyNow: func() float64 { return busyNow }, BusyLimit: 0.9,
+	busy, busyNow, unread, counts := 0.5, 1.0, 0, 0
+	c := New(Config{Busy: func() float64 { return busy }, BusyNow: func() float64 { return busyNow }, BusyLimit: 0.9,
 		Unread: func() (int, bool) { counts++; return unread, true }, LagLimit: 50 * time.Millisecond,
 		Interval: 100 * time.Millisecond, Now: clock.now, Rand: func() float64 { return 1 }})
 	// step ends an interval with 10 requests: the first of them revises.
@@ -146,6 +146,24 @@ func TestLagTrigger(t *testing.T) {
 	step()
 	if counts != 0 || c.Lag() != 5*time.Second {
 		t.Errorf("on a machine with CPU to spare: %d counts, lag %v; want none, the lag falling by half", counts, c.Lag())
+	}
+	// lagMemory after the lag was last over the limit, the share refused
+	// shrinks by a third again. (Meanwhile the busy share holds it.)
+	busy = 0.85
+	for c.Lag() > 50*time.Millisecond {
+		step()
+	}
+	for now := clock.t; clock.t.Sub(now) <= lagMemory; {
+		step()
+	}
+	busy = 0.5
+	before := c.Share()
+	if before < 0.5 {
+		t.Fatalf("held: share %g; want it still refusing", before)
+	}
+	step()
+	if want := before * shareDrop; math.Abs(c.Share()-want) > 1e-9 {
+		t.Errorf("long after the lag: share %g; want %g (a third less)", c.Share(), want)
 	}
 }
 
