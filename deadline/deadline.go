@@ -42,7 +42,7 @@ type Config struct {
 //
 // Measured with the benchmark's plain caller (bench -caller-scenarios)
 // on 2 shared cores: see docs/performance.md.
-const DefaultMaxDelay = 40 * time.Millisecond
+const DefaultMaxDelay = 80 * time.Millisecond
 
 // MinWait is the least time a request must have left for its upstreams,
 // once the margin is kept back, to be worth starting: with less, nothing

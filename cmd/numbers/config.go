@@ -104,7 +104,7 @@ func groups(o *options) []group {
 	fs.StringVar(&c.Overload.KernelArrival, "kernel-arrival", "", "date a request from the kernel's receive stamps: busy (only while the CPUs are busy), always or never (default busy)")
 	fs.Var(dur(&c.Answer.Margin), "margin", "the safety margin's base: how long before the deadline an answer with few numbers is flushed (default 15ms)")
 	fs.Var(switchFlag{&c.Answer.Calibrate}, "calibrate", "measure encode and write cost at start to size the per-number margin (default true)")
-	fs.Var(dur(&c.Answer.MaxCallerDelay), "max-caller-delay", "kept back before the deadline, times the machine's CPU pressure, for a caller on a busy machine; off keeps nothing back (default 40ms)")
+	fs.Var(dur(&c.Answer.MaxCallerDelay), "max-caller-delay", "kept back before the deadline, times the machine's CPU pressure, for a caller on a busy machine; off keeps nothing back (default 80ms)")
 	fs.Var(dur(&c.Cache.Background), "background", "how long a fetch may go on after its answer was sent, to fill the cache; off ends fetches with their answer (default 5s)")
 	fs.IntVar(&c.Cache.MaxBackground, "max-background", 0, "fetches allowed to go on in the background at once (default 1024)")
 	fs.Var(count(&c.Outliers.Failures), "outlier-failures", "failures in a row (with no success for 200ms) that eject a host; off never ejects on a run (default 5)")
