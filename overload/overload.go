@@ -239,6 +239,7 @@ func (c *Controller) revise() {
 	c.next.Store(now.Add(c.interval).UnixNano())
 	p, share := c.busy(), c.Share()
 	lag := c.reviseLag(now)
+	calm := p < shareHold*c.limit && (c.lagLimit <= 0 || lag < c.lagLimit/2)
 	switch {
 	case c.lagLimit > 0 && lag > c.lagLimit:
 		// The callers read late: admit as much less as they lag more than
@@ -247,12 +248,12 @@ func (c *Controller) revise() {
 		c.lagged = now
 	case p > c.limit:
 		share = max(share, share+(maxShare-share)*shareRise)
-	case p < shareHold*c.limit && lag < c.lagLimit/2 && now.Sub(c.lagged) < lagMemory:
+	case calm && now.Sub(c.lagged) < lagMemory:
 		// The callers lagged lately: the admitted share grows by a tenth,
 		// slowly from a large share refused, as the backlog it lets in
 		// shows in their queues only later.
 		share = 1 - (1-share)*admitGrow
-	case p < shareHold*c.limit && lag < c.lagLimit/2:
+	case calm:
 		share *= shareDrop
 	}
 	if share < 0.01 {

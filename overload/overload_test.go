@@ -167,6 +167,26 @@ func TestLagTrigger(t *testing.T) {
 	}
 }
 
+// TestLagLimitOff: with the lag limit off, the busy share alone moves the
+// share refused, down as well as up.
+func TestLagLimitOff(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	busy := 1.0
+	c := New(Config{Busy: func() float64 { return busy }, LagLimit: -1, Unread: func() (int, bool) { return 1000, true },
+		Interval: 100 * time.Millisecond, Now: clock.now, Rand: func() float64 { return 1 }})
+	clock.advance(100 * time.Millisecond)
+	c.Admit(0, 1)
+	if c.Share() != maxShare*shareRise {
+		t.Fatalf("over the busy limit: share %g; want %g", c.Share(), maxShare*shareRise)
+	}
+	busy = 0.5
+	clock.advance(100 * time.Millisecond)
+	c.Admit(0, 1)
+	if want := maxShare * shareRise * shareDrop; math.Abs(c.Share()-want) > 1e-9 || c.Lag() != 0 {
+		t.Errorf("under it: share %g, lag %v; want %g, 0", c.Share(), c.Lag(), want)
+	}
+}
+
 // TestReviseOncePerInterval: within an interval the share does not move,
 // however many requests arrive.
 func TestReviseOncePerInterval(t *testing.T) {
